@@ -1,0 +1,48 @@
+"""Executions (fills) as immutable records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from simulator.engine.values import (
+    AccountId,
+    ClientOrderId,
+    CreateType,
+    ExecId,
+    OrderType,
+    Side,
+    StopOrderType,
+    Symbol,
+    VenueOrderId,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Execution:
+    exec_id: ExecId
+    account_id: AccountId
+    order_id: VenueOrderId
+    client_order_id: ClientOrderId | None
+    symbol: Symbol
+    side: Side
+    order_type: OrderType
+    stop_order_type: StopOrderType
+    create_type: CreateType
+    price: Decimal
+    qty: Decimal
+    fee: Decimal
+    fee_rate: Decimal
+    is_maker: bool
+    order_price: Decimal
+    order_qty: Decimal
+    leaves_qty: Decimal
+    closed_qty: Decimal
+    mark_price: Decimal
+    exec_ms: int
+    seq: int
+    exec_type: str = "Trade"
+
+    @property
+    def value(self) -> Decimal:
+        return self.qty * self.price

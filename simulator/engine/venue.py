@@ -1,0 +1,504 @@
+"""The engine: one exchange's books, accounts and positions behind venue-agnostic commands.
+
+Every timestamp comes from the injected clock and every id from the injected RNG.
+Each public command runs as one batch: listeners receive the batch's events, in the
+order they happened, after the command has finished changing state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from simulator.clock import Clock, now_ms
+from simulator.engine.accounts import Account, Wallet, WalletView
+from simulator.engine.events import (
+    EngineEvent,
+    Executed,
+    OrderChanged,
+    PositionChanged,
+    TickerChanged,
+    WalletChanged,
+)
+from simulator.engine.fills import Execution
+from simulator.engine.ids import IdSource
+from simulator.engine.instruments import Instrument
+from simulator.engine.margin import wallet_view
+from simulator.engine.market import MarketState
+from simulator.engine.orders import Order, OrderRequest
+from simulator.engine.positions import Position, apply_fill
+from simulator.engine.rejections import RejectReason, Rejection
+from simulator.engine.store import OrderStore
+from simulator.engine.tpsl import TpslBook
+from simulator.engine.validation import check_min_notional, check_price, check_qty, check_tpsl, check_trigger
+from simulator.engine.values import (
+    AccountId,
+    CancelType,
+    ClientOrderId,
+    OrderStatus,
+    OrderType,
+    Side,
+    Symbol,
+    TimeInForce,
+    TriggerDirection,
+    VenueOrderId,
+)
+
+Listener = Callable[[Sequence[EngineEvent]], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineConfig:
+    closed_window: int = 500
+    default_leverage: Decimal = Decimal(10)
+    # Market orders carry a protection price this far beyond the last price (seen in real Bybit orders: 1%).
+    market_protection: Decimal = Decimal("0.01")
+
+
+class Engine:
+    def __init__(self, *, clock: Clock, rng: random.Random, config: EngineConfig | None = None) -> None:
+        self.clock = clock
+        self.config = config or EngineConfig()
+        self.ids = IdSource(rng)
+        self.orders = OrderStore(closed_window=self.config.closed_window)
+        self._instruments: dict[Symbol, Instrument] = {}
+        self._markets: dict[Symbol, MarketState] = {}
+        self._accounts: dict[AccountId, Account] = {}
+        self._by_key: dict[str, Account] = {}
+        self._wallets: dict[AccountId, Wallet] = {}
+        self._positions: dict[tuple[AccountId, Symbol], Position] = {}
+        self._leverage: dict[tuple[AccountId, Symbol], Decimal] = {}
+        self._listeners: list[Listener] = []
+        self._pending: list[EngineEvent] = []
+        self._depth = 0
+        self._seq = 0
+        self._tpsl = TpslBook(self)
+
+    # ---------------------------------------------------------------- setup
+
+    def add_instrument(self, instrument: Instrument, price: Decimal) -> None:
+        if instrument.symbol in self._instruments:
+            raise ValueError(f"instrument {instrument.symbol} is already listed")
+        self._instruments[instrument.symbol] = instrument
+        self._markets[instrument.symbol] = MarketState.steady(instrument.symbol, Decimal(price), ms=self.now_ms())
+
+    def add_account(
+        self, *, api_key: str, api_secret: str, balance: Decimal = Decimal(0), read_only: bool = False
+    ) -> Account:
+        if api_key in self._by_key:
+            raise ValueError(f"api key {api_key!r} already belongs to account {self._by_key[api_key].account_id}")
+        uid = self.ids.uid()
+        account = Account(
+            account_id=AccountId(str(uid)), uid=uid, api_key=api_key, api_secret=api_secret, read_only=read_only
+        )
+        self._accounts[account.account_id] = account
+        self._by_key[api_key] = account
+        self._wallets[account.account_id] = Wallet(account_id=account.account_id)
+        if balance:
+            self.deposit(account.account_id, Decimal(balance))
+        return account
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # ---------------------------------------------------------------- queries
+
+    def now_ms(self) -> int:
+        return now_ms(self.clock)
+
+    def instrument(self, symbol: str) -> Instrument:
+        inst = self._instruments.get(Symbol(symbol))
+        if inst is None:
+            raise Rejection(RejectReason.UNKNOWN_SYMBOL, symbol=symbol)
+        return inst
+
+    def instruments(self) -> list[Instrument]:
+        return sorted(self._instruments.values(), key=lambda i: i.symbol)
+
+    def market(self, symbol: str) -> MarketState:
+        return self._markets[self.instrument(symbol).symbol]
+
+    def account(self, account_id: AccountId) -> Account:
+        return self._accounts[account_id]
+
+    def account_by_key(self, api_key: str) -> Account | None:
+        return self._by_key.get(api_key)
+
+    def accounts(self) -> list[Account]:
+        return list(self._accounts.values())
+
+    def wallet(self, account_id: AccountId) -> Wallet:
+        return self._wallets[account_id]
+
+    def wallet_view(self, account_id: AccountId) -> WalletView:
+        return wallet_view(
+            self._wallets[account_id],
+            self.positions(account_id),
+            self._markets,
+            self.orders.open_for(account_id),
+            {s: lev for (a, s), lev in self._leverage.items() if a == account_id},
+            self.config.default_leverage,
+        )
+
+    def leverage(self, account_id: AccountId, symbol: Symbol) -> Decimal:
+        default = min(self.config.default_leverage, self._instruments[symbol].max_leverage)
+        return self._leverage.get((account_id, symbol), default)
+
+    def position(self, account_id: AccountId, symbol: str) -> Position:
+        sym = self.instrument(symbol).symbol
+        existing = self._positions.get((account_id, sym))
+        if existing is not None:
+            return existing
+        return Position(
+            account_id=account_id, symbol=sym, leverage=self.leverage(account_id, sym), created_ms=0, updated_ms=0
+        )
+
+    def positions(self, account_id: AccountId) -> list[Position]:
+        """Every position the account has touched (traded or configured), flat ones included, by symbol."""
+        return sorted((p for (a, _), p in self._positions.items() if a == account_id), key=lambda p: p.symbol)
+
+    def all_positions(self) -> list[Position]:
+        return sorted(self._positions.values(), key=lambda p: (p.account_id, p.symbol))
+
+    # ---------------------------------------------------------------- commands
+
+    def deposit(self, account_id: AccountId, amount: Decimal) -> None:
+        with self._batch():
+            self._wallets[account_id] = self._wallets[account_id].deposit(Decimal(amount))
+            self._emit(WalletChanged(self.wallet_view(account_id)))
+
+    def set_price(self, symbol: str, price: Decimal | str | int) -> None:
+        """Move the market: triggers conditional orders and fills resting limit orders that now cross."""
+        with self._batch():
+            sym = self.instrument(symbol).symbol
+            self._markets[sym] = self._markets[sym].moved_to(Decimal(price), ms=self.now_ms())
+            self._emit(TickerChanged(self._markets[sym]))
+            self._sweep(sym)
+            for account_id in sorted({a for (a, s), p in self._positions.items() if s == sym and not p.is_flat}):
+                self._emit(WalletChanged(self.wallet_view(account_id)))
+
+    def place_order(self, account_id: AccountId, req: OrderRequest) -> Order:
+        with self._batch():
+            inst = self.instrument(req.symbol)
+            if inst.status != "Trading":
+                raise Rejection(RejectReason.SYMBOL_NOT_TRADING, symbol=inst.symbol, status=inst.status)
+            last = self._markets[inst.symbol].last_price
+            check_qty(req, inst)
+            if req.order_type is OrderType.LIMIT:
+                assert req.price is not None, "a wire layer must refuse a limit order without a price"
+                check_price(req.price, inst)
+            if req.trigger_price is not None:
+                check_price(req.trigger_price, inst)
+                check_trigger(req, last)
+            if req.order_type is OrderType.LIMIT and req.price is not None:
+                reference = req.price
+            else:
+                reference = req.trigger_price if req.trigger_price is not None else last
+            check_min_notional(req, inst, reference)
+            check_tpsl(req.side, reference, stop_loss=req.stop_loss, take_profit=req.take_profit)
+            if req.client_order_id is not None and self.orders.open_by_client_id(account_id, req.client_order_id):
+                raise Rejection(RejectReason.DUPLICATE_CLIENT_ORDER_ID, client_order_id=req.client_order_id)
+            qty = req.qty
+            if req.reduce_only and not req.is_conditional:
+                qty = self._reducible(account_id, inst.symbol, req.side, qty)
+            if not req.reduce_only and not req.is_conditional:
+                self._check_margin(account_id, inst, req.side, qty, reference)
+            order = self._new_order(account_id, inst, req, qty, last)
+            self.orders.add(order)
+            self._emit(OrderChanged(order))
+            if order.status is OrderStatus.NEW:
+                self._work(order)
+            return self.orders.get(order.order_id)  # type: ignore[return-value]
+
+    def cancel_order(
+        self,
+        account_id: AccountId,
+        symbol: str,
+        *,
+        order_id: VenueOrderId | None = None,
+        client_order_id: ClientOrderId | None = None,
+    ) -> Order:
+        with self._batch():
+            sym = self.instrument(symbol).symbol
+            order = self.find_order(account_id, order_id=order_id, client_order_id=client_order_id)
+            if order is None or order.symbol != sym or not order.status.is_open:
+                raise Rejection(RejectReason.ORDER_NOT_FOUND, order_id=order_id, client_order_id=client_order_id)
+            return self._cancel(order, CancelType.BY_USER)
+
+    def cancel_all(
+        self, account_id: AccountId, symbol: str | None = None, *, which: Callable[[Order], bool] = lambda o: True
+    ) -> list[Order]:
+        with self._batch():
+            sym = None if symbol is None else self.instrument(symbol).symbol
+            return [
+                self._cancel(o, CancelType.BY_USER)
+                for o in self.orders.open_for(account_id, sym)
+                if which(o) and self.orders.get(o.order_id).status.is_open  # type: ignore[union-attr]
+            ]
+
+    def set_leverage(self, account_id: AccountId, symbol: str, leverage: Decimal) -> None:
+        with self._batch():
+            inst = self.instrument(symbol)
+            if not inst.min_leverage <= leverage <= inst.max_leverage:
+                raise Rejection(
+                    RejectReason.LEVERAGE_OUT_OF_RANGE, leverage=leverage,
+                    min_leverage=inst.min_leverage, max_leverage=inst.max_leverage,
+                )
+            if leverage == self.leverage(account_id, inst.symbol):
+                raise Rejection(RejectReason.LEVERAGE_NOT_MODIFIED, leverage=leverage)
+            self._leverage[(account_id, inst.symbol)] = leverage
+            self._put_position(
+                dataclasses.replace(self.position(account_id, inst.symbol), leverage=leverage, updated_ms=self.now_ms())
+            )
+            self._emit(WalletChanged(self.wallet_view(account_id)))
+
+    def set_position_tpsl(
+        self, account_id: AccountId, symbol: str, *, stop_loss: Decimal | None, take_profit: Decimal | None
+    ) -> None:
+        """Set (or, with 0, clear) the stop-loss and take-profit that guard the whole position."""
+        with self._batch():
+            self._tpsl.set_full(account_id, self.instrument(symbol), stop_loss=stop_loss, take_profit=take_profit)
+
+    def place_partial_tpsl(
+        self, account_id: AccountId, symbol: str, *, stop_loss: Decimal | None, take_profit: Decimal | None,
+        sl_size: Decimal | None, tp_size: Decimal | None,
+    ) -> None:
+        with self._batch():
+            self._tpsl.place_partial(
+                account_id, self.instrument(symbol), stop_loss=stop_loss, take_profit=take_profit,
+                sl_size=sl_size, tp_size=tp_size,
+            )
+
+    def restart(self) -> None:
+        """A venue restart: after it, closed orders are served by history only."""
+        self.orders.forget_recent_closed()
+
+    def find_order(
+        self,
+        account_id: AccountId,
+        *,
+        order_id: VenueOrderId | None = None,
+        client_order_id: ClientOrderId | None = None,
+    ) -> Order | None:
+        if order_id is not None:
+            order = self.orders.get(order_id)
+            return order if order is not None and order.account_id == account_id else None
+        if client_order_id is not None:
+            return self.orders.open_by_client_id(account_id, client_order_id) or self.orders.latest_by_client_id(
+                account_id, client_order_id
+            )
+        return None
+
+    # ---------------------------------------------------------------- internals
+
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator[None]:
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0 and self._pending:
+                batch, self._pending = tuple(self._pending), []
+                for listener in list(self._listeners):
+                    listener(batch)
+
+    def _emit(self, event: EngineEvent) -> None:
+        self._pending.append(event)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _put_position(self, position: Position) -> None:
+        self._positions[(position.account_id, position.symbol)] = position
+        self._emit(PositionChanged(position))
+
+    def _update(self, order: Order) -> Order:
+        self.orders.update(order)
+        self._emit(OrderChanged(order))
+        return order
+
+    def protection_price(self, inst: Instrument, side: Side) -> Decimal:
+        last = self._markets[inst.symbol].last_price
+        factor = 1 + self.config.market_protection * side.sign
+        return min(max(inst.round_price(last * factor), inst.min_price), inst.max_price)
+
+    def _new_order(
+        self, account_id: AccountId, inst: Instrument, req: OrderRequest, qty: Decimal, last: Decimal
+    ) -> Order:
+        now = self.now_ms()
+        if req.order_type is OrderType.LIMIT:
+            assert req.price is not None
+            price = req.price
+        else:
+            price = Decimal(0) if req.is_conditional else self.protection_price(inst, req.side)
+        tif = req.time_in_force or (TimeInForce.IOC if req.order_type is OrderType.MARKET else TimeInForce.GTC)
+        return Order(
+            order_id=self.ids.order_id(),
+            client_order_id=req.client_order_id,
+            account_id=account_id,
+            symbol=inst.symbol,
+            side=req.side,
+            order_type=req.order_type,
+            price=price,
+            qty=qty,
+            time_in_force=tif,
+            status=OrderStatus.UNTRIGGERED if req.is_conditional else OrderStatus.NEW,
+            created_ms=now,
+            updated_ms=now,
+            last_price_on_created=last,
+            reduce_only=req.reduce_only,
+            close_on_trigger=req.close_on_trigger,
+            trigger_price=req.trigger_price,
+            trigger_direction=req.trigger_direction,
+            stop_order_type=self._tpsl.stop_order_type_for(req),
+            take_profit=req.take_profit,
+            stop_loss=req.stop_loss,
+            tpsl_mode=self._tpsl.mode_for(req),
+        )
+
+    def _reducible(self, account_id: AccountId, symbol: Symbol, side: Side, qty: Decimal) -> Decimal:
+        position = self.position(account_id, symbol)
+        if position.is_flat or position.side is side:
+            raise Rejection(
+                RejectReason.REDUCE_ONLY_NOTHING_TO_REDUCE, side=side.value, position_size=position.size
+            )
+        return min(qty, position.qty)
+
+    def _check_margin(self, account_id: AccountId, inst: Instrument, side: Side, qty: Decimal, price: Decimal) -> None:
+        position = self.position(account_id, inst.symbol)
+        increase = qty if position.side is not side.opposite else max(Decimal(0), qty - position.qty)
+        if increase == 0:
+            return
+        required = increase * price / self.leverage(account_id, inst.symbol) + qty * price * inst.taker_fee_rate
+        available = self.wallet_view(account_id).available
+        if required > available:
+            raise Rejection(RejectReason.INSUFFICIENT_BALANCE, required=required, available=available)
+
+    def _work(self, order: Order) -> None:
+        """Match an order that has just become active."""
+        last = self._markets[order.symbol].last_price
+        if order.order_type is OrderType.MARKET:
+            self._fill(order, order.qty - order.filled_qty, last, is_maker=False)
+            return
+        crosses = last <= order.price if order.side is Side.BUY else last >= order.price
+        if crosses and order.time_in_force is TimeInForce.POST_ONLY:
+            self._cancel(order, CancelType.BY_USER, reject_reason="EC_PostOnlyWillTakeLiquidity")
+        elif crosses:
+            self._fill(order, order.qty - order.filled_qty, last, is_maker=False)
+        elif order.time_in_force is TimeInForce.FOK:
+            self._cancel(order, CancelType.BY_USER, reject_reason="EC_CancelForNoFullFill")
+        elif order.time_in_force is TimeInForce.IOC:
+            self._cancel(order, CancelType.BY_USER, reject_reason="EC_NoImmediateQtyToFill")
+
+    def _sweep(self, symbol: Symbol) -> None:
+        last = self._markets[symbol].last_price
+        for candidate in self.orders.open_in_symbol_oldest_first(symbol):
+            order = self.orders.get(candidate.order_id)
+            assert order is not None
+            if order.status is OrderStatus.UNTRIGGERED:
+                if _trigger_hit(order, last):
+                    self._trigger(order)
+            elif order.status.is_open and order.order_type is OrderType.LIMIT and order.status is not OrderStatus.TRIGGERED:
+                if (last <= order.price) if order.side is Side.BUY else (last >= order.price):
+                    self._fill(order, order.qty - order.filled_qty, order.price, is_maker=True)
+
+    def _trigger(self, order: Order) -> None:
+        now = self.now_ms()
+        position = self.position(order.account_id, order.symbol)
+        inst = self._instruments[order.symbol]
+        qty = order.qty
+        if order.reduce_only or order.close_on_trigger:
+            if position.is_flat or position.side is order.side:
+                triggered = self._update(order.transition(OrderStatus.TRIGGERED, ms=now))
+                self._update(triggered.transition(OrderStatus.DEACTIVATED, ms=now, cancel_type=CancelType.BY_REDUCE_ONLY))
+                return
+            qty = position.qty if order.is_position_tpsl else min(order.qty, position.qty)
+        price = self.protection_price(inst, order.side) if order.order_type is OrderType.MARKET else order.price
+        triggered = self._update(order.transition(OrderStatus.TRIGGERED, ms=now, qty=qty, price=price))
+        if not (order.reduce_only or order.close_on_trigger):
+            try:
+                self._check_margin(order.account_id, inst, order.side, qty, self._markets[order.symbol].last_price)
+            except Rejection:
+                self._update(triggered.transition(OrderStatus.CANCELLED, ms=now, reject_reason="EC_Others"))
+                return
+        if order.order_type is OrderType.LIMIT:
+            self._work(self._update(triggered.transition(OrderStatus.NEW, ms=now)))
+        else:
+            self._fill(triggered, qty, self._markets[order.symbol].last_price, is_maker=False)
+
+    def _cancel(self, order: Order, cancel_type: CancelType, *, reject_reason: str = "EC_PerCancelRequest") -> Order:
+        cancelled = self._update(
+            order.transition(
+                OrderStatus.CANCELLED, ms=self.now_ms(), cancel_type=cancel_type, reject_reason=reject_reason
+            )
+        )
+        if order.is_position_tpsl:
+            self._tpsl.forget(order)
+        return cancelled
+
+    def _fill(self, order: Order, qty: Decimal, price: Decimal, *, is_maker: bool) -> None:
+        if order.reduce_only or order.close_on_trigger:
+            position = self.position(order.account_id, order.symbol)
+            qty = min(qty, position.qty) if position.side is order.side.opposite else Decimal(0)
+            if qty == 0:
+                self._cancel(order, CancelType.BY_REDUCE_ONLY)
+                return
+        now = self.now_ms()
+        inst = self._instruments[order.symbol]
+        rate = inst.maker_fee_rate if is_maker else inst.taker_fee_rate
+        fee = qty * price * rate
+        seq = self._next_seq()
+        before = self.position(order.account_id, order.symbol)
+        outcome = apply_fill(before, order.side, qty, price, fee, ms=now, seq=seq)
+        self._wallets[order.account_id] = self._wallets[order.account_id].settle(outcome.realised_gross, fee)
+        if order.qty == order.filled_qty + qty or order.is_position_tpsl:
+            filled = order.with_fill(qty, price, fee, ms=now) if order.qty else order
+        else:
+            filled = order.with_fill(qty, price, fee, ms=now)
+        if order.reduce_only and filled.status is OrderStatus.PARTIALLY_FILLED and outcome.position.is_flat:
+            # The position is gone: the reduce-only remainder can never fill.
+            filled = filled.transition(OrderStatus.CANCELLED, ms=now, cancel_type=CancelType.BY_REDUCE_ONLY)
+        self._update(filled)
+        execution = Execution(
+            exec_id=self.ids.exec_id(), account_id=order.account_id, order_id=order.order_id,
+            client_order_id=order.client_order_id, symbol=order.symbol, side=order.side,
+            order_type=order.order_type, stop_order_type=order.stop_order_type, create_type=order.create_type,
+            price=price, qty=qty, fee=fee, fee_rate=rate, is_maker=is_maker, order_price=order.price,
+            order_qty=order.qty, leaves_qty=filled.leaves_qty, closed_qty=outcome.closed_qty,
+            mark_price=self._markets[order.symbol].mark_price, exec_ms=now, seq=seq,
+        )
+        self.orders.add_execution(execution)
+        self._markets[order.symbol] = self._markets[order.symbol].traded(qty, price)
+        self._emit(Executed(execution))
+        position = outcome.position
+        self._put_position(position)
+        self._emit(WalletChanged(self.wallet_view(order.account_id)))
+        flipped = before.side is not None and position.side is not None and before.side is not position.side
+        if position.is_flat or flipped:
+            self._on_position_closed(order.account_id, order.symbol, keep=order.order_id)
+        if not position.is_flat and position.side is order.side and (order.stop_loss or order.take_profit):
+            self._tpsl.set_full(order.account_id, inst, stop_loss=order.stop_loss, take_profit=order.take_profit)
+
+    def _on_position_closed(self, account_id: AccountId, symbol: Symbol, *, keep: VenueOrderId) -> None:
+        now = self.now_ms()
+        for order in self.orders.open_for(account_id, symbol):
+            if order.order_id == keep:
+                continue
+            if order.stop_order_type.value and order.status is OrderStatus.UNTRIGGERED and order.tpsl_mode:
+                self._update(order.transition(OrderStatus.DEACTIVATED, ms=now, cancel_type=CancelType.BY_TPSL_CLEAR))
+            elif order.reduce_only and not order.is_conditional:
+                self._cancel(order, CancelType.BY_REDUCE_ONLY)
+
+
+def _trigger_hit(order: Order, last: Decimal) -> bool:
+    assert order.trigger_price is not None
+    if order.trigger_direction is TriggerDirection.RISES_TO:
+        return last >= order.trigger_price
+    return last <= order.trigger_price
