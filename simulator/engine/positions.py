@@ -90,6 +90,7 @@ def apply_fill(
             new_entry = entry
         else:
             new_entry = price  # flipped through zero: the remainder opened at this price
+    flipped = size != 0 and new_size != 0 and (size > 0) != (new_size > 0)
     cur = ZERO if was_flat else position.cur_realised_pnl
     updated = dataclasses.replace(
         position,
@@ -100,8 +101,8 @@ def apply_fill(
         created_ms=ms if was_flat else position.created_ms,
         updated_ms=ms,
         seq=seq,
-        # Position-level TP/SL belong to the holding; they vanish when it goes flat.
-        stop_loss=None if new_size == 0 else position.stop_loss,
-        take_profit=None if new_size == 0 else position.take_profit,
+        # Position-level TP/SL belong to the holding; they vanish when it goes flat or flips.
+        stop_loss=None if new_size == 0 or flipped else position.stop_loss,
+        take_profit=None if new_size == 0 or flipped else position.take_profit,
     )
     return FillOutcome(position=updated, realised_gross=realised, closed_qty=closed)

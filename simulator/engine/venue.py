@@ -18,21 +18,20 @@ from simulator.clock import Clock, now_ms
 from simulator.engine.accounts import Account, Wallet, WalletView
 from simulator.engine.events import (
     EngineEvent,
-    Executed,
     OrderChanged,
     PositionChanged,
     TickerChanged,
     WalletChanged,
 )
-from simulator.engine.fills import Execution
 from simulator.engine.ids import IdSource
 from simulator.engine.instruments import Instrument
 from simulator.engine.margin import wallet_view
 from simulator.engine.market import MarketState
 from simulator.engine.orders import Order, OrderRequest
-from simulator.engine.positions import Position, apply_fill
+from simulator.engine.positions import Position
 from simulator.engine.rejections import RejectReason, Rejection
 from simulator.engine.store import OrderStore
+from simulator.engine.matching import Matcher
 from simulator.engine.tpsl import TpslBook
 from simulator.engine.validation import check_min_notional, check_price, check_qty, check_tpsl, check_trigger
 from simulator.engine.values import (
@@ -44,7 +43,6 @@ from simulator.engine.values import (
     Side,
     Symbol,
     TimeInForce,
-    TriggerDirection,
     VenueOrderId,
 )
 
@@ -77,6 +75,7 @@ class Engine:
         self._depth = 0
         self._seq = 0
         self._tpsl = TpslBook(self)
+        self._matcher = Matcher(self)
 
     # ---------------------------------------------------------------- setup
 
@@ -178,7 +177,7 @@ class Engine:
             sym = self.instrument(symbol).symbol
             self._markets[sym] = self._markets[sym].moved_to(Decimal(price), ms=self.now_ms())
             self._emit(TickerChanged(self._markets[sym]))
-            self._sweep(sym)
+            self._matcher.sweep(sym)
             for account_id in sorted({a for (a, s), p in self._positions.items() if s == sym and not p.is_flat}):
                 self._emit(WalletChanged(self.wallet_view(account_id)))
 
@@ -212,7 +211,7 @@ class Engine:
             self.orders.add(order)
             self._emit(OrderChanged(order))
             if order.status is OrderStatus.NEW:
-                self._work(order)
+                self._matcher.work(order)
             return self.orders.get(order.order_id)  # type: ignore[return-value]
 
     def cancel_order(
@@ -315,6 +314,15 @@ class Engine:
         self._seq += 1
         return self._seq
 
+    def _emit_order(self, order: Order) -> None:
+        self._emit(OrderChanged(order))
+
+    def _settle(self, account_id: AccountId, realised_gross: Decimal, fee: Decimal) -> None:
+        self._wallets[account_id] = self._wallets[account_id].settle(realised_gross, fee)
+
+    def _set_market(self, market: MarketState) -> None:
+        self._markets[market.symbol] = market
+
     def _put_position(self, position: Position) -> None:
         self._positions[(position.account_id, position.symbol)] = position
         self._emit(PositionChanged(position))
@@ -381,58 +389,6 @@ class Engine:
         if required > available:
             raise Rejection(RejectReason.INSUFFICIENT_BALANCE, required=required, available=available)
 
-    def _work(self, order: Order) -> None:
-        """Match an order that has just become active."""
-        last = self._markets[order.symbol].last_price
-        if order.order_type is OrderType.MARKET:
-            self._fill(order, order.qty - order.filled_qty, last, is_maker=False)
-            return
-        crosses = last <= order.price if order.side is Side.BUY else last >= order.price
-        if crosses and order.time_in_force is TimeInForce.POST_ONLY:
-            self._cancel(order, CancelType.BY_USER, reject_reason="EC_PostOnlyWillTakeLiquidity")
-        elif crosses:
-            self._fill(order, order.qty - order.filled_qty, last, is_maker=False)
-        elif order.time_in_force is TimeInForce.FOK:
-            self._cancel(order, CancelType.BY_USER, reject_reason="EC_CancelForNoFullFill")
-        elif order.time_in_force is TimeInForce.IOC:
-            self._cancel(order, CancelType.BY_USER, reject_reason="EC_NoImmediateQtyToFill")
-
-    def _sweep(self, symbol: Symbol) -> None:
-        last = self._markets[symbol].last_price
-        for candidate in self.orders.open_in_symbol_oldest_first(symbol):
-            order = self.orders.get(candidate.order_id)
-            assert order is not None
-            if order.status is OrderStatus.UNTRIGGERED:
-                if _trigger_hit(order, last):
-                    self._trigger(order)
-            elif order.status.is_open and order.order_type is OrderType.LIMIT and order.status is not OrderStatus.TRIGGERED:
-                if (last <= order.price) if order.side is Side.BUY else (last >= order.price):
-                    self._fill(order, order.qty - order.filled_qty, order.price, is_maker=True)
-
-    def _trigger(self, order: Order) -> None:
-        now = self.now_ms()
-        position = self.position(order.account_id, order.symbol)
-        inst = self._instruments[order.symbol]
-        qty = order.qty
-        if order.reduce_only or order.close_on_trigger:
-            if position.is_flat or position.side is order.side:
-                triggered = self._update(order.transition(OrderStatus.TRIGGERED, ms=now))
-                self._update(triggered.transition(OrderStatus.DEACTIVATED, ms=now, cancel_type=CancelType.BY_REDUCE_ONLY))
-                return
-            qty = position.qty if order.is_position_tpsl else min(order.qty, position.qty)
-        price = self.protection_price(inst, order.side) if order.order_type is OrderType.MARKET else order.price
-        triggered = self._update(order.transition(OrderStatus.TRIGGERED, ms=now, qty=qty, price=price))
-        if not (order.reduce_only or order.close_on_trigger):
-            try:
-                self._check_margin(order.account_id, inst, order.side, qty, self._markets[order.symbol].last_price)
-            except Rejection:
-                self._update(triggered.transition(OrderStatus.CANCELLED, ms=now, reject_reason="EC_Others"))
-                return
-        if order.order_type is OrderType.LIMIT:
-            self._work(self._update(triggered.transition(OrderStatus.NEW, ms=now)))
-        else:
-            self._fill(triggered, qty, self._markets[order.symbol].last_price, is_maker=False)
-
     def _cancel(self, order: Order, cancel_type: CancelType, *, reject_reason: str = "EC_PerCancelRequest") -> Order:
         cancelled = self._update(
             order.transition(
@@ -442,63 +398,3 @@ class Engine:
         if order.is_position_tpsl:
             self._tpsl.forget(order)
         return cancelled
-
-    def _fill(self, order: Order, qty: Decimal, price: Decimal, *, is_maker: bool) -> None:
-        if order.reduce_only or order.close_on_trigger:
-            position = self.position(order.account_id, order.symbol)
-            qty = min(qty, position.qty) if position.side is order.side.opposite else Decimal(0)
-            if qty == 0:
-                self._cancel(order, CancelType.BY_REDUCE_ONLY)
-                return
-        now = self.now_ms()
-        inst = self._instruments[order.symbol]
-        rate = inst.maker_fee_rate if is_maker else inst.taker_fee_rate
-        fee = qty * price * rate
-        seq = self._next_seq()
-        before = self.position(order.account_id, order.symbol)
-        outcome = apply_fill(before, order.side, qty, price, fee, ms=now, seq=seq)
-        self._wallets[order.account_id] = self._wallets[order.account_id].settle(outcome.realised_gross, fee)
-        if order.qty == order.filled_qty + qty or order.is_position_tpsl:
-            filled = order.with_fill(qty, price, fee, ms=now) if order.qty else order
-        else:
-            filled = order.with_fill(qty, price, fee, ms=now)
-        if order.reduce_only and filled.status is OrderStatus.PARTIALLY_FILLED and outcome.position.is_flat:
-            # The position is gone: the reduce-only remainder can never fill.
-            filled = filled.transition(OrderStatus.CANCELLED, ms=now, cancel_type=CancelType.BY_REDUCE_ONLY)
-        self._update(filled)
-        execution = Execution(
-            exec_id=self.ids.exec_id(), account_id=order.account_id, order_id=order.order_id,
-            client_order_id=order.client_order_id, symbol=order.symbol, side=order.side,
-            order_type=order.order_type, stop_order_type=order.stop_order_type, create_type=order.create_type,
-            price=price, qty=qty, fee=fee, fee_rate=rate, is_maker=is_maker, order_price=order.price,
-            order_qty=order.qty, leaves_qty=filled.leaves_qty, closed_qty=outcome.closed_qty,
-            mark_price=self._markets[order.symbol].mark_price, exec_ms=now, seq=seq,
-        )
-        self.orders.add_execution(execution)
-        self._markets[order.symbol] = self._markets[order.symbol].traded(qty, price)
-        self._emit(Executed(execution))
-        position = outcome.position
-        self._put_position(position)
-        self._emit(WalletChanged(self.wallet_view(order.account_id)))
-        flipped = before.side is not None and position.side is not None and before.side is not position.side
-        if position.is_flat or flipped:
-            self._on_position_closed(order.account_id, order.symbol, keep=order.order_id)
-        if not position.is_flat and position.side is order.side and (order.stop_loss or order.take_profit):
-            self._tpsl.set_full(order.account_id, inst, stop_loss=order.stop_loss, take_profit=order.take_profit)
-
-    def _on_position_closed(self, account_id: AccountId, symbol: Symbol, *, keep: VenueOrderId) -> None:
-        now = self.now_ms()
-        for order in self.orders.open_for(account_id, symbol):
-            if order.order_id == keep:
-                continue
-            if order.stop_order_type.value and order.status is OrderStatus.UNTRIGGERED and order.tpsl_mode:
-                self._update(order.transition(OrderStatus.DEACTIVATED, ms=now, cancel_type=CancelType.BY_TPSL_CLEAR))
-            elif order.reduce_only and not order.is_conditional:
-                self._cancel(order, CancelType.BY_REDUCE_ONLY)
-
-
-def _trigger_hit(order: Order, last: Decimal) -> bool:
-    assert order.trigger_price is not None
-    if order.trigger_direction is TriggerDirection.RISES_TO:
-        return last >= order.trigger_price
-    return last <= order.trigger_price

@@ -1,0 +1,1 @@
+"""The execution core under test (see issue 4)."""

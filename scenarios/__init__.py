@@ -1,0 +1,1 @@
+"""Named incident scenarios, their runner and invariants (see issue 5)."""
