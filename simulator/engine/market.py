@@ -21,7 +21,6 @@ class MarketState:
     volume_24h: Decimal = Decimal(0)
     turnover_24h: Decimal = Decimal(0)
     funding_rate: Decimal = Decimal("0.0001")
-    next_funding_ms: int = 0
     updated_ms: int = 0
     seq: int = 0
 

@@ -1,0 +1,86 @@
+"""Request authentication exactly as Bybit v5 checks it.
+
+REST: ``hex(HMAC_SHA256(secret, timestamp + api_key + recv_window + payload))`` where the
+payload is the raw query string (GET) or the raw body (POST), compared byte for byte.
+The timestamp must satisfy ``server - recv_window <= timestamp < server + 1000``.
+WebSocket: ``hex(HMAC_SHA256(secret, "GET/realtime" + expires))`` with ``expires`` in the future.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from simulator.bybit.errors import (
+    INVALID_API_KEY,
+    INVALID_SIGN,
+    PERMISSION_DENIED,
+    TIMESTAMP_ERROR,
+    BybitError,
+    params_error,
+)
+from simulator.engine.accounts import Account
+from simulator.engine.venue import Engine
+
+DEFAULT_RECV_WINDOW = 5000
+# The server accepts timestamps up to this far ahead of its own clock.
+FUTURE_TOLERANCE_MS = 1000
+
+
+def sign(secret: str, payload: str) -> str:
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def authenticate_rest(
+    engine: Engine, headers: Mapping[str, str], payload: str, *, now_ms: int, writes: bool
+) -> Account:
+    api_key = headers.get("X-BAPI-API-KEY", "")
+    if not api_key:
+        raise BybitError(INVALID_API_KEY, "API key is invalid.")
+    account = engine.account_by_key(api_key)
+    if account is None:
+        raise BybitError(INVALID_API_KEY, "API key is invalid.")
+    timestamp_text = headers.get("X-BAPI-TIMESTAMP", "")
+    if not timestamp_text.isdigit():
+        raise params_error("invalid timestamp, please check X-BAPI-TIMESTAMP header")
+    window_text = headers.get("X-BAPI-RECV-WINDOW", str(DEFAULT_RECV_WINDOW))
+    if not window_text.isdigit():
+        raise params_error("invalid recv_window, please check X-BAPI-RECV-WINDOW header")
+    timestamp, recv_window = int(timestamp_text), int(window_text)
+    if not now_ms - recv_window <= timestamp < now_ms + FUTURE_TOLERANCE_MS:
+        raise BybitError(
+            TIMESTAMP_ERROR,
+            "invalid request, please check your server timestamp or recv_window param. "
+            f"req_timestamp[{timestamp}],server_timestamp[{now_ms}],recv_window[{recv_window}]",
+        )
+    origin = f"{timestamp_text}{api_key}{window_text}{payload}"
+    if not hmac.compare_digest(sign(account.api_secret, origin), headers.get("X-BAPI-SIGN", "")):
+        raise BybitError(INVALID_SIGN, f"error sign! origin_string[{origin}]")
+    if writes and account.read_only:
+        raise BybitError(PERMISSION_DENIED, "Permission denied, please check your API key permissions.")
+    return account
+
+
+class WsAuthError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def authenticate_ws(engine: Engine, args: object, *, now_ms: int) -> Account:
+    if not isinstance(args, list) or len(args) != 3:
+        raise WsAuthError("Params Error")
+    api_key, expires, signature = args
+    account = engine.account_by_key(str(api_key))
+    if account is None:
+        raise WsAuthError("Invalid apikey")
+    try:
+        expires_ms = int(expires)
+    except (TypeError, ValueError):
+        raise WsAuthError("Params Error") from None
+    if expires_ms <= now_ms:
+        raise WsAuthError("Request expired")
+    if not hmac.compare_digest(sign(account.api_secret, f"GET/realtime{expires}"), str(signature)):
+        raise WsAuthError("Invalid sign")
+    return account

@@ -1,0 +1,29 @@
+"""Cursor paging shared by the list endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from simulator.bybit.errors import invalid
+from simulator.bybit.params import Params
+
+T = TypeVar("T")
+
+
+def page(items: Sequence[T], params: Params, *, default: int, maximum: int) -> tuple[list[T], str]:
+    """One page of ``items`` and the cursor of the next one ("" when there is none).
+
+    The cursor is an opaque offset: an empty ``nextPageCursor`` is what tells clients
+    (ccxt's market loader among them) that they have everything.
+    """
+    limit = params.limit(default=default, maximum=maximum)
+    cursor = params.text("cursor")
+    start = 0
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise invalid("cursor")
+        start = int(cursor)
+    chunk = list(items[start : start + limit])
+    following = start + limit
+    return chunk, (str(following) if following < len(items) else "")

@@ -1,0 +1,180 @@
+"""Bybit's WebSocket streams: ``/v5/private`` (order, execution, position, wallet) and
+``/v5/public/linear`` (tickers), fed by the engine's event batches.
+
+Every state change the engine reports becomes a push, in the order it happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from simulator.bybit.auth import WsAuthError, authenticate_ws
+from simulator.bybit.render.market import ticker_item
+from simulator.bybit.render.orders import order_push
+from simulator.bybit.render.trading import execution_push, position_push, wallet_account
+from simulator.bybit.ws_connection import Connection, closing, serve_frames
+from simulator.engine.events import EngineEvent, Executed, OrderChanged, PositionChanged, TickerChanged, WalletChanged
+from simulator.engine.values import AccountId
+from simulator.engine.venue import Engine
+
+PRIVATE_TOPICS = {
+    "order": "order", "order.linear": "order",
+    "execution": "execution", "execution.linear": "execution",
+    "position": "position", "position.linear": "position",
+    "wallet": "wallet",
+}
+
+
+class Streams:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._private: dict[Connection, AccountId | None] = {}
+        self._public: set[Connection] = set()
+        self._cross_seq = 0
+        engine.subscribe(self._on_batch)
+
+    # ------------------------------------------------------------------ connections
+
+    async def private_handler(self, request: web.Request) -> web.StreamResponse:
+        return await serve_frames(
+            request, self._engine.ids.uuid(), self._on_private, self._bad_frame,
+            on_open=lambda c: self._private.__setitem__(c, None), on_close=lambda c: self._private.pop(c, None),
+        )
+
+    async def public_handler(self, request: web.Request) -> web.StreamResponse:
+        return await serve_frames(
+            request, self._engine.ids.uuid(), self._on_public, self._bad_frame,
+            on_open=self._public.add, on_close=self._public.discard,
+        )
+
+    async def close_all(self, _app: web.Application | None = None) -> None:
+        await closing([*self._private, *self._public])
+
+    # ------------------------------------------------------------------ requests
+
+    def _answer(self, conn: Connection, frame: dict[str, Any], *, success: bool, ret_msg: str = "") -> None:
+        answer: dict[str, Any] = {"success": success, "ret_msg": ret_msg, "conn_id": conn.conn_id}
+        if "req_id" in frame:
+            answer["req_id"] = str(frame["req_id"])
+        answer["op"] = frame.get("op", "")
+        conn.send(answer)
+
+    def _bad_frame(self, conn: Connection, data: str) -> None:
+        conn.send({"success": False, "ret_msg": f"error:request not json, request:{data[:200]}",
+                   "conn_id": conn.conn_id, "op": ""})
+
+    def _on_private(self, conn: Connection, frame: dict[str, Any]) -> None:
+        op = frame.get("op")
+        if op == "auth":
+            if self._private.get(conn) is not None:
+                self._answer(conn, frame, success=False, ret_msg="Repeat auth")
+                return
+            try:
+                account = authenticate_ws(self._engine, frame.get("args"), now_ms=self._engine.now_ms())
+            except WsAuthError as error:
+                self._answer(conn, frame, success=False, ret_msg=error.message)
+                return
+            self._private[conn] = account.account_id
+            self._answer(conn, frame, success=True)
+        elif op == "ping":
+            pong: dict[str, Any] = {"op": "pong", "args": [str(self._engine.now_ms())], "conn_id": conn.conn_id}
+            if "req_id" in frame:
+                pong = {"req_id": str(frame["req_id"]), **pong}
+            conn.send(pong)
+        elif op in ("subscribe", "unsubscribe"):
+            if self._private.get(conn) is None:
+                self._answer(conn, frame, success=False, ret_msg="Request not authorized")
+                return
+            self._subscription(conn, frame, lambda t: PRIVATE_TOPICS.get(t) is not None)
+        else:
+            self._answer(conn, frame, success=False, ret_msg=f"error:unknown op: {op}")
+
+    def _on_public(self, conn: Connection, frame: dict[str, Any]) -> None:
+        op = frame.get("op")
+        if op == "ping":
+            self._answer(conn, frame, success=True, ret_msg="pong")
+        elif op in ("subscribe", "unsubscribe"):
+            added = self._subscription(conn, frame, self._known_public_topic)
+            for topic in added:
+                conn.send(self._ticker_message(conn, topic.removeprefix("tickers."), snapshot=True))
+        else:
+            self._answer(conn, frame, success=False, ret_msg=f"error:unknown op: {op}")
+
+    def _known_public_topic(self, topic: str) -> bool:
+        if not topic.startswith("tickers."):
+            return False
+        return topic.removeprefix("tickers.") in {i.symbol for i in self._engine.instruments()}
+
+    def _subscription(self, conn: Connection, frame: dict[str, Any], known: Any) -> list[str]:
+        """Apply a subscribe/unsubscribe; answer as Bybit does. Returns the topics newly added."""
+        args = frame.get("args")
+        if not isinstance(args, list) or not args or not all(isinstance(a, str) for a in args):
+            self._answer(conn, frame, success=False, ret_msg="error:args invalid")
+            return []
+        unknown = [t for t in args if not known(t)]
+        if unknown:
+            self._answer(conn, frame, success=False, ret_msg=f"error:handler not found,topic:{unknown[0]}")
+            return []
+        if frame["op"] == "unsubscribe":
+            conn.topics.difference_update(args)
+            self._answer(conn, frame, success=True)
+            return []
+        repeated = [t for t in args if t in conn.topics]
+        if repeated:
+            self._answer(conn, frame, success=False, ret_msg=f"error:already subscribed,topic:{repeated[0]}")
+            return []
+        conn.topics.update(args)
+        self._answer(conn, frame, success=True)
+        return list(args)
+
+    # ------------------------------------------------------------------ pushes
+
+    def _on_batch(self, batch: Sequence[EngineEvent]) -> None:
+        for event in batch:
+            if isinstance(event, TickerChanged):
+                self._push_public(f"tickers.{event.market.symbol}", event.market.symbol)
+                continue
+            account_id, topic, item = self._private_item(event)
+            for conn, owner in self._private.items():
+                if owner == account_id and any(PRIVATE_TOPICS[t] == topic for t in conn.topics):
+                    conn.send(self._private_message(topic, item))
+
+    def _private_item(self, event: EngineEvent) -> tuple[AccountId, str, dict[str, Any]]:
+        engine = self._engine
+        if isinstance(event, OrderChanged):
+            return event.order.account_id, "order", order_push(event.order)
+        if isinstance(event, Executed):
+            return event.execution.account_id, "execution", execution_push(event.execution)
+        if isinstance(event, PositionChanged):
+            p = event.position
+            return p.account_id, "position", position_push(p, engine.market(p.symbol))
+        assert isinstance(event, WalletChanged)
+        return event.wallet.account_id, "wallet", wallet_account(event.wallet)
+
+    def _private_message(self, topic: str, item: dict[str, Any]) -> dict[str, Any]:
+        return {"id": self._engine.ids.uuid(), "topic": topic, "creationTime": self._engine.now_ms(), "data": [item]}
+
+    def _push_public(self, topic: str, symbol: str) -> None:
+        for conn in self._public:
+            if topic in conn.topics:
+                conn.send(self._ticker_message(conn, symbol, snapshot=False))
+
+    def _ticker_message(self, conn: Connection, symbol: str, *, snapshot: bool) -> dict[str, Any]:
+        """A snapshot, or a delta of what changed since this connection's last ticker message."""
+        engine = self._engine
+        now = engine.now_ms()
+        current = ticker_item(engine.instrument(symbol), engine.market(symbol), now_ms=now)
+        current.pop("symbol")
+        previous = conn.last_sent.get(symbol)
+        conn.last_sent[symbol] = current
+        if snapshot or previous is None:
+            data = {"symbol": symbol, **current}
+            kind = "snapshot"
+        else:
+            data = {"symbol": symbol, **{k: v for k, v in current.items() if previous.get(k) != v}}
+            kind = "delta"
+        self._cross_seq += 1
+        return {"topic": f"tickers.{symbol}", "type": kind, "data": data, "cs": self._cross_seq, "ts": now}

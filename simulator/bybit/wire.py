@@ -1,0 +1,50 @@
+"""Bybit's JSON envelope and the number formats its fields use."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+
+def plain(value: Decimal | None) -> str:
+    """A decimal as Bybit writes order and trade fields: no exponent, no trailing zeros."""
+    if value is None:
+        return ""
+    if value == 0:
+        return "0"
+    text = format(value.normalize(), "f")
+    return text
+
+
+def money(value: Decimal, places: int = 8) -> str:
+    """Wallet and PnL figures: at most ``places`` decimals, trailing zeros dropped."""
+    return plain(value.quantize(Decimal(1).scaleb(-places)))
+
+
+def optional(value: Decimal | None) -> str:
+    """Unset prices (TP, SL, trigger) are empty strings on the wire."""
+    return "" if value is None else plain(value)
+
+
+def dumps(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def envelope(result: Mapping[str, Any], *, now_ms: int, ret_code: int = 0, ret_msg: str = "OK") -> dict[str, Any]:
+    return {"retCode": ret_code, "retMsg": ret_msg, "result": dict(result), "retExtInfo": {}, "time": now_ms}
+
+
+def reply(result: Mapping[str, Any], *, now_ms: int) -> web.Response:
+    return web.Response(text=dumps(envelope(result, now_ms=now_ms)), content_type="application/json")
+
+
+def error_reply(ret_code: int, ret_msg: str, *, now_ms: int, status: int = 200) -> web.Response:
+    return web.Response(
+        text=dumps(envelope({}, now_ms=now_ms, ret_code=ret_code, ret_msg=ret_msg)),
+        status=status,
+        content_type="application/json",
+    )

@@ -1,0 +1,113 @@
+"""Starting a venue on a real socket, in-process (tests) or standalone (the CLI)."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from simulator.bybit.app import BybitVenue
+from simulator.catalog import DEFAULT_BALANCE, default_instruments
+from simulator.ccxt_config import bybit_config
+from simulator.clock import Clock, WallClock
+from simulator.engine.accounts import Account
+from simulator.engine.venue import Engine, EngineConfig
+
+DEFAULT_API_KEY = "harness-key"
+DEFAULT_API_SECRET = "harness-secret"
+
+
+def bybit_engine(
+    *, clock: Clock, seed: int, config: EngineConfig | None = None, listed: bool = True
+) -> Engine:
+    engine = Engine(clock=clock, rng=random.Random(seed), config=config)
+    if listed:
+        for instrument, price in default_instruments():
+            engine.add_instrument(instrument, price)
+    return engine
+
+
+@dataclass
+class RunningVenue:
+    """A venue listening on a socket, with the account a client trades as."""
+
+    venue: BybitVenue
+    base_url: str
+    account: Account
+    _clients: list[Any] = field(default_factory=list)
+
+    @property
+    def engine(self) -> Engine:
+        return self.venue.engine
+
+    @property
+    def api_key(self) -> str:
+        return self.account.api_key
+
+    @property
+    def api_secret(self) -> str:
+        return self.account.api_secret
+
+    def ccxt_config(self, **overrides: Any) -> dict[str, Any]:
+        config = bybit_config(self.base_url, self.api_key, self.api_secret)
+        config.update(overrides)
+        return config
+
+    def rest_client(self, **overrides: Any) -> Any:
+        """A ``ccxt.async_support.bybit`` pointed here; closed when the venue stops."""
+        import ccxt.async_support as ccxt_async
+
+        client = ccxt_async.bybit(self.ccxt_config(**overrides))
+        self._clients.append(client)
+        return client
+
+    def pro_client(self, **overrides: Any) -> Any:
+        """A ``ccxt.pro.bybit`` pointed here; closed when the venue stops."""
+        import ccxt.pro as ccxt_pro
+
+        client = ccxt_pro.bybit(self.ccxt_config(**overrides))
+        self._clients.append(client)
+        return client
+
+    async def close_clients(self) -> None:
+        while self._clients:
+            await self._clients.pop().close()
+
+
+@contextlib.asynccontextmanager
+async def serve_bybit(
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    seed: int = 0,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    api_key: str = DEFAULT_API_KEY,
+    api_secret: str = DEFAULT_API_SECRET,
+    balance: Decimal = DEFAULT_BALANCE,
+) -> AsyncIterator[RunningVenue]:
+    """Serve a Bybit venue on ``host:port`` (0 = any free port) until the block exits."""
+    if engine is None:
+        engine = bybit_engine(clock=clock or WallClock(), seed=seed)
+    account = engine.account_by_key(api_key) or engine.add_account(
+        api_key=api_key, api_secret=api_secret, balance=balance
+    )
+    venue = BybitVenue(engine)
+    runner = web.AppRunner(venue.build_app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server  # aiohttp exposes the bound port only through the server's sockets
+    assert server is not None
+    bound_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    running = RunningVenue(venue=venue, base_url=f"http://{host}:{bound_port}", account=account)
+    try:
+        yield running
+    finally:
+        await running.close_clients()
+        await runner.cleanup()
