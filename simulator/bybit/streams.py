@@ -6,6 +6,7 @@ Every state change the engine reports becomes a push, in the order it happened.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,7 +35,24 @@ class Streams:
         self._private: dict[Connection, AccountId | None] = {}
         self._public: set[Connection] = set()
         self._cross_seq = 0
+        self._subscribed = asyncio.Condition()
         engine.subscribe(self._on_batch)
+
+    def is_subscribed(self, topic: str) -> bool:
+        """Whether any connection (private or public) currently holds ``topic``."""
+        return any(topic in c.topics for c in (*self._private, *self._public))
+
+    async def wait_subscribed(self, topic: str) -> None:
+        """Until some client has subscribed to ``topic``: lets a test act only once a watcher listens."""
+        async with self._subscribed:
+            await self._subscribed.wait_for(lambda: self.is_subscribed(topic))
+
+    def _notify_subscribed(self) -> None:
+        async def notify() -> None:
+            async with self._subscribed:
+                self._subscribed.notify_all()
+
+        asyncio.ensure_future(notify())
 
     # ------------------------------------------------------------------ connections
 
@@ -128,6 +146,7 @@ class Streams:
             return []
         conn.topics.update(args)
         self._answer(conn, frame, success=True)
+        self._notify_subscribed()
         return list(args)
 
     # ------------------------------------------------------------------ pushes

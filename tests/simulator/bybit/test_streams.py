@@ -1,0 +1,120 @@
+"""WebSocket streams through unmodified ccxt.pro, and raw frames ccxt would never send."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+
+from simulator.bybit.auth import sign
+from simulator.server import RunningVenue
+
+BTC = "BTC/USDT:USDT"
+TIMEOUT = 10
+
+
+async def _soon(coro: Any) -> Any:
+    return await asyncio.wait_for(coro, TIMEOUT)
+
+
+async def test_watch_orders_receives_every_state_change(bybit_venue: RunningVenue, bybit_pro: Any) -> None:
+    watching = asyncio.ensure_future(bybit_pro.watch_orders(BTC))
+    await _soon(bybit_venue.venue.streams.wait_subscribed("order"))
+    created = await bybit_pro.create_order(BTC, "limit", "buy", 0.01, 59000)
+    (first,) = await _soon(watching)
+    assert (first["id"], first["status"], first["price"], first["amount"]) == (created["id"], "open", 59000.0, 0.01)
+    bybit_venue.engine.set_price("BTCUSDT", "58900")
+    updates = await _soon(bybit_pro.watch_orders(BTC))
+    assert updates[-1]["status"] == "closed" and updates[-1]["filled"] == 0.01
+    assert updates[-1]["fee"] == {"cost": pytest.approx(0.118), "currency": "USDT"}
+
+
+async def test_watch_my_trades_receives_executions(bybit_venue: RunningVenue, bybit_pro: Any) -> None:
+    watching = asyncio.ensure_future(bybit_pro.watch_my_trades(BTC))
+    await _soon(bybit_venue.venue.streams.wait_subscribed("execution"))
+    created = await bybit_pro.create_order(BTC, "market", "sell", 0.01)
+    (trade,) = await _soon(watching)
+    assert (trade["order"], trade["side"], trade["price"], trade["amount"]) == (created["id"], "sell", 60000.0, 0.01)
+    assert trade["fee"]["cost"] == pytest.approx(0.33)
+
+
+async def test_watch_positions_snapshot_then_pushes(bybit_venue: RunningVenue, bybit_pro: Any) -> None:
+    await bybit_pro.create_order(BTC, "market", "buy", 0.01)
+    snapshot = await _soon(bybit_pro.watch_positions())  # first call: REST snapshot (linear and inverse)
+    assert [(p["symbol"], p["side"], p["contracts"]) for p in snapshot] == [(BTC, "long", 0.01)]
+    watching = asyncio.ensure_future(bybit_pro.watch_positions())
+    await _soon(bybit_venue.venue.streams.wait_subscribed("position"))
+    bybit_venue.engine.set_price("BTCUSDT", "59000")  # moves the mark: no position push by itself
+    await bybit_pro.create_order(BTC, "market", "buy", 0.01)
+    pushed = await _soon(watching)
+    assert pushed[-1]["contracts"] == 0.02 and pushed[-1]["entryPrice"] == 59500.0
+
+
+async def test_watch_ticker_gets_a_snapshot_then_deltas(bybit_venue: RunningVenue, bybit_pro: Any) -> None:
+    first = await _soon(bybit_pro.watch_ticker(BTC))
+    assert first["last"] == 60000.0
+    bybit_venue.engine.set_price("BTCUSDT", "60123.4")
+    moved = await _soon(bybit_pro.watch_ticker(BTC))
+    assert (moved["last"], moved["high"], moved["low"]) == (60123.4, 60123.4, 60000.0)
+    assert moved["bid"] == 60123.3
+
+
+async def _private(venue: RunningVenue, session: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
+    ws = await session.ws_connect(venue.base_url.replace("http", "ws") + "/v5/private")
+    expires = venue.engine.now_ms() + 10_000
+    await ws.send_json({"op": "auth", "args": [venue.api_key, expires, sign(venue.api_secret, f"GET/realtime{expires}")]})
+    reply = await _soon(ws.receive_json())
+    assert reply["success"] is True and reply["op"] == "auth" and reply["conn_id"]
+    return ws
+
+
+async def test_private_ping_pong_and_duplicate_subscribe(bybit_venue: RunningVenue) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await _private(bybit_venue, session)
+        await ws.send_json({"req_id": 7, "op": "ping"})
+        pong = await _soon(ws.receive_json())
+        assert (pong["op"], pong["req_id"]) == ("pong", "7") and int(pong["args"][0]) > 0
+        await ws.send_json({"op": "subscribe", "req_id": 1, "args": ["order"]})
+        assert (await _soon(ws.receive_json()))["success"] is True
+        await ws.send_json({"op": "subscribe", "req_id": 2, "args": ["order"]})
+        again = await _soon(ws.receive_json())
+        assert again == {"success": False, "ret_msg": "error:already subscribed,topic:order",
+                         "conn_id": again["conn_id"], "req_id": "2", "op": "subscribe"}
+
+
+async def test_public_ping_is_answered_as_bybit_does(bybit_venue: RunningVenue) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(bybit_venue.base_url.replace("http", "ws") + "/v5/public/linear")
+        await ws.send_json({"req_id": 3, "op": "ping"})
+        pong = await _soon(ws.receive_json())
+        assert {k: pong[k] for k in ("success", "ret_msg", "req_id", "op")} == {
+            "success": True, "ret_msg": "pong", "req_id": "3", "op": "ping"}
+
+
+@pytest.mark.parametrize(
+    "frame",
+    ["not json", "[1, 2]", json.dumps({"op": "subscribe", "args": "order"}), json.dumps({"op": "fly"}),
+     json.dumps({"op": "auth", "args": ["k"]}), "\x00\xff"],
+)
+async def test_garbage_frames_get_error_replies_and_the_connection_survives(bybit_venue: RunningVenue, frame: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(bybit_venue.base_url.replace("http", "ws") + "/v5/private")
+        await ws.send_str(frame)
+        answer = await _soon(ws.receive_json())
+        assert answer["success"] is False and answer["ret_msg"]
+        await ws.send_json({"req_id": 1, "op": "ping"})
+        assert (await _soon(ws.receive_json()))["op"] == "pong"
+
+
+async def test_private_topics_need_auth_and_a_bad_signature_is_refused(bybit_venue: RunningVenue) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(bybit_venue.base_url.replace("http", "ws") + "/v5/private")
+        await ws.send_json({"op": "subscribe", "args": ["order"]})
+        assert (await _soon(ws.receive_json()))["success"] is False
+        expires = bybit_venue.engine.now_ms() + 10_000
+        await ws.send_json({"op": "auth", "args": [bybit_venue.api_key, expires, "0" * 64]})
+        refused = await _soon(ws.receive_json())
+        assert (refused["success"], refused["op"]) == (False, "auth")
