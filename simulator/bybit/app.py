@@ -17,6 +17,7 @@ from simulator.bybit.params import Params
 from simulator.bybit.routing import Call, Route
 from simulator.bybit.streams import Streams
 from simulator.bybit.wire import error_reply, reply
+from simulator.control import Control
 from simulator.engine.rejections import Rejection
 from simulator.engine.venue import Engine
 
@@ -42,6 +43,7 @@ class BybitVenue:
         app = web.Application(client_max_size=self.max_body_bytes)
         app.router.add_get("/v5/private", self.streams.private_handler)
         app.router.add_get("/v5/public/linear", self.streams.public_handler)
+        Control(self.engine).add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._rest)
         app.on_shutdown.append(self.streams.close_all)
         return app

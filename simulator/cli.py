@@ -1,0 +1,65 @@
+"""``python -m simulator serve --venue bybit ...``: a venue for bots in any language."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+
+from simulator.catalog import DEFAULT_BALANCE
+from simulator.server import DEFAULT_API_KEY, DEFAULT_API_SECRET, serve_bybit
+
+
+def _balance(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"--balance must be a number, got {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"--balance must be a non-negative number, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve a venue until interrupted (Ctrl-C)")
+    serve.add_argument("--venue", choices=["bybit"], required=True, help="which exchange to imitate")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    serve.add_argument("--api-key", default=DEFAULT_API_KEY)
+    serve.add_argument("--api-secret", default=DEFAULT_API_SECRET)
+    serve.add_argument("--balance", type=_balance, default=DEFAULT_BALANCE, help="USDT the account starts with")
+    serve.add_argument("--seed", type=int, default=0, help="seed of every id and random choice")
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with serve_bybit(
+        seed=args.seed, host=args.host, port=args.port, api_key=args.api_key, api_secret=args.api_secret,
+        balance=args.balance,
+    ) as running:
+        ws = running.base_url.replace("http", "ws", 1)
+        print(f"bybit venue serving at {running.base_url}", flush=True)
+        print(f"  REST      {running.base_url}/v5/...", flush=True)
+        print(f"  WS public {ws}/v5/public/linear", flush=True)
+        print(f"  WS private {ws}/v5/private", flush=True)
+        print(f"  api key {running.api_key!r}, seed {args.seed}; Ctrl-C stops", flush=True)
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        asyncio.run(_serve(args))
+    except OSError as error:
+        print(f"cannot serve on {args.host}:{args.port}: {error.strerror}; pick another --port", file=sys.stderr)
+        return 1
+    return 0

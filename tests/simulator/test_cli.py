@@ -1,0 +1,57 @@
+"""The standalone venue, started the way the README says, traded against by ccxt."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import urllib.request
+
+import ccxt.async_support as ccxt_async
+
+from simulator.ccxt_config import bybit_config
+
+
+async def test_serve_prints_its_url_trades_with_ccxt_and_stops_on_sigint() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "serve", "--venue", "bybit", "--host", "127.0.0.1", "--port", "0",
+        "--api-key", "KEY", "--api-secret", "SECRET", "--balance", "2500", "--seed", "5",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        base_url = first.rsplit(" ", 1)[-1].strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        client = ccxt_async.bybit(bybit_config(base_url, "KEY", "SECRET"))
+        try:
+            assert (await client.fetch_balance())["USDT"]["total"] == 2500.0
+            await client.create_order("ETH/USDT:USDT", "market", "buy", 0.1)
+            request = urllib.request.Request(
+                f"{base_url}/sim/price", data=json.dumps({"symbol": "ETHUSDT", "price": "3100"}).encode(), method="POST"
+            )
+            await asyncio.to_thread(urllib.request.urlopen, request)
+            (position,) = await client.fetch_positions()
+            assert (position["contracts"], position["unrealizedPnl"]) == (0.1, 10.0)
+        finally:
+            await client.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), 20)
+    assert code == 0, (await proc.stderr.read()).decode() if proc.stderr else code
+
+
+async def test_a_busy_port_is_reported_with_the_fix() -> None:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "simulator", "serve", "--venue", "bybit", "--port", str(port),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        server.close()
+    assert proc.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in err.decode() and "pick another --port" in err.decode()
