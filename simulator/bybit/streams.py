@@ -32,6 +32,7 @@ PRIVATE_TOPICS = {
 class Streams:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._ids = engine.ids.child()
         self._private: dict[Connection, AccountId | None] = {}
         self._public: set[Connection] = set()
         self._cross_seq = 0
@@ -58,13 +59,13 @@ class Streams:
 
     async def private_handler(self, request: web.Request) -> web.StreamResponse:
         return await serve_frames(
-            request, self._engine.ids.uuid(), self._on_private, self._bad_frame,
+            request, self._ids.uuid(), self._on_private, self._bad_frame,
             on_open=lambda c: self._private.__setitem__(c, None), on_close=lambda c: self._private.pop(c, None),
         )
 
     async def public_handler(self, request: web.Request) -> web.StreamResponse:
         return await serve_frames(
-            request, self._engine.ids.uuid(), self._on_public, self._bad_frame,
+            request, self._ids.uuid(), self._on_public, self._bad_frame,
             on_open=self._public.add, on_close=self._public.discard,
         )
 
@@ -174,7 +175,7 @@ class Streams:
         return event.wallet.account_id, "wallet", wallet_account(event.wallet)
 
     def _private_message(self, topic: str, item: dict[str, Any]) -> dict[str, Any]:
-        return {"id": self._engine.ids.uuid(), "topic": topic, "creationTime": self._engine.now_ms(), "data": [item]}
+        return {"id": self._ids.uuid(), "topic": topic, "creationTime": self._engine.now_ms(), "data": [item]}
 
     def _push_public(self, topic: str, symbol: str) -> None:
         for conn in self._public:

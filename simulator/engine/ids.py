@@ -21,5 +21,13 @@ class IdSource:
     def exec_id(self) -> ExecId:
         return ExecId(self.uuid())
 
+    def child(self) -> IdSource:
+        """An independent stream of ids, seeded from this one.
+
+        Wire layers take their connection and message ids from a child, so how many
+        sockets a client happens to open never shifts the order ids the engine issues.
+        """
+        return IdSource(random.Random(self._rng.getrandbits(64)))
+
     def uid(self) -> int:
         return self._rng.randrange(100_000_000, 999_999_999)

@@ -156,3 +156,15 @@ async def test_a_resting_limit_fills_as_maker_when_the_price_crosses(bybit_venue
 async def test_insufficient_balance_is_insufficient_funds(bybit_rest: Any) -> None:
     with pytest.raises(ccxt.InsufficientFunds, match="110007"):
         await bybit_rest.create_order(BTC, "market", "buy", 5)
+
+
+async def test_fetch_closed_orders_lists_filled_orders_newest_first_and_honours_limit(bybit_rest: Any) -> None:
+    first = await bybit_rest.create_order(BTC, "market", "buy", 0.01)
+    second = await bybit_rest.create_order(BTC, "market", "sell", 0.01)
+    resting = await bybit_rest.create_order(BTC, "limit", "buy", 0.01, 50000)
+    await bybit_rest.cancel_order(resting["id"], BTC)
+    closed = await bybit_rest.fetch_closed_orders(BTC)
+    # ccxt sorts ascending; the cancelled order is not "Filled", so the filter leaves it out.
+    assert [o["id"] for o in closed] == [first["id"], second["id"]]
+    (latest,) = await bybit_rest.fetch_closed_orders(BTC, limit=1)
+    assert latest["id"] == second["id"]
