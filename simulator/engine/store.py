@@ -22,10 +22,13 @@ class OrderStore:
             raise ValueError(f"closed_window must be >= 0, was {closed_window}")
         self._closed_window = closed_window
         self._orders: dict[VenueOrderId, Order] = {}
+        self._position: dict[VenueOrderId, int] = {}  # acceptance sequence number
         self._by_account: dict[AccountId, list[VenueOrderId]] = {}
         self._open_by_client: dict[tuple[AccountId, ClientOrderId], VenueOrderId] = {}
         self._by_client: dict[tuple[AccountId, ClientOrderId], VenueOrderId] = {}
         self._recent_closed: dict[AccountId, deque[VenueOrderId]] = {}
+        # Open orders in acceptance order (dicts keep insertion order): matching walks these.
+        self._open: dict[VenueOrderId, None] = {}
         self._executions: dict[AccountId, list[Execution]] = {}
 
     @property
@@ -36,6 +39,7 @@ class OrderStore:
         if order.order_id in self._orders:
             raise ValueError(f"order id {order.order_id} was issued twice")
         self._orders[order.order_id] = order
+        self._position[order.order_id] = len(self._position)
         self._by_account.setdefault(order.account_id, []).append(order.order_id)
         if order.client_order_id is not None:
             self._by_client[(order.account_id, order.client_order_id)] = order.order_id
@@ -50,9 +54,11 @@ class OrderStore:
     def _index(self, order: Order, *, previous: Order | None) -> None:
         key = (order.account_id, order.client_order_id) if order.client_order_id is not None else None
         if order.status.is_open:
+            self._open[order.order_id] = None
             if key is not None:
                 self._open_by_client[key] = order.order_id
             return
+        self._open.pop(order.order_id, None)
         if key is not None and self._open_by_client.get(key) == order.order_id:
             del self._open_by_client[key]
         if previous is None or previous.status.is_open:
@@ -79,13 +85,12 @@ class OrderStore:
 
     def open_for(self, account_id: AccountId, symbol: Symbol | None = None) -> list[Order]:
         """Open orders, newest first."""
-        return [
-            o for o in self.all_for(account_id) if o.status.is_open and (symbol is None or o.symbol == symbol)
-        ]
+        found = (self._orders[i] for i in reversed(self._open))
+        return [o for o in found if o.account_id == account_id and (symbol is None or o.symbol == symbol)]
 
     def open_in_symbol_oldest_first(self, symbol: Symbol) -> list[Order]:
         """Open orders of every account in one symbol, in acceptance order (the matching order)."""
-        return [o for o in self._orders.values() if o.symbol == symbol and o.status.is_open]
+        return [o for o in (self._orders[i] for i in self._open) if o.symbol == symbol]
 
     def recent_closed_for(self, account_id: AccountId) -> list[Order]:
         """The closed orders still inside the real-time window, most recently closed first."""
@@ -93,9 +98,9 @@ class OrderStore:
 
     def in_realtime_view(self, account_id: AccountId) -> list[Order]:
         """What the real-time query can see: open orders plus the recent-closed window, newest first."""
-        visible = {o.order_id for o in self.open_for(account_id)}
-        visible.update(self._recent_closed.get(account_id, ()))
-        return [o for o in self.all_for(account_id) if o.order_id in visible]
+        visible = self.open_for(account_id)
+        visible += [self._orders[i] for i in self._recent_closed.get(account_id, ())]
+        return sorted(visible, key=lambda o: self._position[o.order_id], reverse=True)
 
     def forget_recent_closed(self) -> None:
         """After a venue restart closed orders are served by history only."""

@@ -118,3 +118,17 @@ async def test_private_topics_need_auth_and_a_bad_signature_is_refused(bybit_ven
         await ws.send_json({"op": "auth", "args": [bybit_venue.api_key, expires, "0" * 64]})
         refused = await _soon(ws.receive_json())
         assert (refused["success"], refused["op"]) == (False, "auth")
+
+
+async def test_a_second_order_watch_for_one_symbol_meets_bybits_duplicate_refusal(
+    bybit_venue: RunningVenue, bybit_pro: Any
+) -> None:
+    """Real Bybit refuses a repeated topic, and ccxt then fails the symbol-specific watch: a trap bots must know."""
+    import ccxt
+
+    everything = asyncio.ensure_future(bybit_pro.watch_orders())
+    await _soon(bybit_venue.venue.streams.wait_subscribed("order"))
+    with pytest.raises(ccxt.ExchangeError, match="already subscribed,topic:order"):
+        await _soon(bybit_pro.watch_orders(BTC))
+    await bybit_pro.create_order(BTC, "market", "buy", 0.01)
+    assert (await _soon(everything))[-1]["symbol"] == BTC
