@@ -54,8 +54,8 @@ class BybitVenue:
         except BybitError as error:
             return error_reply(error.ret_code, error.ret_msg, now_ms=self.engine.now_ms(), status=error.status)
         except Rejection as rejection:
-            error = from_rejection(rejection)
-            return error_reply(error.ret_code, error.ret_msg, now_ms=self.engine.now_ms())
+            refusal = from_rejection(rejection)
+            return error_reply(refusal.ret_code, refusal.ret_msg, now_ms=self.engine.now_ms())
         except Exception:  # noqa: BLE001 - the one place a bug must become a venue answer, not a 500
             detail = traceback.format_exc()
             self.internal_errors.append(f"{request.method} {request.path_qs}\n{detail}")

@@ -60,8 +60,14 @@ class Streams:
     async def private_handler(self, request: web.Request) -> web.StreamResponse:
         return await serve_frames(
             request, self._ids.uuid(), self._on_private, self._bad_frame,
-            on_open=lambda c: self._private.__setitem__(c, None), on_close=lambda c: self._private.pop(c, None),
+            on_open=self._open_private, on_close=self._close_private,
         )
+
+    def _open_private(self, conn: Connection) -> None:
+        self._private[conn] = None  # not authenticated yet
+
+    def _close_private(self, conn: Connection) -> None:
+        self._private.pop(conn, None)
 
     async def public_handler(self, request: web.Request) -> web.StreamResponse:
         return await serve_frames(

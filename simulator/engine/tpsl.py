@@ -114,9 +114,11 @@ class TpslBook:
         """A Full-mode TP/SL order was cancelled: the position no longer carries that price."""
         engine = self._engine
         position = engine.position(order.account_id, order.symbol)
-        field = "stop_loss" if order.stop_order_type is StopOrderType.STOP_LOSS else "take_profit"
-        if getattr(position, field) is not None:
-            engine._put_position(dataclasses.replace(position, updated_ms=engine.now_ms(), **{field: None}))
+        now = engine.now_ms()
+        if order.stop_order_type is StopOrderType.STOP_LOSS and position.stop_loss is not None:
+            engine._put_position(dataclasses.replace(position, stop_loss=None, updated_ms=now))
+        elif order.stop_order_type is StopOrderType.TAKE_PROFIT and position.take_profit is not None:
+            engine._put_position(dataclasses.replace(position, take_profit=None, updated_ms=now))
 
     # ------------------------------------------------------------ Partial mode
 
