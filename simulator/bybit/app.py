@@ -11,7 +11,13 @@ from typing import Any
 from aiohttp import web
 
 from simulator.bybit.auth import authenticate_rest
-from simulator.bybit.errors import SYSTEM_ERROR, BybitError, from_rejection, params_error
+from simulator.bybit.errors import (
+    ROUTE_NOT_FOUND,
+    SYSTEM_ERROR,
+    BybitError,
+    from_rejection,
+    params_error,
+)
 from simulator.bybit.handlers import ROUTES
 from simulator.bybit.params import Params
 from simulator.bybit.routing import Call, Route
@@ -37,7 +43,6 @@ class BybitVenue:
         # Clients got Bybit's system-error envelope; tests assert this stays empty.
         self.internal_errors: list[str] = []
         self._routes: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
-        self._paths = {r.path for r in ROUTES}
 
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=self.max_body_bytes)
@@ -64,12 +69,14 @@ class BybitVenue:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         route = self._routes.get((request.method, request.path))
+        if request.method not in ("GET", "POST"):
+            raise params_error("method error: Request parameter error.")
         if route is None:
-            what = "method" if request.path in self._paths else "path"
+            # Bybit's gateway answers an unknown route with HTTP 404 and code 10017.
             raise BybitError(
-                10001 if what == "method" else 10404,
-                f"this simulator doesn't (yet) support {request.method} {request.path}",
-                status=405 if what == "method" else 404,
+                ROUTE_NOT_FOUND,
+                f"Route not found. (this simulator doesn't (yet) support {request.method} {request.path})",
+                status=404,
             )
         if request.method == "POST":
             payload, values = await self._json_body(request)
@@ -80,7 +87,8 @@ class BybitVenue:
         account = None
         if route.private:
             account = authenticate_rest(self.engine, request.headers, payload, now_ms=now, writes=route.writes)
-        result = route.handler(Call(engine=self.engine, params=Params(values), account=account, now_ms=now))
+        params = Params(values, typed=request.method == "POST")
+        result = route.handler(Call(engine=self.engine, params=params, account=account, now_ms=now))
         return reply(result, now_ms=self.engine.now_ms())
 
     async def _json_body(self, request: web.Request) -> tuple[str, Mapping[str, Any]]:
@@ -95,7 +103,7 @@ class BybitVenue:
             text = raw.decode("utf-8")
             values = json.loads(text) if text.strip() else {}
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise params_error("Request parameter error: the body is not valid JSON") from None
+            raise params_error("Request parameter error.") from None
         if not isinstance(values, dict):
-            raise params_error("Request parameter error: the body must be a JSON object")
+            raise params_error("Request parameter error.")
         return text, values

@@ -35,18 +35,19 @@ def sign(secret: str, payload: str) -> str:
 def authenticate_rest(
     engine: Engine, headers: Mapping[str, str], payload: str, *, now_ms: int, writes: bool
 ) -> Account:
+    """The account a signed request acts for, checked in the order Bybit's gateway checks:
+    headers present, timestamp window, key, permission, then signature."""
     api_key = headers.get("X-BAPI-API-KEY", "")
-    if not api_key:
-        raise BybitError(INVALID_API_KEY, "API key is invalid.")
-    account = engine.account_by_key(api_key)
-    if account is None:
-        raise BybitError(INVALID_API_KEY, "API key is invalid.")
     timestamp_text = headers.get("X-BAPI-TIMESTAMP", "")
+    signature = headers.get("X-BAPI-SIGN", "")
+    if not (api_key and timestamp_text and signature):
+        empty = f"empty value: apiTimestamp[{timestamp_text}] apiKey[{api_key}] apiSignature[{signature}]"
+        raise params_error(empty if not api_key else f"{empty}: Request parameter error.")
     if not timestamp_text.isdigit():
-        raise params_error("invalid timestamp, please check X-BAPI-TIMESTAMP header")
+        raise params_error("openapi params error! req_timestamp invalid")
     window_text = headers.get("X-BAPI-RECV-WINDOW", str(DEFAULT_RECV_WINDOW))
     if not window_text.isdigit():
-        raise params_error("invalid recv_window, please check X-BAPI-RECV-WINDOW header")
+        raise params_error("openapi params error! recv_window invalid")
     timestamp, recv_window = int(timestamp_text), int(window_text)
     if not now_ms - recv_window <= timestamp < now_ms + FUTURE_TOLERANCE_MS:
         raise BybitError(
@@ -54,33 +55,40 @@ def authenticate_rest(
             "invalid request, please check your server timestamp or recv_window param. "
             f"req_timestamp[{timestamp}],server_timestamp[{now_ms}],recv_window[{recv_window}]",
         )
-    origin = f"{timestamp_text}{api_key}{window_text}{payload}"
-    if not hmac.compare_digest(sign(account.api_secret, origin), headers.get("X-BAPI-SIGN", "")):
-        raise BybitError(INVALID_SIGN, f"error sign! origin_string[{origin}]")
+    account = engine.account_by_key(api_key)
+    if account is None:
+        raise BybitError(INVALID_API_KEY, "API key is invalid.")
     if writes and account.read_only:
         raise BybitError(PERMISSION_DENIED, "Permission denied, please check your API key permissions.")
+    origin = f"{timestamp_text}{api_key}{window_text}{payload}"
+    if not hmac.compare_digest(sign(account.api_secret, origin), signature):
+        raise BybitError(INVALID_SIGN, f"error sign! origin_string[{origin}]")
     return account
 
 
 class WsAuthError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    """A refused WebSocket auth. Bybit v5 says only "Params Error" whatever the cause; ``reason`` is
+    what the venue logs so a user can find out which."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(f"{message}: {reason}" if reason else message)
         self.message = message
+        self.reason = reason
 
 
 def authenticate_ws(engine: Engine, args: object, *, now_ms: int) -> Account:
     if not isinstance(args, list) or len(args) != 3:
-        raise WsAuthError("Params Error")
+        raise WsAuthError("Params Error", reason="args must be [api_key, expires, signature]")
     api_key, expires, signature = args
     account = engine.account_by_key(str(api_key))
     if account is None:
-        raise WsAuthError("Invalid apikey")
+        raise WsAuthError("Params Error", reason=f"unknown api key {api_key!r}")
     try:
         expires_ms = int(expires)
     except (TypeError, ValueError):
-        raise WsAuthError("Params Error") from None
+        raise WsAuthError("Params Error", reason=f"expires {expires!r} is not an integer") from None
     if expires_ms <= now_ms:
-        raise WsAuthError("Request expired")
+        raise WsAuthError("Params Error", reason=f"expires {expires_ms} is not after venue time {now_ms}")
     if not hmac.compare_digest(sign(account.api_secret, f"GET/realtime{expires}"), str(signature)):
-        raise WsAuthError("Invalid sign")
+        raise WsAuthError("Params Error", reason="signature does not match HMAC_SHA256(secret, 'GET/realtime' + expires)")
     return account

@@ -1,7 +1,9 @@
 """Reading request parameters the way Bybit validates them.
 
-Every problem becomes a ``BybitError`` with Bybit's params-error code; nothing here
-raises anything else, so a bad request can never surface as a traceback.
+A JSON body is typed: a number where Bybit documents a string (``"qty": 0.01``) or a
+string where it documents a boolean is refused with Bybit's generic "Request parameter
+error.", as the real venue does. A query string is all text and is parsed. Every problem
+becomes a ``BybitError``; nothing here raises anything else.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TypeVar
 
-from simulator.bybit.errors import BybitError, invalid, missing, params_error
+from simulator.bybit.errors import BybitError, invalid, params_error, type_error
 
 E = TypeVar("E")
 
@@ -20,13 +22,14 @@ KNOWN_CATEGORIES = frozenset({"spot", "linear", "inverse", "option"})
 
 
 class Params:
-    """Parameters of one request: a query string's values or a JSON object's members."""
+    """Parameters of one request: a query string's values (``typed=False``) or a JSON object's members."""
 
-    def __init__(self, values: Mapping[str, object]) -> None:
+    def __init__(self, values: Mapping[str, object], *, typed: bool = False) -> None:
         self._values = values
+        self._typed = typed
 
     def __contains__(self, name: str) -> bool:
-        return name in self._values and self._values[name] not in (None, "")
+        return self._values.get(name) not in (None, "")
 
     def raw(self, name: str) -> object:
         return self._values.get(name)
@@ -35,22 +38,15 @@ class Params:
         value = self._values.get(name)
         if value is None or value == "":
             if required:
-                raise missing(name)
+                raise invalid(name)
             return None
         if not isinstance(value, str):
-            raise invalid(name)
+            raise type_error(name)
         return value
 
     def decimal(self, name: str, *, required: bool = False) -> Decimal | None:
-        value = self._values.get(name)
-        if isinstance(value, bool):
-            raise invalid(name)
-        if isinstance(value, int | float):
-            value = str(value)
-        text = self.text(name, required=required) if not isinstance(value, str) else value
-        if text is None or text == "":
-            if required:
-                raise missing(name)
+        text = self.text(name, required=required)
+        if text is None:
             return None
         try:
             number = Decimal(text)
@@ -64,22 +60,26 @@ class Params:
         value = self._values.get(name)
         if value is None or value == "":
             if required:
-                raise missing(name)
+                raise invalid(name)
             return None
         if isinstance(value, bool):
-            raise invalid(name)
+            raise type_error(name)
         if isinstance(value, int):
             return value
+        if self._typed:
+            raise type_error(name)
         if isinstance(value, str) and value.lstrip("-").isdigit():
             return int(value)
         raise invalid(name)
 
     def boolean(self, name: str) -> bool:
         value = self._values.get(name)
-        if value is None or value == "":
+        if value is None:
             return False
         if isinstance(value, bool):
             return value
+        if self._typed:
+            raise type_error(name)
         if value in ("true", "false"):
             return value == "true"
         raise invalid(name)
@@ -94,10 +94,12 @@ class Params:
             raise invalid(name) from None
 
     def category(self, *, allow: frozenset[str] = frozenset({SUPPORTED_CATEGORY})) -> str:
-        value = self.text("category", required=True)
-        assert value is not None
+        value = self._values.get("category")
+        if value is not None and not isinstance(value, str):
+            raise type_error("category")
         if value not in KNOWN_CATEGORIES:
             raise params_error("Illegal category")
+        assert isinstance(value, str)
         if value not in allow:
             raise BybitError(
                 10001,

@@ -7,6 +7,7 @@ Every state change the engine reports becomes a push, in the order it happened.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,9 +18,18 @@ from simulator.bybit.render.market import ticker_item
 from simulator.bybit.render.orders import order_push
 from simulator.bybit.render.trading import execution_push, position_push, wallet_account
 from simulator.bybit.ws_connection import Connection, closing, serve_frames
-from simulator.engine.events import EngineEvent, Executed, OrderChanged, PositionChanged, TickerChanged, WalletChanged
+from simulator.engine.events import (
+    EngineEvent,
+    Executed,
+    OrderChanged,
+    PositionChanged,
+    TickerChanged,
+    WalletChanged,
+)
 from simulator.engine.values import AccountId
 from simulator.engine.venue import Engine
+
+log = logging.getLogger(__name__)
 
 PRIVATE_TOPICS = {
     "order": "order", "order.linear": "order",
@@ -88,7 +98,7 @@ class Streams:
         conn.send(answer)
 
     def _bad_frame(self, conn: Connection, data: str) -> None:
-        conn.send({"success": False, "ret_msg": f"error:request not json, request:{data[:200]}",
+        conn.send({"success": False, "ret_msg": f"Failed to decode incoming data: {data[:100]!r} is not a JSON object",
                    "conn_id": conn.conn_id, "op": ""})
 
     def _on_private(self, conn: Connection, frame: dict[str, Any]) -> None:
@@ -100,6 +110,7 @@ class Streams:
             try:
                 account = authenticate_ws(self._engine, frame.get("args"), now_ms=self._engine.now_ms())
             except WsAuthError as error:
+                log.info("ws auth refused on %s: %s", conn.conn_id, error.reason)
                 self._answer(conn, frame, success=False, ret_msg=error.message)
                 return
             self._private[conn] = account.account_id
@@ -115,7 +126,7 @@ class Streams:
                 return
             self._subscription(conn, frame, lambda t: PRIVATE_TOPICS.get(t) is not None)
         else:
-            self._answer(conn, frame, success=False, ret_msg=f"error:unknown op: {op}")
+            self._answer(conn, frame, success=False, ret_msg="error:invalid op")
 
     def _on_public(self, conn: Connection, frame: dict[str, Any]) -> None:
         op = frame.get("op")
@@ -126,7 +137,7 @@ class Streams:
             for topic in added:
                 conn.send(self._ticker_message(conn, topic.removeprefix("tickers."), snapshot=True))
         else:
-            self._answer(conn, frame, success=False, ret_msg=f"error:unknown op: {op}")
+            self._answer(conn, frame, success=False, ret_msg="error:invalid op")
 
     def _known_public_topic(self, topic: str) -> bool:
         if not topic.startswith("tickers."):

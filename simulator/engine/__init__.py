@@ -11,7 +11,7 @@ from simulator.engine.events import (
 from simulator.engine.instruments import Instrument
 from simulator.engine.orders import Order, OrderRequest
 from simulator.engine.positions import Position
-from simulator.engine.rejections import RejectReason, Rejection
+from simulator.engine.rejections import Rejection, RejectReason
 from simulator.engine.values import (
     AccountId,
     ClientOrderId,

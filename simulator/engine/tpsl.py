@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from simulator.engine.instruments import Instrument
 from simulator.engine.orders import Order, OrderRequest
 from simulator.engine.positions import Position
-from simulator.engine.rejections import RejectReason, Rejection
+from simulator.engine.rejections import Rejection, RejectReason
 from simulator.engine.validation import check_price, check_qty, check_tpsl
 from simulator.engine.values import (
     AccountId,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from simulator.engine.instruments import Instrument
 from simulator.engine.orders import OrderRequest
-from simulator.engine.rejections import RejectReason, Rejection
+from simulator.engine.rejections import Rejection, RejectReason
 from simulator.engine.values import OrderType, Side, TriggerDirection
 
 

@@ -27,13 +27,19 @@ from simulator.engine.ids import IdSource
 from simulator.engine.instruments import Instrument
 from simulator.engine.margin import wallet_view
 from simulator.engine.market import MarketState
+from simulator.engine.matching import Matcher
 from simulator.engine.orders import Order, OrderRequest
 from simulator.engine.positions import Position
-from simulator.engine.rejections import RejectReason, Rejection
+from simulator.engine.rejections import Rejection, RejectReason
 from simulator.engine.store import OrderStore
-from simulator.engine.matching import Matcher
 from simulator.engine.tpsl import TpslBook
-from simulator.engine.validation import check_min_notional, check_price, check_qty, check_tpsl, check_trigger
+from simulator.engine.validation import (
+    check_min_notional,
+    check_price,
+    check_qty,
+    check_tpsl,
+    check_trigger,
+)
 from simulator.engine.values import (
     AccountId,
     CancelType,

@@ -22,6 +22,8 @@ def instruments_info(call: Call) -> Mapping[str, Any]:
     symbol = call.params.text("symbol")
     call.params.limit(default=500, maximum=1000)
     listed = call.engine.instruments() if category == "linear" else []
+    if category == "linear" and symbol is not None and symbol not in {i.symbol for i in listed}:
+        raise BybitError(10001, "params error: symbol invalid")
     items = [
         instrument_item(inst)
         for inst in listed
@@ -37,13 +39,13 @@ def tickers(call: Call) -> Mapping[str, Any]:
     symbol = call.params.text("symbol")
     if category != "linear":
         if symbol is not None:
-            raise BybitError(10001, "Not supported symbols")
+            raise BybitError(10001, "params error: symbol invalid")
         return {"category": category, "list": []}
     engine = call.engine
     if symbol is not None:
         known = {i.symbol for i in engine.instruments()}
         if symbol not in known:
-            raise BybitError(10001, "Not supported symbols")
+            raise BybitError(10001, "params error: symbol invalid")
         chosen = [engine.instrument(symbol)]
     else:
         chosen = engine.instruments()

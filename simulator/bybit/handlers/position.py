@@ -69,7 +69,7 @@ def switch_mode(call: Call) -> Mapping[str, Any]:
         raise params_error(
             "this simulator doesn't (yet) support hedge mode (mode=3); positions are one-way (mode=0)"
         )
-    raise invalid("mode")
+    raise params_error("params error: position_mode invalid")
 
 
 def trading_stop(call: Call) -> Mapping[str, Any]:

@@ -73,7 +73,7 @@ def _order_request(params: Params) -> OrderRequest:
     assert symbol is not None and side is not None and order_type is not None and qty is not None
     price = params.decimal("price")
     if order_type is OrderType.LIMIT and not price:
-        raise missing("price")
+        raise invalid("price")
     _position_idx(params)
     for name in ("triggerBy", "tpTriggerBy", "slTriggerBy"):
         _trigger_by(params, name)
@@ -86,11 +86,9 @@ def _order_request(params: Params) -> OrderRequest:
     trigger_price = params.decimal("triggerPrice")
     direction = None
     if trigger_price:
-        raw = params.raw("triggerDirection")
-        if raw is None or raw == "":
-            raise missing("triggerDirection")
-        direction = TRIGGER_DIRECTIONS.get(str(raw))
-        if direction is None or isinstance(raw, bool):
+        code = params.integer("triggerDirection", required=True)
+        direction = TRIGGER_DIRECTIONS.get(str(code))
+        if direction is None:
             raise invalid("triggerDirection")
     return OrderRequest(
         symbol=Symbol(symbol),
@@ -127,7 +125,7 @@ def cancel_order(call: Call) -> Mapping[str, Any]:
     assert symbol is not None
     order_id, link = _ids(call.params)
     if order_id is None and link is None:
-        raise missing("orderId or orderLinkId")
+        raise params_error("params error: OrderId or orderLinkId is required")
     order = call.engine.cancel_order(call.account_id, symbol, order_id=order_id, client_order_id=link)
     return ack(order)
 

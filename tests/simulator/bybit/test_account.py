@@ -36,7 +36,7 @@ async def test_set_leverage_applies_and_an_unchanged_leverage_is_bad_request(byb
 
 
 async def test_leverage_beyond_the_instrument_maximum_is_refused(bybit_rest: Any) -> None:
-    with pytest.raises(ccxt.BadRequest, match="10001"):
+    with pytest.raises(ccxt.BadRequest, match=r"110013.*cannot set leverage \[5000\] gt maxLeverage \[2500\]"):
         await bybit_rest.set_leverage(50, "GIGA/USDT:USDT")
 
 
@@ -67,6 +67,7 @@ async def test_fetch_positions_and_my_trades_after_a_round_trip(bybit_venue: Run
         ({"api_key": "nobody"}, 10003, "API key is invalid."),
         ({"secret": "wrong"}, 10004, "error sign!"),
         ({"timestamp": 1}, 10002, "recv_window"),
+        ({"timestamp": 1, "api_key": "nobody"}, 10002, "req_timestamp[1]"),  # the window is checked before the key
     ],
 )
 async def test_authentication_errors(bybit_venue: RunningVenue, auth: dict[str, Any], code: int, text: str) -> None:
@@ -90,6 +91,11 @@ async def test_a_read_only_key_may_read_but_not_trade(bybit_venue: RunningVenue)
     assert (await client.fetch_balance())["USDT"]["total"] == 0.0
     with pytest.raises(ccxt.PermissionDenied, match="10005"):
         await client.create_order(BTC, "market", "buy", 0.01)
+    # Bybit's gateway checks permission before the signature.
+    status, body = await rawhttp.post(
+        bybit_venue, "/v5/order/create", {"category": "linear"}, api_key="reader", secret="not-the-secret"
+    )
+    assert body["retCode"] == 10005
 
 
 async def test_a_timestamp_within_the_receive_window_is_accepted(bybit_venue: RunningVenue) -> None:

@@ -36,12 +36,14 @@ async def _still_serving(venue: RunningVenue) -> None:
         ({**ORDER, "category": "futures"}, 10001, "Illegal category"),
         ({**ORDER, "side": "BUY"}, 10001, "side invalid"),
         ({**ORDER, "orderType": "Stop"}, 10001, "orderType invalid"),
-        ({**ORDER, "qty": 0.01}, 0, ""),  # a JSON number where Bybit documents a string is read as that number
+        # A JSON number (or boolean) where Bybit documents a string is refused without naming the field.
+        ({**ORDER, "qty": 0.01}, 10001, "Request parameter error."),
         ({**ORDER, "qty": "abc"}, 10001, "qty invalid"),
-        ({**ORDER, "qty": True}, 10001, "qty invalid"),
+        ({**ORDER, "qty": True}, 10001, "Request parameter error."),
         ({**ORDER, "qty": "-1"}, 10001, "qty invalid"),
         ({**ORDER, "qty": "NaN"}, 10001, "qty invalid"),
-        ({**ORDER, "reduceOnly": "maybe"}, 10001, "reduceOnly invalid"),
+        ({**ORDER, "reduceOnly": "true"}, 10001, "Request parameter error."),
+        ({**ORDER, "triggerPrice": "65000", "triggerDirection": "1"}, 10001, "Request parameter error."),
         ({**ORDER, "orderType": "Limit"}, 10001, "price"),
         ({**ORDER, "orderType": "Limit", "price": "60000.05"}, 10001, "Price invalid"),
         ({**ORDER, "timeInForce": "GTD"}, 10001, "timeInForce invalid"),
@@ -51,7 +53,13 @@ async def _still_serving(venue: RunningVenue) -> None:
         ({**ORDER, "orderLinkId": "x" * 37}, 10001, "orderLinkId invalid"),
         ({**ORDER, "positionIdx": 1}, 10001, "position idx not match position mode"),
         ({**ORDER, "triggerBy": "MarkPrice", "triggerPrice": "65000", "triggerDirection": 1}, 10001, "doesn't (yet) support"),
-        ({**ORDER, "stopLoss": "61000"}, 10001, "StopLoss:61000 set for Buy position should lower than base_price"),
+        # Bybit quotes TP/SL prices scaled by 1e8 and trigger prices by 1e4.
+        ({**ORDER, "stopLoss": "61000"}, 10001,
+         "StopLoss:6100000000000 set for Buy position should lower than base_price:6000000000000??LastPrice"),
+        ({**ORDER, "side": "Sell", "stopLoss": "59000"}, 10001, "set for Sell position should greater base_price"),
+        ({**ORDER, "triggerPrice": "59000", "triggerDirection": 1}, 110092,
+         "expect Rising, but trigger_price[590000000] <= current[600000000]??LastPrice"),
+        ({**ORDER, "qty": "200"}, 10001, "too large, order_qty:20000000000 > max_qty:11900000000"),
     ],
 )
 async def test_order_create_refusals(bybit_venue: RunningVenue, body: dict[str, Any], code: int, text: str) -> None:
@@ -95,7 +103,8 @@ async def test_an_oversized_body_is_refused_with_a_params_error(bybit_venue: Run
         ("/v5/account/wallet-balance", {"accountType": "CONTRACT"}, 10001, "UNIFIED"),
         ("/v5/account/wallet-balance", {}, 10001, "accountType"),
         ("/v5/execution/list", {"category": "linear", "execType": "Magic"}, 10001, "execType invalid"),
-        ("/v5/market/tickers", {"category": "linear", "symbol": "NOPEUSDT"}, 10001, "Not supported symbols"),
+        ("/v5/market/tickers", {"category": "linear", "symbol": "NOPEUSDT"}, 10001, "params error: symbol invalid"),
+        ("/v5/market/instruments-info", {"category": "linear", "symbol": "NOPEUSDT"}, 10001, "symbol invalid"),
     ],
 )
 async def test_query_refusals(bybit_venue: RunningVenue, path: str, params: dict[str, str], code: int, text: str) -> None:
@@ -107,18 +116,24 @@ async def test_query_refusals(bybit_venue: RunningVenue, path: str, params: dict
 
 async def test_an_unknown_path_says_what_is_not_supported(bybit_venue: RunningVenue) -> None:
     status, answer = await rawhttp.get(bybit_venue, "/v5/spot-margin-trade/data", {})
-    assert status == 404 and set(answer) == ENVELOPE
+    assert (status, answer["retCode"]) == (404, 10017) and set(answer) == ENVELOPE
+    assert answer["retMsg"].startswith("Route not found.")
     assert "doesn't (yet) support GET /v5/spot-margin-trade/data" in answer["retMsg"]
     status, answer = await rawhttp.get(bybit_venue, "/v5/order/create", {})
-    assert status == 405 and "doesn't (yet) support GET /v5/order/create" in answer["retMsg"]
+    assert (status, answer["retCode"]) == (404, 10017)
+    async with aiohttp.ClientSession() as session:
+        async with session.put(f"{bybit_venue.base_url}/v5/order/create", data="{}") as response:
+            put = await response.json()
+    assert (response.status, put["retCode"], put["retMsg"]) == (200, 10001, "method error: Request parameter error.")
     await _still_serving(bybit_venue)
 
 
-async def test_a_request_without_credentials_is_an_invalid_key(bybit_venue: RunningVenue) -> None:
+async def test_a_request_without_credentials_names_the_empty_headers(bybit_venue: RunningVenue) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{bybit_venue.base_url}/v5/position/list?category=linear&settleCoin=USDT") as response:
             body = await response.json()
-    assert (response.status, body["retCode"]) == (200, 10003)
+    assert (response.status, body["retCode"]) == (200, 10001)
+    assert body["retMsg"] == "empty value: apiTimestamp[] apiKey[] apiSignature[]"
 
 
 async def test_ccxt_sees_bad_symbols_and_bad_amounts_as_its_own_errors(bybit_venue: RunningVenue, bybit_rest: Any) -> None:

@@ -4,7 +4,16 @@ from decimal import Decimal
 
 import pytest
 
-from simulator.engine import AccountId, Order, OrderStatus, OrderType, Side, Symbol, TimeInForce, VenueOrderId
+from simulator.engine import (
+    AccountId,
+    Order,
+    OrderStatus,
+    OrderType,
+    Side,
+    Symbol,
+    TimeInForce,
+    VenueOrderId,
+)
 from simulator.engine.orders import TRANSITIONS, InvalidTransition
 
 

@@ -4,7 +4,16 @@ from decimal import Decimal as D
 
 import pytest
 
-from simulator.engine import Account, Engine, OrderStatus, RejectReason, Rejection, Side, StopOrderType, TriggerDirection
+from simulator.engine import (
+    Account,
+    Engine,
+    OrderStatus,
+    Rejection,
+    RejectReason,
+    Side,
+    StopOrderType,
+    TriggerDirection,
+)
 from simulator.engine.values import CancelType, TpslMode
 from tests.simulator.engine.helpers import market
 
