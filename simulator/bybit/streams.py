@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -26,10 +27,14 @@ from simulator.engine.events import (
     TickerChanged,
     WalletChanged,
 )
-from simulator.engine.values import AccountId
+from simulator.engine.positions import Position
+from simulator.engine.values import AccountId, OrderStatus
 from simulator.engine.venue import Engine
 
 log = logging.getLogger(__name__)
+
+# Order statuses that mean a client created or cancelled an order (rather than the market filling it).
+_ORDER_ACTIONS = frozenset({OrderStatus.NEW, OrderStatus.UNTRIGGERED, OrderStatus.CANCELLED})
 
 PRIVATE_TOPICS = {
     "order": "order", "order.linear": "order",
@@ -170,26 +175,43 @@ class Streams:
     # ------------------------------------------------------------------ pushes
 
     def _on_batch(self, batch: Sequence[EngineEvent]) -> None:
+        positions_pushed = {(e.position.account_id, e.position.symbol) for e in batch if isinstance(e, PositionChanged)}
+        touched: dict[tuple[AccountId, str], None] = {}
         for event in batch:
             if isinstance(event, TickerChanged):
                 self._push_public(f"tickers.{event.market.symbol}", event.market.symbol)
                 continue
-            account_id, topic, item = self._private_item(event)
-            for conn, owner in self._private.items():
-                if owner == account_id and any(PRIVATE_TOPICS[t] == topic for t in conn.topics):
-                    conn.send(self._private_message(topic, item))
+            if isinstance(event, OrderChanged) and event.order.status in _ORDER_ACTIONS:
+                touched[(event.order.account_id, event.order.symbol)] = None
+            self._push_private(*self._private_item(event))
+        # Bybit: "every time you create/amend/cancel an order, the position topic will generate
+        # a new message (regardless if there's any actual change)".
+        for account_id, symbol in touched:
+            if (account_id, symbol) not in positions_pushed:
+                self._push_private(account_id, "position", self._position_push(self._engine.position(account_id, symbol)))
+
+    def _push_private(self, account_id: AccountId, topic: str, item: dict[str, Any]) -> None:
+        for conn, owner in self._private.items():
+            if owner == account_id and any(PRIVATE_TOPICS[t] == topic for t in conn.topics):
+                conn.send(self._private_message(topic, item))
 
     def _private_item(self, event: EngineEvent) -> tuple[AccountId, str, dict[str, Any]]:
-        engine = self._engine
         if isinstance(event, OrderChanged):
             return event.order.account_id, "order", order_push(event.order)
         if isinstance(event, Executed):
             return event.execution.account_id, "execution", execution_push(event.execution)
         if isinstance(event, PositionChanged):
             p = event.position
-            return p.account_id, "position", position_push(p, engine.market(p.symbol))
+            return p.account_id, "position", self._position_push(p)
         assert isinstance(event, WalletChanged)
         return event.wallet.account_id, "wallet", wallet_account(event.wallet)
+
+    def _position_push(self, position: Position) -> dict[str, Any]:
+        engine = self._engine
+        return position_push(
+            position, engine.market(position.symbol),
+            taker_fee_rate=engine.instrument(position.symbol).taker_fee_rate,
+        )
 
     def _private_message(self, topic: str, item: dict[str, Any]) -> dict[str, Any]:
         return {"id": self._ids.uuid(), "topic": topic, "creationTime": self._engine.now_ms(), "data": [item]}
@@ -206,6 +228,7 @@ class Streams:
         current = ticker_item(engine.instrument(symbol), engine.market(symbol), now_ms=now)
         current.pop("symbol")
         previous = conn.last_sent.get(symbol)
+        current["tickDirection"] = _tick_direction(previous, current)
         conn.last_sent[symbol] = current
         if snapshot or previous is None:
             data = {"symbol": symbol, **current}
@@ -215,3 +238,15 @@ class Streams:
             kind = "delta"
         self._cross_seq += 1
         return {"topic": f"tickers.{symbol}", "type": kind, "data": data, "cs": self._cross_seq, "ts": now}
+
+
+def _tick_direction(previous: dict[str, Any] | None, current: dict[str, Any]) -> str:
+    """Bybit's tickDirection: how the last price moved, remembering the last real move when unchanged."""
+    if previous is None:
+        return "ZeroPlusTick"
+    before, now = Decimal(previous["lastPrice"]), Decimal(current["lastPrice"])
+    if now > before:
+        return "PlusTick"
+    if now < before:
+        return "MinusTick"
+    return "ZeroPlusTick" if previous["tickDirection"] in ("PlusTick", "ZeroPlusTick") else "ZeroMinusTick"

@@ -38,6 +38,7 @@ class Execution:
     order_qty: Decimal
     leaves_qty: Decimal
     closed_qty: Decimal
+    realised_pnl: Decimal  # PnL this fill realised on the part of the position it closed, before fees
     mark_price: Decimal
     exec_ms: int
     seq: int

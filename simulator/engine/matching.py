@@ -146,6 +146,7 @@ class Matcher:
             order_type=order.order_type, stop_order_type=order.stop_order_type, create_type=order.create_type,
             price=price, qty=qty, fee=fee, fee_rate=rate, is_maker=is_maker, order_price=order.price,
             order_qty=order.qty, leaves_qty=filled.leaves_qty, closed_qty=outcome.closed_qty,
+            realised_pnl=outcome.realised_gross,
             mark_price=market.mark_price, exec_ms=now, seq=seq,
         )
         engine.orders.add_execution(execution)

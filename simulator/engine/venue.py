@@ -25,7 +25,7 @@ from simulator.engine.events import (
 )
 from simulator.engine.ids import IdSource
 from simulator.engine.instruments import Instrument
-from simulator.engine.margin import wallet_view
+from simulator.engine.margin import order_initial_margin, wallet_view
 from simulator.engine.market import MarketState
 from simulator.engine.matching import Matcher
 from simulator.engine.orders import Order, OrderRequest
@@ -183,9 +183,8 @@ class Engine:
             sym = self.instrument(symbol).symbol
             self._markets[sym] = self._markets[sym].moved_to(Decimal(price), ms=self.now_ms())
             self._emit(TickerChanged(self._markets[sym]))
+            # A mark move alone changes no balance: venues push no wallet event for unrealised PnL.
             self._matcher.sweep(sym)
-            for account_id in sorted({a for (a, s), p in self._positions.items() if s == sym and not p.is_flat}):
-                self._emit(WalletChanged(self.wallet_view(account_id)))
 
     def place_order(self, account_id: AccountId, req: OrderRequest) -> Order:
         with self._batch():
@@ -218,7 +217,11 @@ class Engine:
             self._emit(OrderChanged(order))
             if order.status is OrderStatus.NEW:
                 self._matcher.work(order)
-            return self.orders.get(order.order_id)  # type: ignore[return-value]
+            placed = self.orders.get(order.order_id)
+            assert placed is not None
+            if placed.status.is_open and _locks_margin(placed):
+                self._emit(WalletChanged(self.wallet_view(account_id)))
+            return placed
 
     def cancel_order(
         self,
@@ -403,4 +406,11 @@ class Engine:
         )
         if order.is_position_tpsl:
             self._tpsl.forget(order)
+        if _locks_margin(order):
+            self._emit(WalletChanged(self.wallet_view(order.account_id)))
         return cancelled
+
+
+def _locks_margin(order: Order) -> bool:
+    """Whether the order, while open, holds initial margin (so placing or cancelling it moves the wallet)."""
+    return order_initial_margin(order, Decimal(1)) > 0

@@ -25,8 +25,8 @@ def instruments_info(call: Call) -> Mapping[str, Any]:
     if category == "linear" and symbol is not None and symbol not in {i.symbol for i in listed}:
         raise BybitError(10001, "params error: symbol invalid")
     items = [
-        instrument_item(inst)
-        for inst in listed
+        instrument_item(inst, symbol_id=number)
+        for number, inst in enumerate(listed, start=1)
         if (symbol is None or inst.symbol == symbol) and (status is None or inst.status == status)
     ]
     if category == "spot":

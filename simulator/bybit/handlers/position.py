@@ -36,7 +36,10 @@ def position_list(call: Call) -> Mapping[str, Any]:
     chunk, cursor = page(rows, params, default=20, maximum=200)
     return {
         "category": category,
-        "list": [position_item(p, engine.market(p.symbol)) for p in chunk],
+        "list": [
+            position_item(p, engine.market(p.symbol), taker_fee_rate=engine.instrument(p.symbol).taker_fee_rate)
+            for p in chunk
+        ],
         "nextPageCursor": cursor,
     }
 

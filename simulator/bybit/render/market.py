@@ -9,9 +9,10 @@ from simulator.engine.instruments import Instrument
 from simulator.engine.market import MarketState
 
 
-def instrument_item(inst: Instrument) -> dict[str, Any]:
+def instrument_item(inst: Instrument, *, symbol_id: int) -> dict[str, Any]:
     return {
         "symbol": inst.symbol,
+        "symbolId": symbol_id,
         "contractType": "LinearPerpetual",
         "status": inst.status,
         "baseCoin": inst.base_coin,
@@ -48,6 +49,7 @@ def instrument_item(inst: Instrument) -> dict[str, Any]:
         "preListingInfo": None,
         "riskParameters": {"priceLimitRatioX": "0.01", "priceLimitRatioY": "0.02"},
         "displayName": "",
+        "symbolType": "",
     }
 
 
@@ -90,4 +92,10 @@ def ticker_item(inst: Instrument, market: MarketState, *, now_ms: int) -> dict[s
         "ask1Price": price(market.last_price),
         "bid1Size": "1",
         "basis": "",
+        "preOpenPrice": "",
+        "preQty": "",
+        "curPreListingPhase": "",
+        "fundingIntervalHour": str(inst.funding_interval_min // 60),
+        "basisRateYear": "",
+        "fundingCap": "0.005",
     }

@@ -17,6 +17,7 @@ def order_item(order: Order) -> dict[str, Any]:
     return {
         "orderId": order.order_id,
         "orderLinkId": order.client_order_id or "",
+        "parentOrderLinkId": "",
         "blockTradeId": "",
         "symbol": order.symbol,
         "price": plain(order.price),
@@ -54,7 +55,6 @@ def order_item(order: Order) -> dict[str, Any]:
         "triggerDirection": order.trigger_direction.value if order.trigger_direction else 0,
         "triggerBy": "LastPrice" if conditional else "",
         "lastPriceOnCreated": plain(order.last_price_on_created),
-        "basePrice": plain(order.last_price_on_created) if conditional else "",
         "reduceOnly": order.reduce_only,
         "closeOnTrigger": order.close_on_trigger,
         "placeType": "",
@@ -70,6 +70,9 @@ def order_item(order: Order) -> dict[str, Any]:
 def order_push(order: Order) -> dict[str, Any]:
     """The ``order`` stream item: the REST item plus the category and fee currency."""
     item = {"category": "linear", **order_item(order)}
+    del item["parentOrderLinkId"]
+    item["tpslMode"] = item["tpslMode"] or "UNKNOWN"
+    item["brokerOrderPrice"] = ""
     item["feeCurrency"] = ""
     item["closedPnl"] = "0"
     return item

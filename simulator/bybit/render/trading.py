@@ -14,11 +14,20 @@ from simulator.engine.positions import Position
 from simulator.engine.values import StopOrderType
 
 
-def position_item(position: Position, market: MarketState) -> dict[str, Any]:
+def _break_even(position: Position, taker_fee_rate: Decimal) -> Decimal:
+    """The price at which closing (as taker) gives back exactly the fees of opening and closing."""
+    if position.is_flat:
+        return Decimal(0)
+    side = 1 if position.size > 0 else -1
+    return position.entry_price * (1 + side * taker_fee_rate) / (1 - side * taker_fee_rate)
+
+
+def position_item(position: Position, market: MarketState, *, taker_fee_rate: Decimal) -> dict[str, Any]:
     flat = position.is_flat
     mark = market.mark_price
     upl = position.unrealised_pnl(mark)
     im = position.initial_margin
+    mm = position.value * MAINTENANCE_RATE
     return {
         "positionIdx": 0,
         "riskId": 1,
@@ -35,8 +44,11 @@ def position_item(position: Position, market: MarketState) -> dict[str, Any]:
         "markPrice": plain(mark),
         "liqPrice": "",
         "bustPrice": "",
+        "breakEvenPrice": money(_break_even(position, taker_fee_rate)),
         "positionIM": money(im),
-        "positionMM": money(position.value * MAINTENANCE_RATE),
+        "positionIMByMp": money(position.qty * mark / position.leverage),
+        "positionMM": money(mm),
+        "positionMMByMp": money(position.qty * mark * MAINTENANCE_RATE),
         "positionBalance": money(im),
         "takeProfit": optional(position.take_profit),
         "stopLoss": optional(position.stop_loss),
@@ -50,15 +62,18 @@ def position_item(position: Position, market: MarketState) -> dict[str, Any]:
         "mmrSysUpdatedTime": "",
         "leverageSysUpdatedTime": "",
         "tpslMode": position.tpsl_mode.value,
+        "openTime": 0 if flat else position.created_ms,
         "createdTime": str(position.created_ms),
         "updatedTime": str(position.updated_ms),
         "seq": position.seq,
     }
 
 
-def position_push(position: Position, market: MarketState) -> dict[str, Any]:
-    item = {"category": "linear", **position_item(position, market)}
-    item["entryPrice"] = item["avgPrice"]
+def position_push(position: Position, market: MarketState, *, taker_fee_rate: Decimal) -> dict[str, Any]:
+    """The ``position`` stream item: ``entryPrice`` where REST says ``avgPrice``."""
+    item = {"category": "linear", **position_item(position, market, taker_fee_rate=taker_fee_rate)}
+    item["entryPrice"] = item.pop("avgPrice")
+    del item["openTime"]
     return item
 
 
@@ -94,11 +109,19 @@ def execution_item(execution: Execution) -> dict[str, Any]:
         "closedSize": plain(execution.closed_qty),
         "seq": execution.seq,
         "marketUnit": "",
+        "extraFees": "",
     }
 
 
 def execution_push(execution: Execution) -> dict[str, Any]:
-    return {"category": "linear", **execution_item(execution)}
+    """The ``execution`` stream item: adds the realised PnL and the fee currency to the REST item."""
+    return {
+        "category": "linear",
+        **execution_item(execution),
+        "isLeverage": "",
+        "execPnl": plain(execution.realised_pnl),
+        "feeCurrency": "USDT",
+    }
 
 
 def wallet_account(view: WalletView) -> dict[str, Any]:
@@ -123,6 +146,7 @@ def wallet_account(view: WalletView) -> dict[str, Any]:
         "unrealisedPnl": money(view.unrealised_pnl),
         "cumRealisedPnl": money(view.cum_realised_pnl),
         "bonus": "0",
+        "spotBorrow": "0",
         "marginCollateral": True,
         "collateralSwitch": True,
     }
@@ -130,13 +154,17 @@ def wallet_account(view: WalletView) -> dict[str, Any]:
         "accountType": "UNIFIED",
         "accountLTV": "0",
         "accountIMRate": rate(im),
+        "accountIMRateByMp": rate(im),
         "accountMMRate": rate(view.position_mm),
+        "accountMMRateByMp": rate(view.position_mm),
         "totalEquity": money(equity),
         "totalWalletBalance": money(view.balance),
         "totalMarginBalance": money(equity),
         "totalAvailableBalance": money(max(view.available, Decimal(0))),
         "totalPerpUPL": money(view.unrealised_pnl),
         "totalInitialMargin": money(im),
+        "totalInitialMarginByMp": money(im),
         "totalMaintenanceMargin": money(view.position_mm),
+        "totalMaintenanceMarginByMp": money(view.position_mm),
         "coin": [coin],
     }

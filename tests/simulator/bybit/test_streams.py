@@ -132,3 +132,52 @@ async def test_a_second_order_watch_for_one_symbol_meets_bybits_duplicate_refusa
         await _soon(bybit_pro.watch_orders(BTC))
     await bybit_pro.create_order(BTC, "market", "buy", 0.01)
     assert (await _soon(everything))[-1]["symbol"] == BTC
+
+
+async def test_private_pushes_follow_bybits_rules(bybit_venue: RunningVenue) -> None:
+    """A resting order still produces a position message; a price move alone produces no wallet
+    message; a closing fill's execution carries its realised PnL."""
+    from decimal import Decimal
+
+    from simulator.engine import OrderRequest, OrderType, Side, Symbol
+
+    engine, account_id = bybit_venue.engine, bybit_venue.account.account_id
+
+    def order(side: Side, kind: OrderType, price: str | None = None) -> OrderRequest:
+        return OrderRequest(symbol=Symbol("ETHUSDT"), side=side, order_type=kind, qty=Decimal(1),
+                            price=Decimal(price) if price else None)
+
+    async with aiohttp.ClientSession() as session:
+        ws = await _private(bybit_venue, session)
+        await ws.send_json({"op": "subscribe", "args": ["position", "wallet", "execution"]})
+        await _soon(ws.receive_json())
+        engine.place_order(account_id, order(Side.BUY, OrderType.LIMIT, "2500"))
+        # A resting limit order changes no position, yet Bybit sends a position message (and the wallet's order margin).
+        first = [await _soon(ws.receive_json()) for _ in range(2)]
+        assert sorted(m["topic"] for m in first) == ["position", "wallet"]
+        position = next(m for m in first if m["topic"] == "position")["data"][0]
+        assert (position["size"], position["side"], position["entryPrice"]) == ("0", "", "0")
+        engine.place_order(account_id, order(Side.BUY, OrderType.MARKET))
+        opened = [await _soon(ws.receive_json()) for _ in range(3)]
+        assert [m["topic"] for m in opened] == ["execution", "position", "wallet"]
+        engine.set_price("ETHUSDT", "3100")  # unrealised PnL only: no wallet message
+        engine.place_order(account_id, order(Side.SELL, OrderType.MARKET))
+        closed = [await _soon(ws.receive_json()) for _ in range(3)]
+        assert [m["topic"] for m in closed] == ["execution", "position", "wallet"]
+        execution = closed[0]["data"][0]
+        assert (execution["execPnl"], execution["closedSize"], execution["feeCurrency"]) == ("100", "1", "USDT")
+
+
+async def test_ticker_deltas_carry_only_what_changed_with_the_tick_direction(bybit_venue: RunningVenue) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(bybit_venue.base_url.replace("http", "ws") + "/v5/public/linear")
+        await ws.send_json({"op": "subscribe", "req_id": "t", "args": ["tickers.ETHUSDT"]})
+        ack = await _soon(ws.receive_json())
+        assert (ack["success"], ack["op"], ack["req_id"]) == (True, "subscribe", "t")
+        snapshot = await _soon(ws.receive_json())
+        assert snapshot["type"] == "snapshot" and snapshot["data"]["lastPrice"] == "3000.00"
+        bybit_venue.engine.set_price("ETHUSDT", "2990")
+        delta = await _soon(ws.receive_json())
+        assert delta["type"] == "delta" and delta["cs"] > snapshot["cs"]
+        assert delta["data"]["lastPrice"] == "2990.00" and delta["data"]["tickDirection"] == "MinusTick"
+        assert "fundingRate" not in delta["data"] and delta["data"]["symbol"] == "ETHUSDT"
