@@ -17,7 +17,9 @@ import aiohttp
 from simulator.bybit.auth import sign
 from simulator.server import RunningVenue
 
-RECORDED = json.loads((Path(__file__).parents[2] / "fixtures" / "bybit_linear_subset.json").read_text())["methods"]
+FIXTURES = Path(__file__).parents[2] / "fixtures"
+RECORDED = json.loads((FIXTURES / "bybit_linear_subset.json").read_text())["methods"]
+WS_EXAMPLES = json.loads((FIXTURES / "bybit_ws_examples.json").read_text())
 BTC = "BTC/USDT:USDT"
 
 
@@ -39,10 +41,12 @@ def _kind(value: Any) -> str:
     return "scalar"
 
 
-def assert_same_shape(ours: dict[str, Any], real: dict[str, Any], where: str) -> None:
+def assert_same_shape(
+    ours: dict[str, Any], real: dict[str, Any], where: str, *, any_kind: frozenset[str] = frozenset()
+) -> None:
     missing = sorted(set(real) - set(ours) - {"nextPageCursor"})
     assert not missing, f"{where}: fields the real venue sends that we do not: {missing}"
-    kinds = {k: (_kind(ours[k]), _kind(v)) for k, v in real.items() if k in ours}
+    kinds = {k: (_kind(ours[k]), _kind(v)) for k, v in real.items() if k in ours and k not in any_kind}
     wrong = {k: pair for k, pair in kinds.items() if pair[0] != pair[1]}
     assert not wrong, f"{where}: JSON kinds differ (ours, real): {wrong}"
 
@@ -117,29 +121,46 @@ async def test_ticker(bybit_rest: Any) -> None:
     assert_parsed_alike(ours, bybit_rest.parse_ticker(real), "ticker")
 
 
-async def test_private_pushes_carry_the_stream_envelope(bybit_venue: RunningVenue) -> None:
+async def test_stream_pushes_carry_every_documented_field(bybit_venue: RunningVenue) -> None:
     from decimal import Decimal
 
     from simulator.engine import OrderRequest, OrderType, Side, Symbol
 
+    ws_url = bybit_venue.base_url.replace("http", "ws")
     async with aiohttp.ClientSession() as session:
-        ws = await session.ws_connect(bybit_venue.base_url.replace("http", "ws") + "/v5/private")
+        private = await session.ws_connect(ws_url + "/v5/private")
         expires = bybit_venue.engine.now_ms() + 10_000
-        await ws.send_json(
+        await private.send_json(
             {"op": "auth", "args": [bybit_venue.api_key, expires, sign(bybit_venue.api_secret, f"GET/realtime{expires}")]}
         )
-        await ws.receive_json()
-        await ws.send_json({"op": "subscribe", "args": ["order", "execution", "position", "wallet"]})
-        await ws.receive_json()
+        await private.receive_json()
+        await private.send_json({"op": "subscribe", "args": ["order", "execution", "position", "wallet"]})
+        await private.receive_json()
+        public = await session.ws_connect(ws_url + "/v5/public/linear")
+        await public.send_json({"op": "subscribe", "args": ["tickers.BTCUSDT"]})
+        await public.receive_json()
+        snapshot = await public.receive_json(timeout=10)
         bybit_venue.engine.place_order(
             bybit_venue.account.account_id,
             OrderRequest(symbol=Symbol("BTCUSDT"), side=Side.BUY, order_type=OrderType.MARKET, qty=Decimal("0.001")),
         )
-        pushes = [await ws.receive_json(timeout=10) for _ in range(5)]
+        pushes = [await private.receive_json(timeout=10) for _ in range(5)]
     assert [p["topic"] for p in pushes] == ["order", "order", "execution", "position", "wallet"]
     assert [p["data"][0]["orderStatus"] for p in pushes[:2]] == ["New", "Filled"]
     for push in pushes:
         assert set(push) == {"id", "topic", "creationTime", "data"}
         assert isinstance(push["creationTime"], int) and len(push["data"]) == 1
-    assert pushes[3]["data"][0]["size"] == "0.001" and pushes[3]["data"][0]["category"] == "linear"
-    assert pushes[4]["data"][0]["accountType"] == "UNIFIED"
+    by_topic = {p["topic"]: p for p in pushes}
+    for topic in ("order", "execution", "position", "wallet"):
+        documented = WS_EXAMPLES[topic]["data"][0]
+        ours = by_topic[topic]["data"][0]
+        if topic == "wallet":
+            assert_same_shape({k: v for k, v in ours.items() if k != "coin"},
+                              {k: v for k, v in documented.items() if k != "coin"}, "wallet push")
+            assert_same_shape(ours["coin"][0], documented["coin"][0], "wallet push coin")
+        else:
+            # The documented execution carries Indian GST in extraFees (a list); elsewhere Bybit sends "".
+            assert_same_shape(ours, documented, f"{topic} push", any_kind=frozenset({"extraFees"}))
+    documented_ticker = WS_EXAMPLES["ticker_snapshot"]
+    assert set(snapshot) == set(documented_ticker)
+    assert_same_shape(snapshot["data"], documented_ticker["data"], "ticker snapshot")
