@@ -185,9 +185,13 @@ def realtime(call: Call) -> Mapping[str, Any]:
     if open_only not in (0, 1, 2):
         raise invalid("openOnly")
     by_id = "orderId" in params or "orderLinkId" in params
-    if by_id or open_only:
-        # An id reaches the recent-closed window too; that window is all the real-time query keeps.
+    if by_id:
+        # A lookup by id reaches "the most recent 500 orders" of any status (what ccxt's
+        # acknowledged fetch_order relies on).
         candidates = store.in_realtime_view(call.account_id)
+    elif open_only:
+        # openOnly=1: the recent closed records only (at most 500 per account).
+        candidates = store.recent_closed_for(call.account_id)
     else:
         candidates = store.open_for(call.account_id)
     if not by_id:
@@ -199,6 +203,21 @@ def realtime(call: Call) -> Mapping[str, Any]:
 
 
 SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
+DAY_MS = 24 * 3600 * 1000
+TWO_YEARS_MS = 730 * DAY_MS
+
+
+def in_history(order: Order, now_ms: int) -> bool:
+    """What Bybit's order history keeps for a unified account.
+
+    Open orders are not in it; orders that never filled and were cancelled, rejected or
+    deactivated only for 24 hours; orders with fills for two years.
+    """
+    if order.status.is_open:
+        return False
+    if order.filled_qty == 0 and order.status is not OrderStatus.FILLED:
+        return now_ms - order.updated_ms <= DAY_MS
+    return now_ms - order.updated_ms <= TWO_YEARS_MS
 
 
 def history(call: Call) -> Mapping[str, Any]:
@@ -220,6 +239,7 @@ def history(call: Call) -> Mapping[str, Any]:
         o
         for o in _lookup(call, candidates)
         if kind(o)
+        and in_history(o, call.now_ms)
         and (status is None or o.status is status)
         and (by_id or start <= o.created_ms <= end)
     ]

@@ -63,3 +63,40 @@ async def test_realtime_lookup_priority_is_order_id_then_link_id_then_symbol(byb
     by_symbol = await bybit_rest.private_get_v5_order_realtime(base)
     # Newest first.
     assert [o["orderId"] for o in by_symbol["result"]["list"]] == [second["id"], first["id"]]
+
+
+async def test_open_only_one_lists_the_recent_closed_orders_only(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    filled = await bybit_rest.create_order(GIGA, "market", "sell", 920)
+    resting = await bybit_rest.create_order(GIGA, "limit", "buy", 920, 0.018)
+    await bybit_rest.load_markets()
+    base = {"category": "linear", "symbol": "GIGAUSDT"}
+    closed = await bybit_rest.private_get_v5_order_realtime({**base, "openOnly": "1"})
+    assert [o["orderId"] for o in closed["result"]["list"]] == [filled["id"]]
+    open_ = await bybit_rest.private_get_v5_order_realtime(base)
+    assert [o["orderId"] for o in open_["result"]["list"]] == [resting["id"]]
+
+
+async def test_history_keeps_unfilled_cancelled_orders_for_a_day_and_fills_for_longer() -> None:
+    import time
+
+    from simulator.clock import ManualClock
+    from simulator.server import bybit_engine, serve_bybit
+    from tests.simulator.bybit import rawhttp
+
+    clock = ManualClock(start_ms=time.time_ns() // 1_000_000)
+    async with serve_bybit(engine=bybit_engine(clock=clock, seed=3)) as venue:
+        _, created = await rawhttp.post(venue, "/v5/order/create", {
+            "category": "linear", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit", "qty": "1", "price": "2000"})
+        resting_id = created["result"]["orderId"]
+        query = {"category": "linear", "symbol": "ETHUSDT"}
+        _, history = await rawhttp.get(venue, "/v5/order/history", query)
+        assert history["result"]["list"] == []  # open orders are not history
+        await rawhttp.post(venue, "/v5/order/cancel", {"category": "linear", "symbol": "ETHUSDT", "orderId": resting_id})
+        _, filled = await rawhttp.post(venue, "/v5/order/create", {
+            "category": "linear", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Market", "qty": "1"})
+        _, history = await rawhttp.get(venue, "/v5/order/history", query)
+        assert {o["orderId"] for o in history["result"]["list"]} == {resting_id, filled["result"]["orderId"]}
+        clock.advance_ms(25 * 3600 * 1000)
+        _, history = await rawhttp.get(venue, "/v5/order/history", {**query, "startTime": str(clock.time_ns() // 1_000_000 - 2 * 86_400_000)})
+        assert [o["orderId"] for o in history["result"]["list"]] == [filled["result"]["orderId"]]
+        assert venue.venue.internal_errors == []
