@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.engine.rejections import Rejection
+from simulator.engine.rejections import RejectReason, Rejection
 from simulator.engine.venue import Engine
 
 
@@ -35,14 +35,16 @@ class Control:
         try:
             body = json.loads(await request.text())
             symbol, price = str(body["symbol"]), Decimal(str(body["price"]))
-        except (json.JSONDecodeError, KeyError, TypeError, InvalidOperation):
+        except (ValueError, RecursionError, KeyError, TypeError, InvalidOperation):
             return _error('expected a JSON body like {"symbol": "BTCUSDT", "price": "61000"}')
         if not price.is_finite() or price <= 0:
             return _error(f"price must be a positive number, got {body['price']!r}")
         try:
             self._engine.set_price(symbol, price)
         except Rejection as rejection:
-            return _error(f"{rejection}; listed: {[i.symbol for i in self._engine.instruments()]}")
+            if rejection.reason is RejectReason.UNKNOWN_SYMBOL:
+                return _error(f"{rejection}; listed: {[i.symbol for i in self._engine.instruments()]}")
+            return _error(f"{rejection}; give a price on the instrument's tick grid, within its price filter")
         return web.json_response({"symbol": symbol, "price": str(price)})
 
     async def restart(self, _request: web.Request) -> web.Response:

@@ -38,7 +38,7 @@ class BybitVenue:
     def __init__(self, engine: Engine, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
-        self.streams = Streams(engine)
+        self.streams = Streams(engine, on_internal_error=self.record_internal_error)
         # Anything that escaped a handler as an unexpected exception: a simulator bug.
         # Clients got Bybit's system-error envelope; tests assert this stays empty.
         self.internal_errors: list[str] = []
@@ -54,18 +54,24 @@ class BybitVenue:
         return app
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
+        # The supervisor of every REST request: whatever happens, the client gets a Bybit
+        # envelope and the server keeps serving; a simulator bug is recorded, never hidden.
         try:
-            return await self._dispatch(request)
-        except BybitError as error:
-            return error_reply(error.ret_code, error.ret_msg, now_ms=self.engine.now_ms(), status=error.status)
-        except Rejection as rejection:
-            refusal = from_rejection(rejection)
-            return error_reply(refusal.ret_code, refusal.ret_msg, now_ms=self.engine.now_ms())
-        except Exception:  # noqa: BLE001 - the one place a bug must become a venue answer, not a 500
-            detail = traceback.format_exc()
-            self.internal_errors.append(f"{request.method} {request.path_qs}\n{detail}")
-            log.error("internal error serving %s %s\n%s", request.method, request.path_qs, detail)
+            try:
+                return await self._dispatch(request)
+            except BybitError as error:
+                return error_reply(error.ret_code, error.ret_msg, now_ms=self.engine.now_ms(), status=error.status)
+            except Rejection as rejection:
+                refusal = from_rejection(rejection)
+                return error_reply(refusal.ret_code, refusal.ret_msg, now_ms=self.engine.now_ms())
+        except Exception:  # noqa: BLE001 - top-level supervisor: a bug becomes a venue answer, not a 500
+            self.record_internal_error(f"{request.method} {request.rel_url.raw_path_qs}")
             return error_reply(SYSTEM_ERROR, "System error. Please try again later.", now_ms=self.engine.now_ms())
+
+    def record_internal_error(self, where: str) -> None:
+        detail = traceback.format_exc()
+        self.internal_errors.append(f"{where}\n{detail}")
+        log.error("internal error in %s\n%s", where, detail)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         route = self._routes.get((request.method, request.path))
@@ -102,7 +108,8 @@ class BybitVenue:
         try:
             text = raw.decode("utf-8")
             values = json.loads(text) if text.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            # ValueError covers malformed JSON and integers too long to convert.
             raise params_error("Request parameter error.") from None
         if not isinstance(values, dict):
             raise params_error("Request parameter error.")

@@ -29,7 +29,16 @@ FUTURE_TOLERANCE_MS = 1000
 
 
 def sign(secret: str, payload: str) -> str:
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret.encode(), payload.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def signature_matches(expected: str, given: object) -> bool:
+    """Constant-time comparison that tolerates any junk a client sends as a signature."""
+    return hmac.compare_digest(expected.encode(), str(given).encode("utf-8", "surrogatepass"))
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def authenticate_rest(
@@ -43,10 +52,10 @@ def authenticate_rest(
     if not (api_key and timestamp_text and signature):
         empty = f"empty value: apiTimestamp[{timestamp_text}] apiKey[{api_key}] apiSignature[{signature}]"
         raise params_error(empty if not api_key else f"{empty}: Request parameter error.")
-    if not timestamp_text.isdigit():
+    if not _digits(timestamp_text):
         raise params_error("openapi params error! req_timestamp invalid")
     window_text = headers.get("X-BAPI-RECV-WINDOW", str(DEFAULT_RECV_WINDOW))
-    if not window_text.isdigit():
+    if not _digits(window_text):
         raise params_error("openapi params error! recv_window invalid")
     timestamp, recv_window = int(timestamp_text), int(window_text)
     if not now_ms - recv_window <= timestamp < now_ms + FUTURE_TOLERANCE_MS:
@@ -61,7 +70,7 @@ def authenticate_rest(
     if writes and account.read_only:
         raise BybitError(PERMISSION_DENIED, "Permission denied, please check your API key permissions.")
     origin = f"{timestamp_text}{api_key}{window_text}{payload}"
-    if not hmac.compare_digest(sign(account.api_secret, origin), signature):
+    if not signature_matches(sign(account.api_secret, origin), signature):
         raise BybitError(INVALID_SIGN, f"error sign! origin_string[{origin}]")
     return account
 
@@ -85,10 +94,10 @@ def authenticate_ws(engine: Engine, args: object, *, now_ms: int) -> Account:
         raise WsAuthError("Params Error", reason=f"unknown api key {api_key!r}")
     try:
         expires_ms = int(expires)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise WsAuthError("Params Error", reason=f"expires {expires!r} is not an integer") from None
     if expires_ms <= now_ms:
         raise WsAuthError("Params Error", reason=f"expires {expires_ms} is not after venue time {now_ms}")
-    if not hmac.compare_digest(sign(account.api_secret, f"GET/realtime{expires}"), str(signature)):
+    if not signature_matches(sign(account.api_secret, f"GET/realtime{expires}"), signature):
         raise WsAuthError("Params Error", reason="signature does not match HMAC_SHA256(secret, 'GET/realtime' + expires)")
     return account

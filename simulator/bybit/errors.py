@@ -49,7 +49,10 @@ def type_error(name: str) -> BybitError:
 
 def scaled(value: object, factor: int) -> str:
     """Bybit quotes prices and quantities in some messages as integers scaled by a power of ten."""
-    return str(int(Decimal(str(value)) * factor))
+    try:
+        return str(int(Decimal(str(value)) * factor))
+    except (ArithmeticError, ValueError):
+        return str(value)  # beyond what the wire can carry; show it as given
 
 
 def invalid(name: str) -> BybitError:
@@ -110,6 +113,7 @@ _REJECTIONS: dict[RejectReason, Render] = {
         if Decimal(str(d["leverage"])) > Decimal(str(d["max_leverage"]))
         else (PARAMS_ERROR, "leverage invalid")
     ),
+    RejectReason.LEVERAGE_OFF_STEP: lambda d: (PARAMS_ERROR, "leverage invalid"),
     RejectReason.POSITION_MODE_NOT_MODIFIED: lambda d: (110025, "Position mode is not modified"),
 }
 

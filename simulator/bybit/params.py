@@ -8,7 +8,7 @@ becomes a ``BybitError``; nothing here raises anything else.
 
 from __future__ import annotations
 
-import decimal
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TypeVar
@@ -16,6 +16,11 @@ from typing import TypeVar
 from simulator.bybit.errors import BybitError, invalid, params_error, type_error
 
 E = TypeVar("E")
+
+# Bybit takes plain decimal strings: no exponents, signs, underscores or spaces. The length
+# bounds keep absurd inputs ("1e999999", 5000 digits) out of the arithmetic altogether.
+DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{1,18})?")
+INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 SUPPORTED_CATEGORY = "linear"
 KNOWN_CATEGORIES = frozenset({"spot", "linear", "inverse", "option"})
@@ -48,13 +53,9 @@ class Params:
         text = self.text(name, required=required)
         if text is None:
             return None
-        try:
-            number = Decimal(text)
-        except decimal.InvalidOperation:
-            raise invalid(name) from None
-        if not number.is_finite() or number < 0:
+        if not DECIMAL.fullmatch(text):
             raise invalid(name)
-        return number
+        return Decimal(text)
 
     def integer(self, name: str, *, required: bool = False) -> int | None:
         value = self._values.get(name)
@@ -65,10 +66,12 @@ class Params:
         if isinstance(value, bool):
             raise type_error(name)
         if isinstance(value, int):
+            if abs(value) >= 10**18:
+                raise invalid(name)
             return value
         if self._typed:
             raise type_error(name)
-        if isinstance(value, str) and value.lstrip("-").isdigit():
+        if isinstance(value, str) and INTEGER.fullmatch(value):
             return int(value)
         raise invalid(name)
 

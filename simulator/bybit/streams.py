@@ -18,7 +18,12 @@ from simulator.bybit.auth import WsAuthError, authenticate_ws
 from simulator.bybit.render.market import ticker_item
 from simulator.bybit.render.orders import order_push
 from simulator.bybit.render.trading import execution_push, position_push, wallet_account
-from simulator.bybit.ws_connection import Connection, closing, serve_frames
+from simulator.bybit.ws_connection import (
+    Connection,
+    InternalError,
+    closing,
+    serve_frames,
+)
 from simulator.engine.events import (
     EngineEvent,
     Executed,
@@ -45,14 +50,17 @@ PRIVATE_TOPICS = {
 
 
 class Streams:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, on_internal_error: InternalError) -> None:
         self._engine = engine
         self._ids = engine.ids.child()
+        self._on_internal_error = on_internal_error
+        # Dicts, not sets: pushes go out in connection order, so runs stay deterministic.
         self._private: dict[Connection, AccountId | None] = {}
-        self._public: set[Connection] = set()
+        self._public: dict[Connection, None] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._cross_seq = 0
         self._subscribed = asyncio.Condition()
-        engine.subscribe(self._on_batch)
+        self._unsubscribe = engine.subscribe(self._on_batch)
 
     def is_subscribed(self, topic: str) -> bool:
         """Whether any connection (private or public) currently holds ``topic``."""
@@ -68,14 +76,16 @@ class Streams:
             async with self._subscribed:
                 self._subscribed.notify_all()
 
-        asyncio.ensure_future(notify())
+        task = asyncio.ensure_future(notify())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------------ connections
 
     async def private_handler(self, request: web.Request) -> web.StreamResponse:
         return await serve_frames(
             request, self._ids.uuid(), self._on_private, self._bad_frame,
-            on_open=self._open_private, on_close=self._close_private,
+            on_open=self._open_private, on_close=self._close_private, on_internal_error=self._on_internal_error,
         )
 
     def _open_private(self, conn: Connection) -> None:
@@ -87,10 +97,13 @@ class Streams:
     async def public_handler(self, request: web.Request) -> web.StreamResponse:
         return await serve_frames(
             request, self._ids.uuid(), self._on_public, self._bad_frame,
-            on_open=self._public.add, on_close=self._public.discard,
+            on_open=lambda c: self._public.setdefault(c, None), on_close=lambda c: self._public.pop(c, None),
+            on_internal_error=self._on_internal_error,
         )
 
     async def close_all(self, _app: web.Application | None = None) -> None:
+        """Venue shutdown: stop listening to the engine (it may be served again) and close every socket."""
+        self._unsubscribe()
         await closing([*self._private, *self._public])
 
     # ------------------------------------------------------------------ requests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 from collections.abc import Mapping
 from decimal import Decimal
@@ -22,7 +23,11 @@ def plain(value: Decimal | None) -> str:
 
 def money(value: Decimal, places: int = 8) -> str:
     """Wallet and PnL figures: at most ``places`` decimals, trailing zeros dropped."""
-    return plain(value.quantize(Decimal(1).scaleb(-places)))
+    return plain(value.quantize(Decimal(1).scaleb(-places), context=_WIDE))
+
+
+# Wide enough that any figure a venue can reach quantizes without raising.
+_WIDE = decimal.Context(prec=60, Emax=999, Emin=-999)
 
 
 def optional(value: Decimal | None) -> str:
@@ -31,7 +36,10 @@ def optional(value: Decimal | None) -> str:
 
 
 def dumps(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON that is always valid UTF-8: a lone surrogate a client sent (and an error
+    message echoes) becomes U+FFFD rather than an encoding failure."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def envelope(result: Mapping[str, Any], *, now_ms: int, ret_code: int = 0, ret_msg: str = "OK") -> dict[str, Any]:

@@ -1,33 +1,49 @@
-"""One WebSocket connection: an ordered outbox, and the frame loop that feeds a handler."""
+"""One WebSocket connection: an ordered, bounded outbox, and the frame loop that feeds a handler."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from simulator.bybit.wire import dumps
 
+log = logging.getLogger(__name__)
+
 MAX_FRAME_BYTES = 64 * 1024
+# A client this far behind is not reading; Bybit drops such connections rather than buffer without end.
+MAX_QUEUED_MESSAGES = 10_000
+
+InternalError = Callable[[str], None]
 
 
 class Connection:
     """Everything sent on a connection goes through one queue, so replies and pushes keep their order."""
 
-    def __init__(self, ws: web.WebSocketResponse, conn_id: str) -> None:
+    def __init__(self, ws: web.WebSocketResponse, conn_id: str, on_internal_error: InternalError) -> None:
         self.ws = ws
         self.conn_id = conn_id
         self.topics: set[str] = set()
         # What this connection last received per stream key, for delta messages.
         self.last_sent: dict[str, dict[str, Any]] = {}
-        self._outbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self._on_internal_error = on_internal_error
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=MAX_QUEUED_MESSAGES)
+        self._overflowed = False
         self._writer = asyncio.ensure_future(self._write())
 
     def send(self, message: dict[str, Any]) -> None:
-        self._outbox.put_nowait(dumps(message))
+        if self._overflowed:
+            return
+        try:
+            self._outbox.put_nowait(dumps(message))
+        except asyncio.QueueFull:
+            self._overflowed = True
+            log.warning("connection %s fell %d messages behind; closing it", self.conn_id, MAX_QUEUED_MESSAGES)
+            asyncio.ensure_future(self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too slow"))
 
     async def _write(self) -> None:
         while (text := await self._outbox.get()) is not None:
@@ -37,11 +53,19 @@ class Connection:
                 await self.ws.send_str(text)
             except ConnectionError:
                 return
+            except Exception:  # noqa: BLE001 - the writer is this connection's supervisor
+                self._on_internal_error(f"ws {self.conn_id} send")
+                await self.ws.close(code=WSCloseCode.INTERNAL_ERROR)
+                return
 
     async def finish(self) -> None:
         """Flush what is queued, then stop the writer."""
-        self._outbox.put_nowait(None)
-        await self._writer
+        if not self._overflowed:
+            try:
+                self._outbox.put_nowait(None)
+            except asyncio.QueueFull:
+                self._writer.cancel()
+        await asyncio.gather(self._writer, return_exceptions=True)
 
 
 Handler = Callable[[Connection, dict[str, Any]], None]
@@ -49,25 +73,29 @@ BadFrame = Callable[[Connection, str], None]
 
 
 async def serve_frames(
-    request: web.Request, conn_id: str, on_message: Handler, on_bad_frame: BadFrame,
-    on_open: Callable[[Connection], None], on_close: Callable[[Connection], None],
+    request: web.Request, conn_id: str, on_message: Handler, on_bad_frame: BadFrame, *,
+    on_open: Callable[[Connection], None], on_close: Callable[[Connection], None], on_internal_error: InternalError,
 ) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
-    conn = Connection(ws, conn_id)
+    conn = Connection(ws, conn_id, on_internal_error)
     on_open(conn)
     try:
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
                 try:
                     frame = json.loads(msg.data)
-                except json.JSONDecodeError:
-                    on_bad_frame(conn, msg.data)
-                    continue
+                except (ValueError, RecursionError):
+                    frame = None
                 if not isinstance(frame, dict):
                     on_bad_frame(conn, msg.data)
                     continue
-                on_message(conn, frame)
+                try:
+                    on_message(conn, frame)
+                except Exception:  # noqa: BLE001 - one bad frame must not take the connection down
+                    on_internal_error(f"ws {conn_id} frame {msg.data[:200]!r}")
+                    conn.send({"success": False, "ret_msg": "System error. Please try again later.",
+                               "conn_id": conn_id, "op": str(frame.get("op", ""))})
             elif msg.type is WSMsgType.BINARY:
                 on_bad_frame(conn, "<binary frame>")
             elif msg.type is WSMsgType.ERROR:
@@ -80,5 +108,3 @@ async def serve_frames(
 
 async def closing(conns: list[Connection]) -> None:
     await asyncio.gather(*(c.ws.close() for c in conns), return_exceptions=True)
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -48,10 +49,18 @@ class Instrument:
         return _decimals(self.qty_step)
 
     def is_on_tick(self, price: Decimal) -> bool:
-        return price % self.tick_size == 0
+        return self.is_multiple(price, self.tick_size)
 
     def is_on_step(self, qty: Decimal) -> bool:
-        return qty % self.qty_step == 0
+        return self.is_multiple(qty, self.qty_step)
+
+    @staticmethod
+    def is_multiple(value: Decimal, step: Decimal) -> bool:
+        try:
+            return value % step == 0
+        except decimal.InvalidOperation:
+            # Too many digits for the context to divide: no sane price or qty looks like that.
+            return False
 
     def round_price(self, price: Decimal) -> Decimal:
         """The nearest price on the tick grid (half up)."""

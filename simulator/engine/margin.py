@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 
 from simulator.engine.accounts import Wallet, WalletView
 from simulator.engine.market import MarketState
 from simulator.engine.orders import Order
 from simulator.engine.positions import Position
-from simulator.engine.values import OrderType, Symbol
+from simulator.engine.values import OrderStatus, OrderType, Symbol
 
 # One flat maintenance rate stands in for Bybit's risk-limit tiers (not modelled).
 MAINTENANCE_RATE = Decimal("0.005")
@@ -17,7 +17,8 @@ MAINTENANCE_RATE = Decimal("0.005")
 
 def order_initial_margin(order: Order, leverage: Decimal) -> Decimal:
     """Margin a resting order locks; only plain limit orders that may add exposure lock any."""
-    if order.reduce_only or order.is_conditional or order.order_type is not OrderType.LIMIT:
+    # A conditional order locks nothing until it triggers; once triggered and resting, it is a limit order.
+    if order.reduce_only or order.status is OrderStatus.UNTRIGGERED or order.order_type is not OrderType.LIMIT:
         return Decimal(0)
     return order.leaves_qty * order.price / leverage
 
@@ -27,8 +28,7 @@ def wallet_view(
     positions: Iterable[Position],
     markets: Mapping[Symbol, MarketState],
     open_orders: Iterable[Order],
-    leverage_of: Mapping[Symbol, Decimal],
-    default_leverage: Decimal,
+    leverage_of: Callable[[Symbol], Decimal],
 ) -> WalletView:
     upl = position_im = position_mm = Decimal(0)
     for p in positions:
@@ -38,7 +38,7 @@ def wallet_view(
         position_im += p.initial_margin
         position_mm += p.value * MAINTENANCE_RATE
     order_im = sum(
-        (order_initial_margin(o, leverage_of.get(o.symbol, default_leverage)) for o in open_orders), Decimal(0)
+        (order_initial_margin(o, leverage_of(o.symbol)) for o in open_orders), Decimal(0)
     )
     return WalletView(
         account_id=wallet.account_id,

@@ -106,13 +106,17 @@ class Matcher:
             # A Full-mode TP/SL has no qty of its own: it closes whatever the position is when it fires.
             qty = position.qty if order.is_position_tpsl else min(order.qty, position.qty)
         price = engine.protection_price(inst, order.side) if order.order_type is OrderType.MARKET else order.price
-        triggered = engine._update(order.transition(OrderStatus.TRIGGERED, ms=now, qty=qty, price=price))
+        affordable = True
         if not closing:
+            # Checked while the order is still untriggered, so it does not count its own margin twice.
             try:
                 engine._check_margin(order.account_id, inst, order.side, qty, last)
             except Rejection:
-                engine._update(triggered.transition(OrderStatus.CANCELLED, ms=now, reject_reason="EC_Others"))
-                return
+                affordable = False
+        triggered = engine._update(order.transition(OrderStatus.TRIGGERED, ms=now, qty=qty, price=price))
+        if not affordable:
+            engine._update(triggered.transition(OrderStatus.CANCELLED, ms=now, reject_reason="EC_Others"))
+            return
         if order.order_type is OrderType.LIMIT:
             self.work(engine._update(triggered.transition(OrderStatus.NEW, ms=now)))
         else:
@@ -179,5 +183,5 @@ class Matcher:
                 engine._update(
                     order.transition(OrderStatus.DEACTIVATED, ms=now, cancel_type=CancelType.BY_TPSL_CLEAR)
                 )
-            elif order.reduce_only and not order.is_conditional:
+            elif order.reduce_only and order.status is not OrderStatus.UNTRIGGERED:
                 engine._cancel(order, CancelType.BY_REDUCE_ONLY)

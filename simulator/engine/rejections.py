@@ -32,6 +32,7 @@ class RejectReason(enum.Enum):
     TPSL_NOT_MODIFIED = "tp/sl not modified"
     LEVERAGE_NOT_MODIFIED = "leverage not modified"
     LEVERAGE_OUT_OF_RANGE = "leverage out of range"
+    LEVERAGE_OFF_STEP = "leverage not a multiple of the leverage step"
     POSITION_MODE_NOT_MODIFIED = "position mode not modified"
 
 

@@ -131,20 +131,23 @@ class TpslBook:
         if position.is_flat or position.side is None:
             raise Rejection(RejectReason.NO_POSITION_FOR_TPSL, symbol=inst.symbol)
         last = engine.market(inst.symbol).last_price
-        check_tpsl(position.side, last, stop_loss=stop_loss, take_profit=take_profit)
-        legs = (
-            (StopOrderType.PARTIAL_STOP_LOSS, stop_loss, sl_size),
-            (StopOrderType.PARTIAL_TAKE_PROFIT, take_profit, tp_size),
-        )
-        for kind, trigger, size in legs:
-            if not trigger:
-                continue
+        legs = [
+            (kind, trigger, size if size else position.qty)
+            for kind, trigger, size in (
+                (StopOrderType.PARTIAL_STOP_LOSS, stop_loss, sl_size),
+                (StopOrderType.PARTIAL_TAKE_PROFIT, take_profit, tp_size),
+            )
+            if trigger
+        ]
+        # Validate every leg before adding any, so a refusal leaves nothing behind.
+        for _, trigger, size in legs:
             check_price(trigger, inst)
-            size = size if size else position.qty
             check_qty(
                 OrderRequest(symbol=inst.symbol, side=position.side.opposite, order_type=OrderType.MARKET, qty=size),
                 inst,
             )
+        check_tpsl(position.side, last, stop_loss=stop_loss, take_profit=take_profit)
+        for kind, trigger, size in legs:
             self._add(position, kind, trigger, qty=min(size, position.qty), mode=TpslMode.PARTIAL)
 
     # ------------------------------------------------------------ shared

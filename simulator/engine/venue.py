@@ -146,8 +146,7 @@ class Engine:
             self.positions(account_id),
             self._markets,
             self.orders.open_for(account_id),
-            {s: lev for (a, s), lev in self._leverage.items() if a == account_id},
-            self.config.default_leverage,
+            lambda symbol: self.leverage(account_id, symbol),
         )
 
     def leverage(self, account_id: AccountId, symbol: Symbol) -> Decimal:
@@ -180,7 +179,10 @@ class Engine:
     def set_price(self, symbol: str, price: Decimal | str | int) -> None:
         """Move the market: triggers conditional orders and fills resting limit orders that now cross."""
         with self._batch():
-            sym = self.instrument(symbol).symbol
+            inst = self.instrument(symbol)
+            sym = inst.symbol
+            # Prices live on the tick grid, as every venue quotes them; anything else is a test bug.
+            check_price(Decimal(price), inst)
             self._markets[sym] = self._markets[sym].moved_to(Decimal(price), ms=self.now_ms())
             self._emit(TickerChanged(self._markets[sym]))
             # A mark move alone changes no balance: venues push no wallet event for unrealised PnL.
@@ -204,6 +206,9 @@ class Engine:
             else:
                 reference = req.trigger_price if req.trigger_price is not None else last
             check_min_notional(req, inst, reference)
+            for guard in (req.stop_loss, req.take_profit):
+                if guard:
+                    check_price(guard, inst)
             check_tpsl(req.side, reference, stop_loss=req.stop_loss, take_profit=req.take_profit)
             if req.client_order_id is not None and self.orders.open_by_client_id(account_id, req.client_order_id):
                 raise Rejection(RejectReason.DUPLICATE_CLIENT_ORDER_ID, client_order_id=req.client_order_id)
@@ -257,6 +262,8 @@ class Engine:
                     RejectReason.LEVERAGE_OUT_OF_RANGE, leverage=leverage,
                     min_leverage=inst.min_leverage, max_leverage=inst.max_leverage,
                 )
+            if not inst.is_multiple(leverage, inst.leverage_step):
+                raise Rejection(RejectReason.LEVERAGE_OFF_STEP, leverage=leverage, step=inst.leverage_step)
             if leverage == self.leverage(account_id, inst.symbol):
                 raise Rejection(RejectReason.LEVERAGE_NOT_MODIFIED, leverage=leverage)
             self._leverage[(account_id, inst.symbol)] = leverage

@@ -30,3 +30,10 @@ async def test_price_control_errors_say_the_fix(bybit_venue: RunningVenue) -> No
     ]:
         status, answer = await _post(bybit_venue, "/sim/price", body)
         assert status == 400 and text in str(answer["error"]), answer
+
+
+async def test_price_control_refuses_prices_off_the_tick_grid(bybit_venue: RunningVenue) -> None:
+    for price in ("60000.05", "1e30"):
+        status, answer = await _post(bybit_venue, "/sim/price", f'{{"symbol": "BTCUSDT", "price": "{price}"}}')
+        assert status == 400 and "tick grid" in str(answer["error"]), answer
+    assert str(bybit_venue.engine.market("BTCUSDT").last_price) == "60000.0"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from simulator.bybit.errors import invalid
-from simulator.bybit.params import Params
+from simulator.bybit.params import INTEGER, Params
 
 T = TypeVar("T")
 
@@ -21,7 +21,7 @@ def page(items: Sequence[T], params: Params, *, default: int, maximum: int) -> t
     cursor = params.text("cursor")
     start = 0
     if cursor is not None:
-        if not cursor.isdigit():
+        if not INTEGER.fullmatch(cursor) or cursor.startswith("-"):
             raise invalid("cursor")
         start = int(cursor)
     chunk = list(items[start : start + limit])

@@ -29,7 +29,7 @@ ORDER_TYPES = {t.value: t for t in OrderType}
 TIME_IN_FORCE = {t.value: t for t in TimeInForce}
 TRIGGER_DIRECTIONS = {str(d.value): d for d in TriggerDirection}
 STATUSES = {s.value: s for s in OrderStatus}
-ORDER_LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+ORDER_LINK_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 
 _FILTERS: dict[str, Callable[[Order], bool]] = {
     "Order": lambda o: o.stop_order_type is StopOrderType.NONE,
@@ -60,7 +60,7 @@ def _client_id(params: Params) -> ClientOrderId | None:
     link = params.text("orderLinkId")
     if link is None:
         return None
-    if not ORDER_LINK_ID.match(link):
+    if not ORDER_LINK_ID.fullmatch(link):
         raise invalid("orderLinkId")
     return ClientOrderId(link)
 

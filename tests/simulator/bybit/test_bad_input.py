@@ -143,3 +143,62 @@ async def test_ccxt_sees_bad_symbols_and_bad_amounts_as_its_own_errors(bybit_ven
     with pytest.raises(ccxt.InvalidOrder, match="110094"):
         await bybit_rest.create_order("GIGA/USDT:USDT", "market", "sell", 100)
     await _still_serving(bybit_venue)
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        ({**ORDER, "stopLoss": "1e999999"}, "stopLoss invalid"),
+        ({**ORDER, "qty": "1e30"}, "qty invalid"),
+        ({**ORDER, "qty": " 1_0 "}, "qty invalid"),
+        ({**ORDER, "qty": "9" * 5000}, "qty invalid"),
+        ({**ORDER, "orderLinkId": "abc\n"}, "orderLinkId invalid"),
+        ({**ORDER, "tpslMode": "\ud800"}, "doesn't (yet) support tpslMode"),
+        ({**ORDER, "positionIdx": 10**30}, "positionIdx invalid"),
+        ({**ORDER, "side": ["Buy"]}, "Request parameter error."),
+        ({**ORDER, "side": {"nested": {"deeper": []}}}, "Request parameter error."),
+    ],
+)
+async def test_hostile_values_get_params_errors(bybit_venue: RunningVenue, body: dict[str, Any], text: str) -> None:
+    status, answer = await rawhttp.post(bybit_venue, "/v5/order/create", body)
+    assert (status, answer["retCode"]) == (200, 10001), answer
+    assert text in answer["retMsg"]
+    await _still_serving(bybit_venue)
+
+
+@pytest.mark.parametrize("raw", [b'{"qty": ' + b"9" * 5000 + b"}", b"[" * 30000, b'{"a": "\\ud800"'])
+async def test_hostile_json_gets_a_params_error(bybit_venue: RunningVenue, raw: bytes) -> None:
+    status, answer = await rawhttp.post(bybit_venue, "/v5/order/create", raw)
+    assert (status, answer["retCode"], answer["retMsg"]) == (200, 10001, "Request parameter error.")
+    await _still_serving(bybit_venue)
+
+
+async def test_hostile_leverage_gets_an_error_not_a_crash(bybit_venue: RunningVenue) -> None:
+    for value in ("1e999999", "9" * 40, "5.555"):
+        status, answer = await rawhttp.post(bybit_venue, "/v5/position/set-leverage", {
+            "category": "linear", "symbol": "BTCUSDT", "buyLeverage": value, "sellLeverage": value})
+        assert (status, answer["retCode"]) == (200, 10001), answer
+    await _still_serving(bybit_venue)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"openOnly": "--1"}, {"limit": "\u00b2"}, {"cursor": "\u00b2"}, {"cursor": "-3"}, {"limit": "9" * 5000}],
+)
+async def test_hostile_query_numbers_get_params_errors(bybit_venue: RunningVenue, params: dict[str, str]) -> None:
+    status, answer = await rawhttp.get(bybit_venue, "/v5/order/realtime", {"category": "linear", "symbol": "BTCUSDT", **params})
+    assert (status, answer["retCode"]) == (200, 10001), answer
+    await _still_serving(bybit_venue)
+
+
+async def test_hostile_auth_headers_get_auth_errors(bybit_venue: RunningVenue) -> None:
+    query = "category=linear&symbol=BTCUSDT"
+    good = rawhttp.headers(bybit_venue, query)
+    cases = [({**good, "X-BAPI-RECV-WINDOW": "\u00b2"}, 10001), ({**good, "X-BAPI-SIGN": "\u00e9"}, 10004),
+             ({**good, "X-BAPI-TIMESTAMP": "9" * 40}, 10001)]
+    async with aiohttp.ClientSession() as session:
+        for headers, code in cases:
+            async with session.get(f"{bybit_venue.base_url}/v5/order/realtime?{query}", headers=headers) as response:
+                answer = await response.json()
+            assert (response.status, answer["retCode"]) == (200, code), answer
+    await _still_serving(bybit_venue)

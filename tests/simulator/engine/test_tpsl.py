@@ -90,3 +90,13 @@ def test_partial_tpsl_closes_only_its_size(engine: Engine, account: Account) -> 
     assert (sl.stop_order_type, sl.tpsl_mode, sl.qty) == (StopOrderType.PARTIAL_STOP_LOSS, TpslMode.PARTIAL, D("0.5"))
     engine.set_price("ETHUSDT", "2890")
     assert engine.position(account.account_id, "ETHUSDT").size == D("1.5")
+
+
+def test_a_refused_partial_tpsl_leaves_no_leg_behind(engine: Engine, account: Account) -> None:
+    engine.place_order(account.account_id, market("ETHUSDT", Side.BUY, "2"))
+    with pytest.raises(Rejection) as caught:
+        engine.place_partial_tpsl(
+            account.account_id, "ETHUSDT", stop_loss=D(2900), take_profit=D("3100.005"), sl_size=D(1), tp_size=D(1)
+        )
+    assert caught.value.reason is RejectReason.PRICE_OFF_TICK
+    assert engine.orders.open_for(account.account_id) == []

@@ -221,3 +221,60 @@ def _trace(seed: int) -> list[str]:
 def test_same_seed_same_trace_and_another_seed_other_ids() -> None:
     assert _trace(3) == _trace(3)
     assert _trace(3) != _trace(4)
+
+
+def test_a_triggered_conditional_limit_rests_like_any_limit_order(engine: Engine, account: Account) -> None:
+    conditional = limit("BTCUSDT", Side.BUY, "1", "60500")
+    from dataclasses import replace
+
+    order = engine.place_order(
+        account.account_id, replace(conditional, trigger_price=D(61000), trigger_direction=TriggerDirection.RISES_TO)
+    )
+    assert engine.wallet_view(account.account_id).order_im == 0  # nothing locked before the trigger
+    engine.set_price("BTCUSDT", "61000")
+    resting = engine.orders.get(order.order_id)
+    assert resting is not None and resting.status is OrderStatus.NEW
+    assert engine.wallet_view(account.account_id).order_im == D(60500) / D(10)
+    with pytest.raises(Rejection) as caught:
+        engine.place_order(account.account_id, limit("BTCUSDT", Side.BUY, "1", "60000"))
+    assert caught.value.reason is RejectReason.INSUFFICIENT_BALANCE
+
+
+def test_a_triggered_reduce_only_order_dies_with_the_position(engine: Engine, account: Account) -> None:
+    from dataclasses import replace
+
+    engine.place_order(account.account_id, market("ETHUSDT", Side.BUY, "1"))
+    take = replace(limit("ETHUSDT", Side.SELL, "1", "3200", reduce_only=True),
+                   trigger_price=D(3100), trigger_direction=TriggerDirection.RISES_TO)
+    order = engine.place_order(account.account_id, take)
+    engine.set_price("ETHUSDT", "3100")
+    assert engine.orders.get(order.order_id).status is OrderStatus.NEW  # type: ignore[union-attr]
+    engine.place_order(account.account_id, market("ETHUSDT", Side.SELL, "3"))  # close and flip short
+    gone = engine.orders.get(order.order_id)
+    assert gone is not None and gone.status is OrderStatus.CANCELLED
+
+
+def test_attached_tpsl_prices_must_sit_on_the_tick_grid(engine: Engine, account: Account) -> None:
+    with pytest.raises(Rejection) as caught:
+        engine.place_order(account.account_id, limit("BTCUSDT", Side.BUY, "0.01", "59000", take_profit=D("70000.05")))
+    assert caught.value.reason is RejectReason.PRICE_OFF_TICK
+    assert engine.orders.all_for(account.account_id) == []
+
+
+def test_order_margin_uses_the_leverage_the_account_actually_has(clock: ManualClock) -> None:
+    engine = Engine(clock=clock, rng=random.Random(1), config=EngineConfig(default_leverage=D(50)))
+    for instrument, price in default_instruments():
+        engine.add_instrument(instrument, price)
+    account = engine.add_account(api_key="k", api_secret="s", balance=D(10_000))
+    engine.place_order(account.account_id, limit("GIGAUSDT", Side.BUY, "100000", "0.019"))
+    assert engine.leverage(account.account_id, "GIGAUSDT") == 25  # capped by the instrument
+    assert engine.wallet_view(account.account_id).order_im == D("1900") / 25
+
+
+def test_leverage_and_prices_keep_to_their_steps(engine: Engine, account: Account) -> None:
+    with pytest.raises(Rejection) as caught:
+        engine.set_leverage(account.account_id, "BTCUSDT", D("5.555"))
+    assert caught.value.reason is RejectReason.LEVERAGE_OFF_STEP
+    with pytest.raises(Rejection) as caught:
+        engine.set_price("BTCUSDT", "60000.05")
+    assert caught.value.reason is RejectReason.PRICE_OFF_TICK
