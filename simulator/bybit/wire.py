@@ -37,7 +37,7 @@ def optional(value: Decimal | None) -> str:
 
 def dumps(payload: Mapping[str, Any]) -> str:
     """Compact JSON that is always valid UTF-8: a lone surrogate a client sent (and an error
-    message echoes) becomes U+FFFD rather than an encoding failure."""
+    message echoes) becomes "?" rather than an encoding failure."""
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8", "replace").decode("utf-8")
 
