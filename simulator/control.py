@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.engine.rejections import RejectReason, Rejection
+from simulator.engine.rejections import Rejection, RejectReason
 from simulator.engine.venue import Engine
 
 

@@ -69,14 +69,12 @@ class TpslBook:
     ) -> None:
         """Set, amend, or (with 0) clear the whole-position TP/SL. ``None`` leaves a side as it is."""
         engine = self._engine
-        position = engine.position(account_id, inst.symbol)
-        if position.is_flat or position.side is None:
-            raise Rejection(RejectReason.NO_POSITION_FOR_TPSL, symbol=inst.symbol)
+        position, side = self._held(account_id, inst)
         last = engine.market(inst.symbol).last_price
         for price in (stop_loss, take_profit):
             if price:
                 check_price(price, inst)
-        check_tpsl(position.side, last, stop_loss=stop_loss, take_profit=take_profit)
+        check_tpsl(side, last, stop_loss=stop_loss, take_profit=take_profit)
         wanted_sl = position.stop_loss if stop_loss is None else (stop_loss or None)
         wanted_tp = position.take_profit if take_profit is None else (take_profit or None)
         if (wanted_sl, wanted_tp) == (position.stop_loss, position.take_profit):
@@ -127,9 +125,7 @@ class TpslBook:
         sl_size: Decimal | None, tp_size: Decimal | None,
     ) -> None:
         engine = self._engine
-        position = engine.position(account_id, inst.symbol)
-        if position.is_flat or position.side is None:
-            raise Rejection(RejectReason.NO_POSITION_FOR_TPSL, symbol=inst.symbol)
+        position, side = self._held(account_id, inst)
         last = engine.market(inst.symbol).last_price
         legs = [
             (kind, trigger, size if size else position.qty)
@@ -143,14 +139,21 @@ class TpslBook:
         for _, trigger, size in legs:
             check_price(trigger, inst)
             check_qty(
-                OrderRequest(symbol=inst.symbol, side=position.side.opposite, order_type=OrderType.MARKET, qty=size),
+                OrderRequest(symbol=inst.symbol, side=side.opposite, order_type=OrderType.MARKET, qty=size),
                 inst,
             )
-        check_tpsl(position.side, last, stop_loss=stop_loss, take_profit=take_profit)
+        check_tpsl(side, last, stop_loss=stop_loss, take_profit=take_profit)
         for kind, trigger, size in legs:
             self._add(position, kind, trigger, qty=min(size, position.qty), mode=TpslMode.PARTIAL)
 
     # ------------------------------------------------------------ shared
+
+    def _held(self, account_id: AccountId, inst: Instrument) -> tuple[Position, Side]:
+        """The position TP/SL would guard, and its side; there must be one."""
+        position = self._engine.position(account_id, inst.symbol)
+        if position.side is None:
+            raise Rejection(RejectReason.NO_POSITION_FOR_TPSL, symbol=inst.symbol)
+        return position, position.side
 
     def _add(self, position: Position, kind: StopOrderType, trigger: Decimal, *, qty: Decimal, mode: TpslMode) -> None:
         engine = self._engine
