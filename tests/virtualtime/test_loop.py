@@ -1,0 +1,173 @@
+"""The virtual loop: time costs nothing, moves only to timer deadlines, and is the same for everyone."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import time
+from typing import Any
+
+import aiohttp
+import ccxt
+import pytest
+from aiohttp import web
+
+from simulator.server import bybit_engine, serve_bybit
+from virtualtime.loop import VirtualEventLoop
+from virtualtime.runtime import DEFAULT_START_MS, LoopClock, run
+
+BTC = "BTC/USDT:USDT"
+
+
+def _loop() -> VirtualEventLoop:
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, VirtualEventLoop)
+    return loop
+
+
+def test_an_hour_of_sleep_costs_no_wall_time_and_every_clock_agrees() -> None:
+    async def main() -> tuple[int, int, float, datetime.datetime]:
+        await asyncio.sleep(3600)
+        return _loop().time_ns(), time.time_ns(), time.time(), datetime.datetime.now()
+
+    started = time.perf_counter_ns()  # the real clock: the wall bridge is not active out here
+    loop_ns, time_ns, seconds, now = run(main)
+    assert time.perf_counter_ns() - started < 20 * 10**9
+    expected = (DEFAULT_START_MS + 3_600_000) * 1_000_000
+    assert loop_ns == time_ns == expected
+    assert seconds == expected / 1e9
+    assert now == datetime.datetime(2026, 1, 1, 1, 0, 0)
+
+
+async def _slow_server(delay_s: float) -> tuple[web.AppRunner, str]:
+    async def handler(_: web.Request) -> web.Response:
+        await asyncio.sleep(delay_s)
+        return web.Response(text="late")
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/"
+
+
+@pytest.mark.parametrize(("delay_s", "outcome"), [(0.9, "late"), (1.5, "timeout")])
+def test_a_client_timeout_fires_exactly_on_time_and_not_before(delay_s: float, outcome: str) -> None:
+    async def main() -> tuple[str, int]:
+        runner, url = await _slow_server(delay_s)
+        started = _loop().elapsed_ns
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=1)) as session:
+                async with session.get(url) as response:
+                    return await response.text(), _loop().elapsed_ns - started
+        except asyncio.TimeoutError:
+            return "timeout", _loop().elapsed_ns - started
+        finally:
+            await runner.cleanup()
+
+    text, took_ns = run(main)
+    assert text == outcome
+    assert took_ns == (900_000_000 if outcome == "late" else 1_000_000_000)
+
+
+def test_ccxt_reads_the_venue_clock_and_its_rate_limiter_spaces_calls_in_virtual_time() -> None:
+    async def main() -> dict[str, Any]:
+        loop = _loop()
+        async with serve_bybit(engine=bybit_engine(clock=LoopClock(loop), seed=1)) as venue:
+            client = venue.rest_client()
+            await client.load_markets()
+            created = []
+            for _ in range(4):
+                order = await client.create_order(BTC, "market", "buy", 0.01)
+                created.append(venue.engine.find_order(venue.account.account_id, order_id=order["id"]))
+            await asyncio.sleep(3600)
+            result = {
+                "gaps": [b.created_ms - a.created_ms for a, b in zip(created, created[1:])],
+                "ccxt_ms": client.milliseconds(),
+                "venue_ms": venue.engine.now_ms(),
+            }
+            client.options["timeDifference"] = 20_000  # ccxt signs 20 s in the past
+            with pytest.raises(ccxt.InvalidNonce, match="10002"):
+                await client.fetch_balance()
+            assert venue.venue.internal_errors == []
+            return result
+
+    result = run(main)
+    assert result["ccxt_ms"] == result["venue_ms"]
+    # ccxt's leaky bucket: v5/order/create costs 2.5 units of bybit's 20 ms rateLimit.
+    assert result["gaps"] == [50, 50, 50]
+
+
+def test_thread_work_holds_the_clock() -> None:
+    async def main() -> int:
+        before = _loop().elapsed_ns
+        await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.05)
+        await asyncio.to_thread(time.sleep, 0.05)
+        return _loop().elapsed_ns - before
+
+    assert run(main) == 0
+
+
+def test_quiesce_runs_what_is_due_now_without_moving_the_clock() -> None:
+    async def main() -> tuple[list[str], int]:
+        seen: list[str] = []
+
+        async def chain(depth: int) -> None:
+            seen.append(f"step {depth}")
+            if depth < 3:
+                asyncio.ensure_future(chain(depth + 1))
+
+        later = asyncio.ensure_future(asyncio.sleep(5))
+        asyncio.ensure_future(chain(0))
+        before = _loop().elapsed_ns
+        await _loop().quiesce()
+        moved = _loop().elapsed_ns - before
+        later.cancel()
+        return seen, moved
+
+    seen, moved = run(main)
+    assert seen == ["step 0", "step 1", "step 2", "step 3"]
+    assert moved == 0
+
+
+def _scenario() -> list[str]:
+    async def main() -> list[str]:
+        loop = _loop()
+        trace: list[str] = []
+        async with serve_bybit(engine=bybit_engine(clock=LoopClock(loop), seed=5)) as venue:
+            venue.engine.subscribe(lambda batch: trace.extend(f"{loop.elapsed_ns} {e!r}" for e in batch))
+            client = venue.rest_client()
+            pro = venue.pro_client()
+            watching = asyncio.ensure_future(pro.watch_orders(BTC))
+            await venue.venue.streams.wait_subscribed("order")
+            for delay in (0.5, 0.75, 1.125):
+                await client.create_order(BTC, "market", "buy", 0.01)
+                await asyncio.sleep(delay)
+            trace.append(f"watched {[o['id'] for o in await watching]}")
+            await asyncio.sleep(300)
+            venue.engine.set_price("BTCUSDT", "59000")
+            trace.append(f"positions {[(p['contracts'], p['entryPrice']) for p in await client.fetch_positions()]}")
+        return trace
+
+    return run(main)
+
+
+def test_the_same_scenario_gives_the_same_trace() -> None:
+    first = _scenario()
+    assert len(first) > 10
+    assert _scenario() == first
+
+
+def test_the_private_asyncio_hooks_it_relies_on_still_exist() -> None:
+    """Fails loudly if a Python upgrade moves what the virtual loop overrides."""
+    loop = VirtualEventLoop(start_ns=0)
+    try:
+        assert isinstance(loop._scheduled, list)
+        assert callable(asyncio.BaseEventLoop._run_once)  # type: ignore[attr-defined]
+        assert callable(asyncio.SelectorEventLoop._make_socket_transport)  # type: ignore[attr-defined]
+        assert hasattr(loop, "_selector") and hasattr(loop, "_clock_resolution")
+    finally:
+        loop.close()

@@ -1,0 +1,184 @@
+"""An asyncio event loop whose clock moves only when nothing can run now.
+
+Whenever the loop would wait for a timer, the virtual clock jumps straight to that timer's
+deadline instead. It never moves while:
+- bytes written to a loopback socket of this loop have not yet landed in the peer's
+  receive queue (the in-flight barrier);
+- executor or held thread work is pending;
+- anything is ready at the current instant.
+Simultaneously ready sockets come back in registration order, not kernel order, so a
+run is a function of its inputs only.
+
+This leans on private asyncio details (``_scheduled``, ``_make_socket_transport``); the
+determinism contract pins the Python versions, and a smoke test fails if they change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import math
+import selectors
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from virtualtime.barrier import InFlight, Tapped
+
+NS_PER_S = 1_000_000_000
+# How long the loop waits in real time, clock frozen, for loopback bytes or thread work
+# before it declares the run broken. Far above any healthy delay.
+GIVE_UP_S = 10.0
+# Real-time step while waiting with the clock frozen.
+_POLL_S = 0.0002
+# Captured at import: freezegun replaces time.monotonic, never clock_gettime.
+_real_monotonic = time.clock_gettime
+_REAL_CLOCK = time.CLOCK_MONOTONIC
+
+
+class VirtualTimeError(RuntimeError):
+    """The virtual loop could not keep its guarantees (a stuck barrier or held work): the run is void."""
+
+
+class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    def __init__(self, loop: VirtualEventLoop) -> None:
+        super().__init__()
+        self._loop = loop
+        self._order: dict[int, int] = {}
+        self._registrations = 0
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        key = super().register(fileobj, events, data)
+        self._registrations += 1
+        self._order[key.fd] = self._registrations
+        return key
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        key = super().unregister(fileobj)
+        self._order.pop(key.fd, None)
+        return key
+
+    def _sorted(self, events: list[tuple[selectors.SelectorKey, int]]) -> list[tuple[selectors.SelectorKey, int]]:
+        return sorted(events, key=lambda event: self._order.get(event[0].fd, 0))
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        loop = self._loop
+        loop._barrier.wait_until_landed(give_up_s=GIVE_UP_S)
+        events = super().select(0)
+        if events or timeout == 0:
+            return self._sorted(events)
+        deadline = _real_monotonic(_REAL_CLOCK) + GIVE_UP_S
+        while loop._held_count:
+            # Thread work is pending: wait for it in real time with the clock frozen.
+            events = super().select(_POLL_S)
+            if events:
+                return self._sorted(events)
+            if _real_monotonic(_REAL_CLOCK) > deadline:
+                raise VirtualTimeError(
+                    f"{loop._held_count} thread/executor job(s) still pending after {GIVE_UP_S} s real time"
+                )
+        if loop._wake_quiescers():
+            return []
+        when = loop._next_deadline()
+        if when is None:
+            # No timers at all: only outside I/O (or another thread) can wake the loop.
+            return self._sorted(super().select(timeout))
+        loop._advance_to(when)
+        return []
+
+
+class VirtualEventLoop(asyncio.SelectorEventLoop):
+    """A selector event loop on a virtual clock that starts at ``start_ns`` (Unix epoch ns)."""
+
+    def __init__(self, *, start_ns: int) -> None:
+        self._elapsed_ns = 0
+        self.start_ns = start_ns
+        self._held_count = 0
+        self._quiescers: list[asyncio.Future[None]] = []
+        self._barrier = InFlight()
+        self._jumps = 0
+        super().__init__(_VirtualSelector(self))
+
+    # ------------------------------------------------------------------ the clock
+
+    def time(self) -> float:
+        return self._elapsed_ns / NS_PER_S
+
+    def time_ns(self) -> int:
+        """Virtual wall time: Unix epoch nanoseconds, exact."""
+        return self.start_ns + self._elapsed_ns
+
+    @property
+    def elapsed_ns(self) -> int:
+        return self._elapsed_ns
+
+    @property
+    def jumps(self) -> int:
+        """How many times the clock jumped to a timer: a cheap measure of simulated waiting."""
+        return self._jumps
+
+    def _next_deadline(self) -> float | None:
+        # _run_once drops cancelled handles from the heap's head before it selects.
+        scheduled: list[asyncio.TimerHandle] = self._scheduled  # type: ignore[attr-defined]
+        if not scheduled:
+            return None
+        head = scheduled[0]
+        if not head.cancelled():
+            return head.when()
+        return min((h.when() for h in scheduled if not h.cancelled()), default=None)
+
+    def _advance_to(self, when: float) -> None:
+        # Jump to the timer's exact deadline (never a rounded step: rounding accumulates drift).
+        target = math.ceil(when * NS_PER_S)
+        if target > self._elapsed_ns:
+            self._elapsed_ns = target
+            self._jumps += 1
+
+    # ------------------------------------------------------------------ settling
+
+    async def quiesce(self) -> None:
+        """Return once everything due at the current instant has run (the clock has not moved)."""
+        waiter: asyncio.Future[None] = self.create_future()
+        self._quiescers.append(waiter)
+        await waiter
+
+    def _wake_quiescers(self) -> bool:
+        if not self._quiescers:
+            return False
+        waiters, self._quiescers = self._quiescers, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        return True
+
+    # ------------------------------------------------------------------ thread work holds the clock
+
+    def hold(self, future: concurrent.futures.Future[Any] | asyncio.Future[Any]) -> None:
+        """Freeze the clock until ``future`` (work in another thread) is done."""
+        self._held_count += 1
+
+        def release(_: object) -> None:
+            self.call_soon_threadsafe(self._release)
+
+        future.add_done_callback(release)
+
+    def _release(self) -> None:
+        self._held_count -= 1
+
+    def run_in_executor(  # type: ignore[override]
+        self, executor: Any, func: Callable[..., Any], *args: Any
+    ) -> asyncio.Future[Any]:
+        future = super().run_in_executor(executor, func, *args)
+        self._held_count += 1
+        future.add_done_callback(lambda _: self._release())
+        return future
+
+    # ------------------------------------------------------------------ sockets are tapped for the barrier
+
+    def _make_socket_transport(self, sock: socket.socket, protocol: Any, waiter: Any = None, *,
+                               extra: Any = None, server: Any = None) -> Any:
+        tapped = Tapped(sock, self._barrier)
+        return super()._make_socket_transport(  # type: ignore[misc]
+            tapped, protocol, waiter, extra=extra, server=server
+        )
