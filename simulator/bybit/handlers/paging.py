@@ -11,6 +11,20 @@ from simulator.bybit.params import INTEGER, Params
 T = TypeVar("T")
 
 
+SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
+
+
+def time_window(params: Params, now_ms: int) -> tuple[int, int]:
+    """``startTime``/``endTime`` with Bybit's defaults: a 7-day window ending now, or starting at ``startTime``."""
+    start = params.integer("startTime")
+    end = params.integer("endTime")
+    if end is None:
+        end = now_ms if start is None else start + SEVEN_DAYS_MS
+    if start is None:
+        start = end - SEVEN_DAYS_MS
+    return start, end
+
+
 def page(items: Sequence[T], params: Params, *, default: int, maximum: int) -> tuple[list[T], str]:
     """One page of ``items`` and the cursor of the next one ("" when there is none).
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from simulator.bybit.errors import BybitError, invalid, missing, params_error
-from simulator.bybit.handlers.paging import page
+from simulator.bybit.handlers.paging import page, time_window
 from simulator.bybit.render.trading import execution_item, position_item
 from simulator.bybit.routing import Call, get, post
 from simulator.engine.values import ClientOrderId, VenueOrderId
@@ -122,12 +122,7 @@ def execution_list(call: Call) -> Mapping[str, Any]:
     exec_type = params.text("execType")
     if exec_type is not None and exec_type not in EXEC_TYPES:
         raise invalid("execType")
-    start = params.integer("startTime")
-    end = params.integer("endTime")
-    if end is None:
-        end = call.now_ms if start is None else start + 7 * 24 * 3600 * 1000
-    if start is None:
-        start = end - 7 * 24 * 3600 * 1000
+    start, end = time_window(params, call.now_ms)
     rows = [
         e for e in call.engine.orders.executions_for(call.account_id)
         if (symbol is None or e.symbol == symbol)

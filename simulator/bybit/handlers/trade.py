@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from simulator.bybit.errors import BybitError, invalid, missing, params_error
-from simulator.bybit.handlers.paging import page
+from simulator.bybit.handlers.paging import SEVEN_DAYS_MS, page, time_window
 from simulator.bybit.params import Params
 from simulator.bybit.render.orders import ack, order_item
 from simulator.bybit.routing import Call, get, post
@@ -202,7 +202,6 @@ def realtime(call: Call) -> Mapping[str, Any]:
     return {"category": "linear", "list": [order_item(o) for o in chunk], "nextPageCursor": cursor}
 
 
-SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 DAY_MS = 24 * 3600 * 1000
 TWO_YEARS_MS = 730 * DAY_MS
 
@@ -224,14 +223,9 @@ def history(call: Call) -> Mapping[str, Any]:
     call.params.category()
     params = call.params
     status = params.choice("orderStatus", STATUSES)
-    start = params.integer("startTime")
-    end = params.integer("endTime")
-    if start is not None and end is not None and not 0 <= end - start <= SEVEN_DAYS_MS:
+    start, end = time_window(params, call.now_ms)
+    if "startTime" in params and "endTime" in params and not 0 <= end - start <= SEVEN_DAYS_MS:
         raise params_error("The startTime and endTime interval must be less than 7 days")
-    if end is None:
-        end = call.now_ms if start is None else start + SEVEN_DAYS_MS
-    if start is None:
-        start = end - SEVEN_DAYS_MS
     kind = _order_filter(params)
     by_id = "orderId" in params or "orderLinkId" in params
     candidates = call.engine.orders.all_for(call.account_id)
