@@ -1,1 +1,1 @@
-pytest_plugins = ["simulator.testing"]
+pytest_plugins = ["simulator.testing", "virtualtime.pytest_plugin", "pytester"]

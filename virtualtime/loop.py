@@ -98,7 +98,20 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._quiescers: list[asyncio.Future[None]] = []
         self._barrier = InFlight()
         self._jumps = 0
+        self._on_close: list[Callable[[], None]] = []
         super().__init__(_VirtualSelector(self))
+
+    def add_close_callback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once, when the loop closes (e.g. to stop a wall-clock bridge)."""
+        self._on_close.append(callback)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            callbacks, self._on_close = self._on_close, []
+            for callback in reversed(callbacks):
+                callback()
 
     # ------------------------------------------------------------------ the clock
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
 from virtualtime.loop import VirtualEventLoop
-from virtualtime.wallclock import loop_wall_clock
+from virtualtime.wallclock import WallClockBridge
 
 T = TypeVar("T")
 
@@ -29,15 +29,31 @@ class LoopClock:
         return f"LoopClock(now_ms={self._loop.time_ns() // 1_000_000})"
 
 
+def new_virtual_loop(*, start_ms: int = DEFAULT_START_MS) -> VirtualEventLoop:
+    """A fresh virtual loop with the process's wall clock bridged to it until ``loop.close()``.
+
+    A loop factory: hand it to ``asyncio.Runner(loop_factory=...)`` or pytest-asyncio.
+    Only one such loop may be open at a time in a process (there is one wall clock).
+    """
+    loop = VirtualEventLoop(start_ns=start_ms * 1_000_000)
+    bridge = WallClockBridge(loop)
+    try:
+        bridge.start()
+    except BaseException:
+        loop.close()
+        raise
+    loop.add_close_callback(bridge.stop)
+    return loop
+
+
 @contextlib.contextmanager
 def virtual_loop(*, start_ms: int = DEFAULT_START_MS) -> Iterator[VirtualEventLoop]:
     """A fresh virtual loop, installed as the current loop, with the wall clock bridged to it."""
-    loop = VirtualEventLoop(start_ns=start_ms * 1_000_000)
+    loop = new_virtual_loop(start_ms=start_ms)
     asyncio.set_event_loop(loop)
     try:
-        with loop_wall_clock(loop):
-            yield loop
-            _finish(loop)
+        yield loop
+        _finish(loop)
     finally:
         asyncio.set_event_loop(None)
         loop.close()

@@ -48,31 +48,58 @@ def _preload_clients() -> None:
             __import__(name)
 
 
+class WallClockBridge:
+    """Points the process's wall clock at one loop from ``start()`` until ``stop()``."""
+
+    def __init__(self, loop: VirtualEventLoop) -> None:
+        self._loop = loop
+        self._freezer: Any = None
+        self._swapped: list[tuple[Any, str]] = []
+
+    def start(self) -> None:
+        if self._freezer is not None:
+            raise RuntimeError("this wall-clock bridge is already started")
+        if freezegun.api.freeze_factories:
+            raise RuntimeError(
+                "a freezegun freeze (or another virtual loop's bridge) is already active; "
+                "virtual time cannot share the wall clock with it: close the other loop first"
+            )
+        _preload_clients()
+        start = _EPOCH + datetime.timedelta(microseconds=self._loop.time_ns() // 1000)
+        # pytest keeps its real clock: its durations and timeouts are about the host, not the venue.
+        freezer = freezegun.freeze_time(start, tick=False, ignore=["_pytest."])
+        freezer.start()
+        self._freezer = freezer
+        freezegun.api.freeze_factories[-1] = _LoopTime(self._loop)  # type: ignore[call-overload]
+        exact = self._loop.time_ns
+        fake_time_ns = freezegun.api.fake_time_ns
+        time.time_ns = exact
+        for module in list(sys.modules.values()):
+            attributes = getattr(module, "__dict__", None)
+            if not attributes or module is time:
+                continue
+            for name, value in list(attributes.items()):
+                if value is fake_time_ns:
+                    setattr(module, name, exact)
+                    self._swapped.append((module, name))
+
+    def stop(self) -> None:
+        if self._freezer is None:
+            return
+        fake_time_ns = freezegun.api.fake_time_ns
+        for module, name in self._swapped:
+            setattr(module, name, fake_time_ns)
+        self._swapped.clear()
+        time.time_ns = fake_time_ns
+        freezer, self._freezer = self._freezer, None
+        freezer.stop()
+
+
 @contextlib.contextmanager
 def loop_wall_clock(loop: VirtualEventLoop) -> Iterator[None]:
-    if freezegun.api.freeze_factories:
-        raise RuntimeError("a freezegun freeze is already active; virtual time cannot share the wall clock with it")
-    _preload_clients()
-    start = _EPOCH + datetime.timedelta(microseconds=loop.time_ns() // 1000)
-    freezer = freezegun.freeze_time(start, tick=False)
-    freezer.start()
-    freezegun.api.freeze_factories[-1] = _LoopTime(loop)  # type: ignore[call-overload]
-    exact = loop.time_ns
-    fake_time_ns = freezegun.api.fake_time_ns
-    swapped: list[tuple[Any, str]] = []
-    time.time_ns = exact
-    for module in list(sys.modules.values()):
-        attributes = getattr(module, "__dict__", None)
-        if not attributes or module is time:
-            continue
-        for name, value in list(attributes.items()):
-            if value is fake_time_ns:
-                setattr(module, name, exact)
-                swapped.append((module, name))
+    bridge = WallClockBridge(loop)
+    bridge.start()
     try:
         yield
     finally:
-        for module, name in swapped:
-            setattr(module, name, fake_time_ns)
-        time.time_ns = fake_time_ns
-        freezer.stop()
+        bridge.stop()

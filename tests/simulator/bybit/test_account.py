@@ -10,6 +10,8 @@ import pytest
 from simulator.server import RunningVenue
 from tests.simulator.bybit import rawhttp
 
+pytestmark = pytest.mark.virtual_time
+
 BTC = "BTC/USDT:USDT"
 
 

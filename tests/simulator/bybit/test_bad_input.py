@@ -11,6 +11,8 @@ import pytest
 from simulator.server import RunningVenue
 from tests.simulator.bybit import rawhttp
 
+pytestmark = pytest.mark.virtual_time
+
 ENVELOPE = {"retCode", "retMsg", "result", "retExtInfo", "time"}
 ORDER = {"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market", "qty": "0.01"}
 

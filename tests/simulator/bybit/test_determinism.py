@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from simulator.server import serve_bybit
+
+pytestmark = pytest.mark.virtual_time
 
 BTC = "BTC/USDT:USDT"
 

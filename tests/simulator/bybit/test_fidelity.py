@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from simulator.bybit.auth import sign
 from simulator.server import RunningVenue
+
+pytestmark = pytest.mark.virtual_time
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 RECORDED = json.loads((FIXTURES / "bybit_linear_subset.json").read_text())["methods"]

@@ -2,8 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from simulator.server import RunningVenue
 from tests.simulator.bybit import rawhttp
+
+pytestmark = pytest.mark.virtual_time
 
 ENVELOPE = {"retCode", "retMsg", "result", "retExtInfo", "time"}
 

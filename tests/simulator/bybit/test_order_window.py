@@ -11,6 +11,8 @@ import pytest
 from simulator.engine import OrderRequest, OrderType, Side, Symbol
 from simulator.server import RunningVenue
 
+pytestmark = pytest.mark.virtual_time
+
 GIGA = "GIGA/USDT:USDT"
 
 

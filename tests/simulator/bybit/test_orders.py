@@ -11,6 +11,8 @@ import pytest
 from simulator.engine import OrderStatus
 from simulator.server import RunningVenue
 
+pytestmark = pytest.mark.virtual_time
+
 BTC = "BTC/USDT:USDT"
 GIGA = "GIGA/USDT:USDT"
 

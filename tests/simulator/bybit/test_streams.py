@@ -12,6 +12,8 @@ import pytest
 from simulator.bybit.auth import sign
 from simulator.server import RunningVenue
 
+pytestmark = pytest.mark.virtual_time
+
 BTC = "BTC/USDT:USDT"
 TIMEOUT = 10
 

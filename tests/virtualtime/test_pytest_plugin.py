@@ -1,0 +1,68 @@
+"""The pytest opt-in: one marker puts an async test and its async fixtures on virtual time."""
+
+from __future__ import annotations
+
+import pytest
+
+CONFTEST = 'pytest_plugins = ["virtualtime.pytest_plugin"]\n'
+INI = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+
+
+def _run(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini(INI)
+    pytester.makepyfile(test_user=source)
+    return pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:xdist")
+
+
+def test_a_marked_test_and_its_async_fixture_share_one_virtual_loop_and_clock(pytester: pytest.Pytester) -> None:
+    result = _run(pytester, '''
+import asyncio, datetime, time
+import pytest, pytest_asyncio
+
+@pytest_asyncio.fixture
+async def fixture_loop():
+    await asyncio.sleep(60)
+    return asyncio.get_running_loop()
+
+@pytest.mark.virtual_time(start_ms=1_700_000_000_000)
+async def test_virtual(fixture_loop, virtual_loop):
+    assert fixture_loop is virtual_loop is asyncio.get_running_loop()
+    assert time.time_ns() == 1_700_000_060_000 * 10**6
+    await asyncio.sleep(7200)
+    assert time.time_ns() == virtual_loop.time_ns() == (1_700_000_060_000 + 7_200_000) * 10**6
+    assert datetime.datetime.now() == datetime.datetime(2023, 11, 15, 0, 14, 20)
+
+@pytest.mark.virtual_time
+async def test_default_start(virtual_loop):
+    assert time.time_ns() == 1_767_225_600_000 * 10**6
+
+async def test_unmarked_keeps_the_real_clock():
+    assert type(asyncio.get_running_loop()).__name__ != "VirtualEventLoop"
+    assert time.time() > 1_767_225_600  # today, not a frozen instant left over from the virtual tests
+    before = time.monotonic()
+    await asyncio.sleep(0.01)
+    assert time.monotonic() > before
+''')
+    result.assert_outcomes(passed=3)
+
+
+def test_the_virtual_loop_fixture_refuses_an_unmarked_test(pytester: pytest.Pytester) -> None:
+    result = _run(pytester, '''
+async def test_forgot_the_marker(virtual_loop):
+    pass
+''')
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*mark the test @pytest.mark.virtual_time*"])
+
+
+def test_a_bad_marker_argument_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = _run(pytester, '''
+import pytest
+
+@pytest.mark.virtual_time(start=5)
+async def test_typo():
+    pass
+''')
+    assert result.ret != 0
+    assert "@pytest.mark.virtual_time knows only start_ms=..., got ['start']" in result.stdout.str()

@@ -1,0 +1,66 @@
+"""pytest integration: ``@pytest.mark.virtual_time`` runs an async test (and its async fixtures) on a virtual loop.
+
+Enable with ``pytest_plugins = ["virtualtime.pytest_plugin"]`` in a ``conftest.py``. Then::
+
+    @pytest.mark.virtual_time                      # starts at 2026-01-01T00:00:00Z
+    async def test_backoff(virtual_loop): ...
+
+    pytestmark = pytest.mark.virtual_time(start_ms=1_700_000_000_000)   # a whole module
+
+Unmarked async tests keep pytest-asyncio's ordinary loop. Built on pytest-asyncio's
+``pytest_asyncio_loop_factories`` hook, which must answer for every async test: this plugin
+answers for all of them, so it cannot be combined with another implementation of that hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Mapping
+
+import pytest
+import pytest_asyncio
+
+from virtualtime.loop import VirtualEventLoop
+from virtualtime.runtime import DEFAULT_START_MS, new_virtual_loop
+
+MARKER = "virtual_time"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(start_ms=...): run this async test and its async fixtures on a virtual-time loop "
+        "(sleeps and timeouts cost no wall time; time.time() and datetime.now() read the loop)",
+    )
+
+
+def _start_ms(marker: pytest.Mark) -> int:
+    if marker.args:
+        raise pytest.UsageError(f"@pytest.mark.{MARKER} takes keyword arguments only, got args={marker.args!r}")
+    unknown = set(marker.kwargs) - {"start_ms"}
+    if unknown:
+        raise pytest.UsageError(f"@pytest.mark.{MARKER} knows only start_ms=..., got {sorted(unknown)}")
+    start_ms = marker.kwargs.get("start_ms", DEFAULT_START_MS)
+    if not isinstance(start_ms, int) or start_ms < 0:
+        raise pytest.UsageError(f"@pytest.mark.{MARKER}(start_ms=...) must be a non-negative int, got {start_ms!r}")
+    return start_ms
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return {"asyncio": lambda: asyncio.get_event_loop_policy().new_event_loop()}
+    return {"virtual": functools.partial(new_virtual_loop, start_ms=_start_ms(marker))}
+
+
+@pytest_asyncio.fixture
+async def virtual_loop() -> VirtualEventLoop:
+    """The running virtual loop of a ``@pytest.mark.virtual_time`` test (for ``quiesce()``, ``elapsed_ns``)."""
+    loop = asyncio.get_running_loop()
+    if not isinstance(loop, VirtualEventLoop):
+        raise pytest.UsageError(
+            f"the virtual_loop fixture needs the test to run on virtual time, but the loop is {loop!r}: "
+            f"mark the test @pytest.mark.{MARKER}"
+        )
+    return loop
