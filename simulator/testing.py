@@ -2,18 +2,26 @@
 
 ``bybit_venue`` serves a fresh Bybit venue on 127.0.0.1 (any free port) for one test and
 fails the test if the venue hit an internal error while serving it. ``bybit_rest`` and
-``bybit_pro`` are ccxt clients with default options apart from the URLs.
+``bybit_pro`` are ccxt clients with default options apart from the URLs. ``trace`` holds
+what the venue did (and whatever the test records). With ``virtualtime.pytest_plugin`` also
+enabled, ``@pytest.mark.virtual_time`` puts all of it on virtual time and ``simulation``
+gives the test's world (loop, seed, trace).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from simulator.clock import WallClock
 from simulator.server import RunningVenue, serve_bybit
+from simulator.simulation import Simulation
+from virtualtime.loop import VirtualEventLoop
+from virtualtime.trace import Trace
 
 
 @pytest.fixture
@@ -22,9 +30,25 @@ def venue_seed() -> int:
     return 0
 
 
+@pytest.fixture
+def trace() -> Trace:
+    """The test's trace, stamped by the wall clock (which a virtual_time test's loop drives)."""
+    return Trace(WallClock())
+
+
 @pytest_asyncio.fixture
-async def bybit_venue(venue_seed: int) -> AsyncIterator[RunningVenue]:
-    async with serve_bybit(seed=venue_seed) as running:
+async def simulation(venue_seed: int, trace: Trace) -> Simulation:
+    loop = asyncio.get_running_loop()
+    if not isinstance(loop, VirtualEventLoop):
+        raise pytest.UsageError(
+            f"the simulation fixture needs virtual time, but the loop is {loop!r}: mark the test @pytest.mark.virtual_time"
+        )
+    return Simulation(loop=loop, seed=venue_seed, trace=trace)
+
+
+@pytest_asyncio.fixture
+async def bybit_venue(venue_seed: int, trace: Trace) -> AsyncIterator[RunningVenue]:
+    async with serve_bybit(seed=venue_seed, trace=trace) as running:
         yield running
         errors = list(running.venue.internal_errors)
     assert not errors, "the venue hit internal errors while serving the test:\n" + "\n".join(errors)

@@ -36,6 +36,8 @@ class InFlight:
 
     def __init__(self) -> None:
         self._by_ends: dict[tuple[Address, Address], Tapped] = {}
+        # Sockets that sent bytes not yet confirmed landed; a dict keeps insertion order.
+        self._pending: dict[Tapped, tuple[Address, Address]] = {}
         self.waits = 0  # how many times the barrier had to wait: non-zero means asynchronous loopback
 
     def add(self, tapped: Tapped) -> None:
@@ -43,26 +45,40 @@ class InFlight:
             self._by_ends[tapped.ends] = tapped
 
     def remove(self, tapped: Tapped) -> None:
+        self._pending.pop(tapped, None)
         if tapped.ends is not None and self._by_ends.get(tapped.ends) is tapped:
             del self._by_ends[tapped.ends]
+
+    def sent(self, tapped: Tapped) -> None:
+        if tapped.ends is not None:
+            self._pending[tapped] = tapped.ends
 
     def unsettled(self) -> list[str]:
         """Connections with bytes sent that the peer has neither read nor queued."""
         stuck = []
-        for (local, remote), tapped in list(self._by_ends.items()):
+        for tapped, (local, remote) in list(self._pending.items()):
             peer = self._by_ends.get((remote, local))
-            if peer is None or peer.closed or tapped.sent == 0:
+            if peer is None or peer.closed:
+                # Not a connection between two sockets of this loop: nothing to wait for.
+                del self._pending[tapped]
+                continue
+            if peer.received >= tapped.sent:
+                del self._pending[tapped]
                 continue
             try:
                 landed = peer.received + _queued(peer.sock)
             except OSError:
+                del self._pending[tapped]
                 continue
             if tapped.sent > landed:
                 stuck.append(f"{local}->{remote}: {tapped.sent - landed} bytes in flight")
+            else:
+                # Landed bytes stay landed until read: no need to ask the kernel again.
+                del self._pending[tapped]
         return stuck
 
     def wait_until_landed(self, *, give_up_s: float) -> None:
-        if not self.unsettled():
+        if not self._pending or not self.unsettled():
             return
         self.waits += 1
         deadline = _real_monotonic(_REAL_CLOCK) + give_up_s
@@ -92,11 +108,20 @@ class Tapped:
     def send(self, data: Any, *flags: int) -> int:
         sent = self.sock.send(data, *flags)
         self.sent += sent
+        self._registry.sent(self)
         return sent
 
     def sendall(self, data: Any, *flags: int) -> None:
         self.sock.sendall(data, *flags)
         self.sent += len(data)
+        self._registry.sent(self)
+
+    def sendmsg(self, buffers: Any, *args: Any) -> int:
+        # Python 3.12's transports write through sendmsg.
+        sent = self.sock.sendmsg(buffers, *args)
+        self.sent += sent
+        self._registry.sent(self)
+        return sent
 
     def recv(self, size: int, *flags: int) -> bytes:
         data = self.sock.recv(size, *flags)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -55,6 +54,7 @@ class WallClockBridge:
         self._loop = loop
         self._freezer: Any = None
         self._swapped: list[tuple[Any, str]] = []
+        self._readers: tuple[Any, ...] = ()
 
     def start(self) -> None:
         if self._freezer is not None:
@@ -71,28 +71,39 @@ class WallClockBridge:
         freezer.start()
         self._freezer = freezer
         freezegun.api.freeze_factories[-1] = _LoopTime(self._loop)  # type: ignore[call-overload]
-        exact = self._loop.time_ns
-        fake_time_ns = freezegun.api.fake_time_ns
-        time.time_ns = exact
-        for module in list(sys.modules.values()):
-            attributes = getattr(module, "__dict__", None)
-            if not attributes or module is time:
-                continue
-            for name, value in list(attributes.items()):
-                if value is fake_time_ns:
-                    setattr(module, name, exact)
-                    self._swapped.append((module, name))
+        # freezegun's time() and time_ns() go through its stack-inspecting ignore check and a
+        # datetime round trip (and time_ns loses a millisecond): install exact, direct readers
+        # wherever freezegun installed its own. Its undo list says where that was.
+        loop = self._loop
+        exact_ns = loop.time_ns
+
+        def exact_time() -> float:
+            return exact_ns() / 1e9
+
+        replacements = {id(freezegun.api.fake_time_ns): exact_ns, id(freezegun.api.fake_time): exact_time}
+        # A module imported during the freeze may capture these; freezegun restores such captures
+        # on stop by identity, so teach it which real functions these stand for.
+        self._readers = (exact_ns, exact_time)
+        freezer.reals[id(exact_ns)] = freezegun.api.real_time_ns
+        freezer.reals[id(exact_time)] = freezegun.api.real_time
+        time.time_ns = exact_ns
+        time.time = exact_time
+        for module, name, _original in freezer.undo_changes:
+            replacement = replacements.get(id(getattr(module, name, None)))
+            if replacement is not None:
+                setattr(module, name, replacement)
+                self._swapped.append((module, name))
 
     def stop(self) -> None:
         if self._freezer is None:
             return
-        fake_time_ns = freezegun.api.fake_time_ns
-        for module, name in self._swapped:
-            setattr(module, name, fake_time_ns)
+        # freezer.stop() restores every attribute it changed, including the ones swapped above.
         self._swapped.clear()
-        time.time_ns = fake_time_ns
+        time.time_ns = freezegun.api.fake_time_ns
+        time.time = freezegun.api.fake_time
         freezer, self._freezer = self._freezer, None
         freezer.stop()
+        self._readers = ()
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from simulator.bybit.auth import authenticate_rest
 from simulator.bybit.errors import (
@@ -22,30 +23,46 @@ from simulator.bybit.handlers import ROUTES
 from simulator.bybit.params import Params
 from simulator.bybit.routing import Call, Route
 from simulator.bybit.streams import Streams
-from simulator.bybit.wire import error_reply, reply
+from simulator.bybit.wire import ACTOR, error_reply, reply
 from simulator.control import Control
 from simulator.engine.rejections import Rejection
 from simulator.engine.venue import Engine
+from simulator.http_body import raw_body, read_body
+from simulator.tracing import record_engine, rest_recorder
+from virtualtime.trace import NO_TRACE, Recorder
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# The request headers worth a trace: the rest (host and port, user agent) describe the machine.
+TRACED_HEADERS = ("X-BAPI-API-KEY", "X-BAPI-TIMESTAMP", "X-BAPI-RECV-WINDOW", "X-BAPI-SIGN", "X-BAPI-SIGN-TYPE")
 
 
 class BybitVenue:
     """One Bybit venue: an engine behind Bybit v5's REST and WebSocket wire."""
 
-    def __init__(self, engine: Engine, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, engine: Engine, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, trace: Recorder = NO_TRACE,
+    ) -> None:
         self.engine = engine
         self.max_body_bytes = max_body_bytes
-        self.streams = Streams(engine, on_internal_error=self.record_internal_error)
+        self.trace = trace
+        for account in engine.accounts():
+            trace.add_secret(account.api_key)
+            trace.add_secret(account.api_secret)
+        if trace is not NO_TRACE:
+            record_engine(engine, trace, ACTOR)
+        self.streams = Streams(engine, on_internal_error=self.record_internal_error, trace=trace)
         # Anything that escaped a handler as an unexpected exception: a simulator bug.
         # Clients got Bybit's system-error envelope; tests assert this stays empty.
         self.internal_errors: list[str] = []
         self._routes: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
 
     def build_app(self) -> web.Application:
-        app = web.Application(client_max_size=self.max_body_bytes)
+        middlewares: list[Middleware] = [read_body]
+        if self.trace is not NO_TRACE:
+            middlewares.append(rest_recorder(self.trace, ACTOR, TRACED_HEADERS))
+        app = web.Application(client_max_size=self.max_body_bytes, middlewares=middlewares)
         app.router.add_get("/v5/private", self.streams.private_handler)
         app.router.add_get("/v5/public/linear", self.streams.public_handler)
         Control(self.engine).add_routes(app)
@@ -98,9 +115,8 @@ class BybitVenue:
         return reply(result, now_ms=self.engine.now_ms())
 
     async def _json_body(self, request: web.Request) -> tuple[str, Mapping[str, Any]]:
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
+        raw = raw_body(request)
+        if raw is None:
             raise params_error(
                 f"request body too large: {request.content_length} bytes exceeds the limit of "
                 f"{self.max_body_bytes} bytes"

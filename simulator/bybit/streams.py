@@ -35,6 +35,7 @@ from simulator.engine.events import (
 from simulator.engine.positions import Position
 from simulator.engine.values import AccountId, OrderStatus
 from simulator.engine.venue import Engine
+from virtualtime.trace import NO_TRACE, Recorder
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,9 @@ PRIVATE_TOPICS = {
 
 
 class Streams:
-    def __init__(self, engine: Engine, *, on_internal_error: InternalError) -> None:
+    def __init__(self, engine: Engine, *, on_internal_error: InternalError, trace: Recorder = NO_TRACE) -> None:
         self._engine = engine
+        self._trace = trace
         self._ids = engine.ids.child()
         self._on_internal_error = on_internal_error
         # Dicts, not sets: pushes go out in connection order, so runs stay deterministic.
@@ -86,6 +88,7 @@ class Streams:
         return await serve_frames(
             request, self._ids.uuid(), self._on_private, self._bad_frame,
             on_open=self._open_private, on_close=self._close_private, on_internal_error=self._on_internal_error,
+            trace=self._trace,
         )
 
     def _open_private(self, conn: Connection) -> None:
@@ -98,7 +101,7 @@ class Streams:
         return await serve_frames(
             request, self._ids.uuid(), self._on_public, self._bad_frame,
             on_open=lambda c: self._public.setdefault(c, None), on_close=lambda c: self._public.pop(c, None),
-            on_internal_error=self._on_internal_error,
+            on_internal_error=self._on_internal_error, trace=self._trace,
         )
 
     async def close_all(self, _app: web.Application | None = None) -> None:

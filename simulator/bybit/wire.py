@@ -10,6 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+# How the venue signs its trace records.
+ACTOR = "bybit"
+
 
 def plain(value: Decimal | None) -> str:
     """A decimal as Bybit writes order and trade fields: no exponent, no trailing zeros."""

@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from simulator.bybit.wire import dumps
+from simulator.bybit.wire import ACTOR, dumps
+from virtualtime.trace import REDACTED, Recorder
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,17 @@ InternalError = Callable[[str], None]
 class Connection:
     """Everything sent on a connection goes through one queue, so replies and pushes keep their order."""
 
-    def __init__(self, ws: web.WebSocketResponse, conn_id: str, on_internal_error: InternalError) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, conn_id: str, on_internal_error: InternalError, trace: Recorder,
+    ) -> None:
         self.ws = ws
         self.conn_id = conn_id
         self.topics: set[str] = set()
         # What this connection last received per stream key, for delta messages.
         self.last_sent: dict[str, dict[str, Any]] = {}
         self._on_internal_error = on_internal_error
-        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(maxsize=MAX_QUEUED_MESSAGES)
+        self._trace = trace
+        self._outbox: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue(maxsize=MAX_QUEUED_MESSAGES)
         self._overflowed = False
         self._writer = asyncio.ensure_future(self._write())
 
@@ -39,18 +43,20 @@ class Connection:
         if self._overflowed:
             return
         try:
-            self._outbox.put_nowait(dumps(message))
+            self._outbox.put_nowait((dumps(message), message))
         except asyncio.QueueFull:
             self._overflowed = True
             log.warning("connection %s fell %d messages behind; closing it", self.conn_id, MAX_QUEUED_MESSAGES)
             asyncio.ensure_future(self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too slow"))
 
     async def _write(self) -> None:
-        while (text := await self._outbox.get()) is not None:
+        while (queued := await self._outbox.get()) is not None:
             if self.ws.closed:
                 return
+            text, message = queued
             try:
                 await self.ws.send_str(text)
+                self._trace.record(ACTOR, "ws.out", conn=self.conn_id, frame=message)
             except ConnectionError:
                 return
             except Exception:  # noqa: BLE001 - the writer is this connection's supervisor
@@ -75,10 +81,12 @@ BadFrame = Callable[[Connection, str], None]
 async def serve_frames(
     request: web.Request, conn_id: str, on_message: Handler, on_bad_frame: BadFrame, *,
     on_open: Callable[[Connection], None], on_close: Callable[[Connection], None], on_internal_error: InternalError,
+    trace: Recorder,
 ) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
-    conn = Connection(ws, conn_id, on_internal_error)
+    conn = Connection(ws, conn_id, on_internal_error, trace)
+    trace.record(ACTOR, "ws.open", conn=conn_id, path=request.path)
     on_open(conn)
     try:
         async for msg in ws:
@@ -87,6 +95,7 @@ async def serve_frames(
                     frame = json.loads(msg.data)
                 except (ValueError, RecursionError):
                     frame = None
+                trace.record(ACTOR, "ws.in", conn=conn_id, frame=_traceable(frame) if isinstance(frame, dict) else msg.data)
                 if not isinstance(frame, dict):
                     on_bad_frame(conn, msg.data)
                     continue
@@ -97,13 +106,23 @@ async def serve_frames(
                     conn.send({"success": False, "ret_msg": "System error. Please try again later.",
                                "conn_id": conn_id, "op": str(frame.get("op", ""))})
             elif msg.type is WSMsgType.BINARY:
+                trace.record(ACTOR, "ws.in", conn=conn_id, frame="<binary frame>")
                 on_bad_frame(conn, "<binary frame>")
             elif msg.type is WSMsgType.ERROR:
                 break
     finally:
         on_close(conn)
         await conn.finish()
+        trace.record(ACTOR, "ws.close", conn=conn_id, code=ws.close_code)
     return ws
+
+
+def _traceable(frame: dict[str, Any]) -> dict[str, Any]:
+    # An auth frame's args are [api key, expires, signature]: keep only the expiry.
+    args = frame.get("args")
+    if frame.get("op") == "auth" and isinstance(args, list):
+        return {**frame, "args": [arg if i == 1 else REDACTED for i, arg in enumerate(args)]}
+    return frame
 
 
 async def closing(conns: list[Connection]) -> None:

@@ -1,0 +1,81 @@
+"""What a venue tells the trace: every REST exchange as the client saw it, and every engine change.
+
+WebSocket frames are recorded by the venue's frame loop (see ``bybit/ws_connection.py``), which
+knows which frames carry credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
+
+from simulator.engine.events import (
+    EngineEvent,
+    Executed,
+    OrderChanged,
+    PositionChanged,
+    TickerChanged,
+    WalletChanged,
+)
+from simulator.engine.venue import Engine
+from simulator.http_body import raw_body
+from virtualtime.trace import Recorder
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_EVENT_KINDS: dict[type, tuple[str, str]] = {
+    OrderChanged: ("order", "order"),
+    Executed: ("execution", "execution"),
+    PositionChanged: ("position", "position"),
+    WalletChanged: ("wallet", "wallet"),
+    TickerChanged: ("ticker", "market"),
+}
+
+
+def record_engine(engine: Engine, trace: Recorder, actor: str) -> Callable[[], None]:
+    """Record every engine event as ``(actor, kind, {attribute: value})``; returns the unsubscriber."""
+
+    def on_batch(batch: Sequence[EngineEvent]) -> None:
+        for event in batch:
+            kind, attribute = _EVENT_KINDS[type(event)]
+            trace.record(actor, kind, **{attribute: getattr(event, attribute)})
+
+    return engine.subscribe(on_batch)
+
+
+def rest_recorder(trace: Recorder, actor: str, headers: Sequence[str]) -> Middleware:
+    """An aiohttp middleware recording each REST request and its answer; WebSocket upgrades pass untouched.
+
+    Only the named ``headers`` are kept: the rest (host with its port, user agent) are about the
+    machine, not the exchange. The trace redacts credentials among them by name.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+            return await handler(request)
+        raw = raw_body(request)
+        body = "<over the size limit>" if raw is None else _json_or_text(raw.decode("utf-8", errors="replace"))
+        trace.record(
+            actor, "rest.request", method=request.method, path=request.path, query=request.rel_url.raw_query_string,
+            headers={name: request.headers[name] for name in headers if name in request.headers}, body=body,
+        )
+        response = await handler(request)
+        answer = _json_or_text(response.text) if isinstance(response, web.Response) and response.text else None
+        trace.record(actor, "rest.response", method=request.method, path=request.path, status=response.status,
+                     body=answer)
+        return response
+
+    return middleware
+
+
+def _json_or_text(text: str) -> Any:
+    # Parsed JSON reads better in a timeline; anything else is kept as the text that was sent.
+    try:
+        return json.loads(text) if text else ""
+    except (ValueError, RecursionError):
+        return text

@@ -1,0 +1,172 @@
+"""The trace: what every actor did, in order, on the virtual clock; its hash identifies a run.
+
+A record is (virtual ms, actor, kind, fields). Fields are turned into plain JSON values when
+recorded, so a later change to the object recorded cannot rewrite history, and the JSON is
+canonical (sorted keys, no whitespace choices), so the same run gives the same bytes in any
+process. Two safeguards keep secrets out: values under secret-looking keys are replaced, and
+any registered secret string (API keys and secrets) is scrubbed wherever it appears.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+NS_PER_MS = 1_000_000
+REDACTED = "<redacted>"
+# Lower-cased field names whose values are credentials or signatures, whatever the venue.
+SECRET_KEYS = frozenset({
+    "x-bapi-api-key", "x-bapi-sign", "x-mbx-apikey", "api_key", "apikey", "api_secret", "secret",
+    "sign", "signature", "password",
+})
+
+
+class TimeSource(Protocol):
+    def time_ns(self) -> int: ...
+
+
+class Recorder(Protocol):
+    """Where actors report what they did; a venue or a bot needs only this."""
+
+    def record(self, actor: str, kind: str, **fields: Any) -> None: ...
+
+    def add_secret(self, secret: str) -> None: ...
+
+
+class NoTrace:
+    """A recorder that keeps nothing: the default when nobody is watching."""
+
+    def record(self, actor: str, kind: str, **fields: Any) -> None:
+        return None
+
+    def add_secret(self, secret: str) -> None:
+        return None
+
+
+NO_TRACE = NoTrace()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    seq: int
+    at_ns: int
+    actor: str
+    kind: str
+    fields: Mapping[str, Any]
+
+    @property
+    def at_ms(self) -> int:
+        # Integer ns to ms: float seconds * 1000 is off by one at some instants (256.9 * 1000).
+        return self.at_ns // NS_PER_MS
+
+    def line(self) -> str:
+        """The canonical JSON line hashed and saved for this record."""
+        return json.dumps(
+            {"ms": self.at_ms, "actor": self.actor, "kind": self.kind, "fields": self.fields},
+            sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        )
+
+
+class Trace:
+    """An append-only list of records stamped by one clock."""
+
+    def __init__(self, clock: TimeSource) -> None:
+        self._clock = clock
+        self._records: list[Record] = []
+        self._secrets: set[str] = set()
+
+    def add_secret(self, secret: str) -> None:
+        """Scrub ``secret`` from every string recorded from now on (API keys, API secrets)."""
+        if secret:
+            self._secrets.add(secret)
+
+    def record(self, actor: str, kind: str, **fields: Any) -> None:
+        plain = {name: self._plain(value, name) for name, value in fields.items()}
+        self._records.append(Record(len(self._records), self._clock.time_ns(), actor, kind, plain))
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        return tuple(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def lines(self) -> Iterator[str]:
+        return (record.line() for record in self._records)
+
+    def digest(self) -> str:
+        """SHA-256 over the canonical lines: equal digests, equal runs."""
+        sha = hashlib.sha256()
+        for line in self.lines():
+            sha.update(line.encode("utf-8"))
+            sha.update(b"\n")
+        return sha.hexdigest()
+
+    def save(self, path: str | Path) -> None:
+        """Write the trace as JSON lines (the hashed form)."""
+        Path(path).write_text("".join(f"{line}\n" for line in self.lines()), encoding="utf-8")
+
+    def timeline(self, *, kinds: Iterable[str] | None = None) -> str:
+        """A human-readable rendering: one line per record, time relative to the first record."""
+        wanted = None if kinds is None else set(kinds)
+        start = self._records[0].at_ns if self._records else 0
+        rows = []
+        for record in self._records:
+            if wanted is not None and record.kind not in wanted:
+                continue
+            offset_ms = (record.at_ns - start) // NS_PER_MS
+            fields = json.dumps(record.fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            rows.append(f"+{offset_ms // 1000:>5}.{offset_ms % 1000:03d}s  {record.actor:<8} {record.kind:<16} {fields}")
+        return "\n".join(rows)
+
+    def first_difference(self, other: Trace) -> str | None:
+        """Where two traces part, described; None when they are identical."""
+        for mine, theirs in zip(self._records, other._records):
+            if mine.line() != theirs.line():
+                return f"record {mine.seq} differs:\n  this:  {mine.line()}\n  other: {theirs.line()}"
+        if len(self._records) != len(other._records):
+            return f"one trace is a prefix of the other: {len(self._records)} vs {len(other._records)} records"
+        return None
+
+    # ------------------------------------------------------------------ canonical values
+
+    def _plain(self, value: Any, key: str = "") -> Any:
+        if key.lower() in SECRET_KEYS and value not in (None, ""):
+            return REDACTED
+        if value is None or isinstance(value, bool | int):
+            return value
+        if isinstance(value, str):
+            return self._scrub(value)
+        if isinstance(value, float):
+            return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, enum.Enum):
+            return self._plain(value.value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: self._plain(getattr(value, f.name), f.name) for f in dataclasses.fields(value)}
+        if isinstance(value, Mapping):
+            return {str(k): self._plain(v, str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._plain(item) for item in value]
+        if isinstance(value, set | frozenset):
+            return sorted((self._plain(item) for item in value), key=repr)
+        if isinstance(value, bytes):
+            return self._scrub(value.decode("utf-8", errors="replace"))
+        raise TypeError(
+            f"a trace field {key!r} holds a {type(value).__name__} ({value!r}), which the trace doesn't (yet) "
+            "support: record plain values, Decimals, enums, dataclasses, mappings or sequences"
+        )
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
