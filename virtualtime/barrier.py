@@ -3,9 +3,16 @@
 On most Linux hosts a loopback ``send`` lands in the peer's receive queue before it returns,
 but with receive packet steering, traffic shaping or user-space network stacks (common in CI
 sandboxes) delivery is asynchronous. A loop that jumps its clock then would see a reply
-"time out" that was merely still on the wire. So every socket of the loop is tapped: bytes
-sent are counted, bytes received are counted, and a connection is settled only when the peer
-has received (or holds queued, by FIONREAD) everything that was sent to it.
+"time out" that was merely still on the wire. So every socket of the loop is tapped, and a
+connection is settled only when nothing it sent is between the two kernels:
+- data: the peer has read or queued (FIONREAD) every byte sent to it; or, when the peer is not
+  (yet) one of this loop's sockets, e.g. a connection still in the accept queue, the sender's
+  kernel holds no transmitted-but-unacknowledged bytes (SIOCOUTQ minus SIOCOUTQNSD). Bytes
+  the sender's kernel has not transmitted yet wait on flow control, i.e. on the peer reading,
+  which the loop will do: they are not in flight;
+- FIN: after a socket closes or shuts down its write side, the peer's TCP state has left
+  ESTABLISHED (it saw the FIN, or a reset);
+- SYN: a loopback ``connect`` in progress holds the clock (see ``VirtualEventLoop.sock_connect``).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import array
 import fcntl
 import socket
+import struct
 import termios
 import time
 from typing import Any
@@ -20,15 +28,30 @@ from typing import Any
 _real_monotonic = time.clock_gettime
 _REAL_CLOCK = time.CLOCK_MONOTONIC
 _POLL_S = 0.0001
+_SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes in the send queue not yet transmitted
+_TCP_ESTABLISHED = 1
 
 Address = tuple[Any, ...]
 
 
+def _ioctl_int(sock: socket.socket, request: int) -> int:
+    buffer = array.array("i", [0])
+    fcntl.ioctl(sock.fileno(), request, buffer)
+    return buffer[0]
+
+
 def _queued(sock: socket.socket) -> int:
     """Bytes waiting in the socket's receive queue."""
-    buffer = array.array("i", [0])
-    fcntl.ioctl(sock.fileno(), termios.FIONREAD, buffer)
-    return buffer[0]
+    return _ioctl_int(sock, termios.FIONREAD)
+
+
+def _unacknowledged(sock: socket.socket) -> int:
+    """Bytes the kernel transmitted that the peer's kernel has not yet acknowledged."""
+    return _ioctl_int(sock, termios.TIOCOUTQ) - _ioctl_int(sock, _SIOCOUTQNSD)
+
+
+def _tcp_state(sock: socket.socket) -> int:
+    return struct.unpack_from("B", sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8))[0]
 
 
 class InFlight:
@@ -45,7 +68,6 @@ class InFlight:
             self._by_ends[tapped.ends] = tapped
 
     def remove(self, tapped: Tapped) -> None:
-        self._pending.pop(tapped, None)
         if tapped.ends is not None and self._by_ends.get(tapped.ends) is tapped:
             del self._by_ends[tapped.ends]
 
@@ -54,28 +76,38 @@ class InFlight:
             self._pending[tapped] = tapped.ends
 
     def unsettled(self) -> list[str]:
-        """Connections with bytes sent that the peer has neither read nor queued."""
+        """What is still between the kernels: bytes or a FIN sent that the peer's side has not got."""
         stuck = []
         for tapped, (local, remote) in list(self._pending.items()):
             peer = self._by_ends.get((remote, local))
-            if peer is None or peer.closed:
-                # Not a connection between two sockets of this loop: nothing to wait for.
-                del self._pending[tapped]
-                continue
-            if peer.received >= tapped.sent:
-                del self._pending[tapped]
-                continue
             try:
-                landed = peer.received + _queued(peer.sock)
+                travelling = self._travelling(tapped, peer)
             except OSError:
-                del self._pending[tapped]
-                continue
-            if tapped.sent > landed:
-                stuck.append(f"{local}->{remote}: {tapped.sent - landed} bytes in flight")
+                travelling = None  # a socket went away under us: nothing left to wait for
+            if travelling:
+                stuck.append(f"{local}->{remote}: {travelling}")
             else:
-                # Landed bytes stay landed until read: no need to ask the kernel again.
+                # Landed stays landed until read: no need to ask the kernel again.
                 del self._pending[tapped]
         return stuck
+
+    @staticmethod
+    def _travelling(tapped: Tapped, peer: Tapped | None) -> str | None:
+        if peer is not None and not peer.closed:
+            queued = _queued(peer.sock)
+            missing = tapped.sent - peer.received - queued
+            if missing > 0 and not tapped.closed:
+                # Bytes my kernel has not transmitted wait on flow control, not on the wire.
+                missing -= _ioctl_int(tapped.sock, _SIOCOUTQNSD)
+            if missing > 0 and not (tapped.closed and queued):
+                return f"{missing} bytes in flight"
+            if missing <= 0 and tapped.fin_sent and not peer.eof_seen and _tcp_state(peer.sock) == _TCP_ESTABLISHED:
+                return "FIN in flight"
+            return None
+        if tapped.closed:
+            return None  # the peer is not ours, or gone: a FIN to it concerns nobody on this loop
+        unacknowledged = _unacknowledged(tapped.sock)
+        return f"{unacknowledged} bytes unacknowledged (peer not yet accepted)" if unacknowledged else None
 
     def wait_until_landed(self, *, give_up_s: float) -> None:
         if not self._pending or not self.unsettled():
@@ -98,6 +130,8 @@ class Tapped:
         self.sent = 0
         self.received = 0
         self.closed = False
+        self.fin_sent = False
+        self.eof_seen = False
         self._registry = registry
         try:
             self.ends: tuple[Address, Address] | None = (sock.getsockname(), sock.getpeername())
@@ -126,16 +160,30 @@ class Tapped:
     def recv(self, size: int, *flags: int) -> bytes:
         data = self.sock.recv(size, *flags)
         self.received += len(data)
+        if not data and size:
+            self.eof_seen = True
         return data
 
     def recv_into(self, buffer: Any, size: int = 0, *flags: int) -> int:
         count = self.sock.recv_into(buffer, size, *flags)
         self.received += count
+        if not count and (size or len(buffer)):
+            self.eof_seen = True
         return count
 
+    def shutdown(self, how: int) -> None:
+        self.sock.shutdown(how)
+        if how in (socket.SHUT_WR, socket.SHUT_RDWR):
+            self.fin_sent = True
+            self._registry.sent(self)
+
     def close(self) -> None:
-        self.closed = True
-        self._registry.remove(self)
+        if not self.closed:
+            self.closed = True
+            self.fin_sent = True
+            # Still pending until the peer sees the FIN; forgotten by address once that is settled.
+            self._registry.sent(self)
+            self._registry.remove(self)
         self.sock.close()
 
     def __getattr__(self, name: str) -> Any:

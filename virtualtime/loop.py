@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import ipaddress
 import math
 import selectors
 import socket
@@ -189,9 +190,30 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
 
     # ------------------------------------------------------------------ sockets are tapped for the barrier
 
+    async def sock_connect(self, sock: socket.socket, address: Any) -> None:
+        # A loopback handshake is in flight until connect completes: hold the clock meanwhile,
+        # or a connect timeout could fire on a SYN still between the kernels.
+        if not _is_loopback(address):
+            return await super().sock_connect(sock, address)
+        self._held_count += 1
+        try:
+            return await super().sock_connect(sock, address)
+        finally:
+            self._held_count -= 1
+
     def _make_socket_transport(self, sock: socket.socket, protocol: Any, waiter: Any = None, *,
                                extra: Any = None, server: Any = None) -> Any:
         tapped = Tapped(sock, self._barrier)
         return super()._make_socket_transport(  # type: ignore[misc]
             tapped, protocol, waiter, extra=extra, server=server
         )
+
+
+def _is_loopback(address: Any) -> bool:
+    host = address[0] if isinstance(address, tuple) and address else None
+    if not isinstance(host, str):
+        return False
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
