@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from scenarios import gigausdt_venue, reference_run
@@ -33,7 +32,8 @@ def main() -> int:
         parser.error(f"no incident named {unknown}; the named incidents are {sorted(REPLAYS)}")
     failed = 0
     for name in args.names or sorted(REPLAYS):
-        result = asyncio.run(REPLAYS[name](args.seed))
+        with simulation(seed=args.seed) as sim:  # virtual time: same seed, same timeline
+            result = sim.run(lambda: REPLAYS[name](args.seed))
         print(f"== {name} (seed {args.seed})")
         for line in result.timeline:
             print(f"  {line}")

@@ -3,16 +3,33 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from scenarios.gigausdt_venue import replay
+from virtualtime.runtime import DEFAULT_START_MS
 
 
-async def test_the_incident_mechanics_reproduce_and_the_ids_follow_the_seed() -> None:
+@pytest.mark.virtual_time
+async def test_the_incident_mechanics_reproduce_and_the_timeline_follows_the_seed() -> None:
     first, again, other = await replay(seed=11), await replay(seed=11), await replay(seed=12)
     assert first.reproduced, first.findings
     assert len(first.findings) == 4
     created_id = first.timeline[0].split("id=")[1].split()[0]
-    assert created_id == again.timeline[0].split("id=")[1].split()[0]
     assert created_id != other.timeline[0].split("id=")[1].split()[0]
+    # On virtual time the whole timeline repeats, timestamps included (each replay starts where the last ended).
+    assert [line.split(None, 1)[1] for line in again.timeline] == [line.split(None, 1)[1] for line in first.timeline]
+
+
+def test_the_main_job_replays_on_virtual_time_and_repeats_exactly() -> None:
+    runs = [
+        subprocess.run([sys.executable, "-m", "scenarios", "replay", "--seed", "5"],
+                       capture_output=True, text=True, timeout=120, check=True).stdout
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    first_stamp = int(runs[0].splitlines()[1].split()[0])
+    assert DEFAULT_START_MS <= first_stamp < DEFAULT_START_MS + 60_000  # virtual 2026-01-01, not today
+    assert "NOT REPRODUCED" not in runs[0] and runs[0].count("[reproduced]") == 4
 
 
 def test_the_command_line_rejects_unknown_names() -> None:

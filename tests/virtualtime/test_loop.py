@@ -14,7 +14,7 @@ from aiohttp import web
 
 from simulator.server import bybit_engine, serve_bybit
 from virtualtime.loop import VirtualEventLoop
-from virtualtime.runtime import DEFAULT_START_MS, LoopClock, run
+from virtualtime.runtime import DEFAULT_START_MS, LoopClock, new_virtual_loop, run
 
 BTC = "BTC/USDT:USDT"
 
@@ -26,17 +26,31 @@ def _loop() -> VirtualEventLoop:
 
 
 def test_an_hour_of_sleep_costs_no_wall_time_and_every_clock_agrees() -> None:
-    async def main() -> tuple[int, int, float, datetime.datetime]:
+    async def main() -> tuple[int, int, float, datetime.datetime, float, float]:
+        monotonic, perf = time.monotonic(), time.perf_counter()
         await asyncio.sleep(3600)
-        return _loop().time_ns(), time.time_ns(), time.time(), datetime.datetime.now()
+        return (_loop().time_ns(), time.time_ns(), time.time(), datetime.datetime.now(),
+                time.monotonic() - monotonic, time.perf_counter() - perf)
 
     started = time.perf_counter_ns()  # the real clock: the wall bridge is not active out here
-    loop_ns, time_ns, seconds, now = run(main)
+    loop_ns, time_ns, seconds, now, monotonic_s, perf_s = run(main)
     assert time.perf_counter_ns() - started < 20 * 10**9
     expected = (DEFAULT_START_MS + 3_600_000) * 1_000_000
     assert loop_ns == time_ns == expected
     assert seconds == expected / 1e9
     assert now == datetime.datetime(2026, 1, 1, 1, 0, 0)
+    assert monotonic_s == perf_s == 3600.0
+    assert abs(time.time() - time.clock_gettime(time.CLOCK_REALTIME)) < 5  # real again once the loop closed
+
+
+def test_only_one_virtual_loop_at_a_time_owns_the_wall_clock() -> None:
+    first = new_virtual_loop()
+    try:
+        with pytest.raises(RuntimeError, match=r"another virtual loop's bridge\) is already active"):
+            new_virtual_loop()
+    finally:
+        first.close()
+    new_virtual_loop().close()  # closing the first released the wall clock
 
 
 async def _slow_server(delay_s: float) -> tuple[web.AppRunner, str]:
