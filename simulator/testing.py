@@ -2,7 +2,8 @@
 
 ``bybit_venue`` serves a fresh Bybit venue on 127.0.0.1 (any free port) for one test and
 fails the test if the venue hit an internal error while serving it. ``bybit_rest`` and
-``bybit_pro`` are ccxt clients with default options apart from the URLs. ``trace`` holds
+``bybit_pro`` are ccxt clients with default options apart from the URLs (and one SSL context shared
+across clients, built as ccxt would build it). ``trace`` holds
 what the venue did (and whatever the test records). With ``virtualtime.pytest_plugin`` also
 enabled, ``@pytest.mark.virtual_time`` puts all of it on virtual time and ``simulation``
 gives the test's world (loop, seed, trace).
