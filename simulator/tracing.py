@@ -6,9 +6,7 @@ knows which frames carry credentials.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
@@ -50,6 +48,8 @@ def record_engine(engine: Engine, trace: Recorder, actor: str) -> Callable[[], N
 def rest_recorder(trace: Recorder, actor: str, headers: Sequence[str]) -> Middleware:
     """An aiohttp middleware recording each REST request and its answer; WebSocket upgrades pass untouched.
 
+    Bodies are kept as the text that crossed the wire (the trace's timeline shows JSON parsed).
+
     Only the named ``headers`` are kept: the rest (host with its port, user agent) are about the
     machine, not the exchange. The trace redacts credentials among them by name.
     """
@@ -59,23 +59,16 @@ def rest_recorder(trace: Recorder, actor: str, headers: Sequence[str]) -> Middle
         if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
             return await handler(request)
         raw = raw_body(request)
-        body = "<over the size limit>" if raw is None else _json_or_text(raw.decode("utf-8", errors="replace"))
+        body = "<over the size limit>" if raw is None else raw.decode("utf-8", errors="replace")
         trace.record(
             actor, "rest.request", method=request.method, path=request.path, query=request.rel_url.raw_query_string,
             headers={name: request.headers[name] for name in headers if name in request.headers}, body=body,
         )
         response = await handler(request)
-        answer = _json_or_text(response.text) if isinstance(response, web.Response) and response.text else None
+        answer = response.text if isinstance(response, web.Response) else None
         trace.record(actor, "rest.response", method=request.method, path=request.path, status=response.status,
                      body=answer)
         return response
 
     return middleware
 
-
-def _json_or_text(text: str) -> Any:
-    # Parsed JSON reads better in a timeline; anything else is kept as the text that was sent.
-    try:
-        return json.loads(text) if text else ""
-    except (ValueError, RecursionError):
-        return text

@@ -122,7 +122,8 @@ class Trace:
             if wanted is not None and record.kind not in wanted:
                 continue
             offset_ms = (record.at_ns - start) // NS_PER_MS
-            fields = json.dumps(record.fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            shown = {name: _parsed(value) for name, value in record.fields.items()}
+            fields = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             rows.append(f"+{offset_ms // 1000:>5}.{offset_ms % 1000:03d}s  {record.actor:<8} {record.kind:<16} {fields}")
         return "\n".join(rows)
 
@@ -170,3 +171,13 @@ class Trace:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
+
+
+def _parsed(value: Any) -> Any:
+    # Wire bodies are recorded as sent; a timeline reads better with JSON shown as JSON.
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -53,8 +53,8 @@ class WallClockBridge:
     def __init__(self, loop: VirtualEventLoop) -> None:
         self._loop = loop
         self._freezer: Any = None
-        self._swapped: list[tuple[Any, str]] = []
         self._readers: tuple[Any, ...] = ()
+        self._fakes: dict[str, Any] = {}
 
     def start(self) -> None:
         if self._freezer is not None:
@@ -71,36 +71,39 @@ class WallClockBridge:
         freezer.start()
         self._freezer = freezer
         freezegun.api.freeze_factories[-1] = _LoopTime(self._loop)  # type: ignore[call-overload]
-        # freezegun's time() and time_ns() go through its stack-inspecting ignore check and a
-        # datetime round trip (and time_ns loses a millisecond): install exact, direct readers
-        # wherever freezegun installed its own. Its undo list says where that was.
-        loop = self._loop
-        exact_ns = loop.time_ns
-
-        def exact_time() -> float:
-            return exact_ns() / 1e9
-
-        replacements = {id(freezegun.api.fake_time_ns): exact_ns, id(freezegun.api.fake_time): exact_time}
-        # A module imported during the freeze may capture these; freezegun restores such captures
-        # on stop by identity, so teach it which real functions these stand for.
-        self._readers = (exact_ns, exact_time)
-        freezer.reals[id(exact_ns)] = freezegun.api.real_time_ns
-        freezer.reals[id(exact_time)] = freezegun.api.real_time
-        time.time_ns = exact_ns
-        time.time = exact_time
+        # freezegun's readers go through its stack-inspecting ignore check and a datetime round
+        # trip (and its time_ns loses a millisecond): install exact, direct readers wherever
+        # freezegun installed its own. Its undo list says where that was. Monotonic clocks read
+        # the same epoch-based value freezegun gives them.
+        api = freezegun.api
+        exact_ns = self._loop.time_ns
+        readers: dict[str, tuple[Any, Any, Any]] = {}  # time attribute -> (freezegun's, ours, real)
+        for name, seconds in (("time", True), ("time_ns", False), ("monotonic", True), ("monotonic_ns", False),
+                              ("perf_counter", True), ("perf_counter_ns", False)):
+            fake = getattr(api, f"fake_{name}", None)
+            if fake is not None:
+                readers[name] = (fake, _seconds_reader(exact_ns) if seconds else _ns_reader(exact_ns),
+                                 getattr(api, f"real_{name}"))
+        ours_by_fake = {id(fake): ours for fake, ours, _real in readers.values()}
+        for name, (_fake, ours, real) in readers.items():
+            setattr(time, name, ours)
+            # A module imported during the freeze may capture ours; freezegun restores such
+            # captures on stop by identity, so teach it which real function each stands for.
+            freezer.reals[id(ours)] = real
+        self._readers = tuple(ours for _fake, ours, _real in readers.values())
+        self._fakes = {name: fake for name, (fake, _ours, _real) in readers.items()}
         for module, name, _original in freezer.undo_changes:
-            replacement = replacements.get(id(getattr(module, name, None)))
+            replacement = ours_by_fake.get(id(getattr(module, name, None)))
             if replacement is not None:
                 setattr(module, name, replacement)
-                self._swapped.append((module, name))
 
     def stop(self) -> None:
         if self._freezer is None:
             return
-        # freezer.stop() restores every attribute it changed, including the ones swapped above.
-        self._swapped.clear()
-        time.time_ns = freezegun.api.fake_time_ns
-        time.time = freezegun.api.fake_time
+        # freezer.stop() restores every attribute it changed, including the ones swapped above,
+        # and the time module's own (it expects to find its fakes there first).
+        for name, fake in self._fakes.items():
+            setattr(time, name, fake)
         freezer, self._freezer = self._freezer, None
         freezer.stop()
         self._readers = ()
@@ -114,3 +117,17 @@ def loop_wall_clock(loop: VirtualEventLoop) -> Iterator[None]:
         yield
     finally:
         bridge.stop()
+
+
+def _seconds_reader(exact_ns: Any) -> Any:
+    def read() -> float:
+        return exact_ns() / 1e9
+
+    return read
+
+
+def _ns_reader(exact_ns: Any) -> Any:
+    def read() -> int:
+        return exact_ns()
+
+    return read

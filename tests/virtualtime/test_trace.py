@@ -100,3 +100,10 @@ def test_the_digest_identifies_the_run_and_first_difference_says_where_two_runs_
     first.save(path)
     assert path.read_text().splitlines() == list(first.lines())
     assert first.timeline().splitlines()[1].split()[:3] == ["+", "1.500s", "venue"]
+
+
+def test_wire_bodies_are_hashed_as_sent_and_shown_as_json_in_the_timeline() -> None:
+    trace, _ = _trace()
+    trace.record("venue", "rest.response", body='{"retCode":0,"result":{}}', note="[not json")
+    assert trace.records[0].fields["body"] == '{"retCode":0,"result":{}}'
+    assert trace.timeline().endswith('{"body":{"result":{},"retCode":0},"note":"[not json"}')
