@@ -75,6 +75,11 @@ class InFlight:
         if tapped.ends is not None:
             self._pending[tapped] = tapped.ends
 
+    @property
+    def has_pending(self) -> bool:
+        """Whether anything sent is not yet confirmed landed (cheap: no kernel calls)."""
+        return bool(self._pending)
+
     def unsettled(self) -> list[str]:
         """What is still between the kernels: bytes or a FIN sent that the peer's side has not got."""
         stuck = []

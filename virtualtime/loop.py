@@ -61,11 +61,14 @@ class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
         return key
 
     def _sorted(self, events: list[tuple[selectors.SelectorKey, int]]) -> list[tuple[selectors.SelectorKey, int]]:
+        if len(events) < 2:
+            return events
         return sorted(events, key=lambda event: self._order.get(event[0].fd, 0))
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         loop = self._loop
-        loop._barrier.wait_until_landed(give_up_s=GIVE_UP_S)
+        if loop._barrier.has_pending:
+            loop._barrier.wait_until_landed(give_up_s=GIVE_UP_S)
         events = super().select(0)
         if events or timeout == 0:
             return self._sorted(events)
