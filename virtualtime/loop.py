@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import ipaddress
-import math
 import selectors
 import socket
 import time
@@ -70,7 +69,7 @@ class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
         if loop._barrier.has_pending:
             loop._barrier.wait_until_landed(give_up_s=GIVE_UP_S)
         events = super().select(0)
-        if events or timeout == 0:
+        if events or (timeout == 0 and not loop._stalled()):
             return self._sorted(events)
         deadline = _real_monotonic(_REAL_CLOCK) + GIVE_UP_S
         while loop._held_count:
@@ -145,9 +144,24 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             return head.when()
         return min((h.when() for h in scheduled if not h.cancelled()), default=None)
 
+    def _stalled(self) -> bool:
+        """Nothing is ready, yet the head timer is not due: asyncio asked for a zero wait
+        because float seconds cannot tell its deadline from now (after ~100 virtual days).
+        Only a jump makes it due."""
+        if self._ready or self._stopping:  # type: ignore[attr-defined]
+            return False
+        scheduled: list[asyncio.TimerHandle] = self._scheduled  # type: ignore[attr-defined]
+        return bool(scheduled) and scheduled[0].when() >= self.time() + self._clock_resolution  # type: ignore[attr-defined]
+
     def _advance_to(self, when: float) -> None:
-        # Jump to the timer's exact deadline (never a rounded step: rounding accumulates drift).
-        target = math.ceil(when * NS_PER_S)
+        # Jump to the timer's deadline itself, to the nearest nanosecond: a rounded step (or
+        # ceil, which lands 1 ns late whenever float addition rounds up) accumulates drift.
+        target = round(when * NS_PER_S)
+        # asyncio runs a timer once when < time() + clock resolution. Make sure the head timer
+        # is due after the jump, or the loop would select, jump nowhere and spin forever (floats
+        # stop resolving single nanoseconds after ~100 days of virtual time).
+        while target / NS_PER_S + self._clock_resolution <= when:  # type: ignore[attr-defined]
+            target += 1
         if target > self._elapsed_ns:
             self._elapsed_ns = target
             self._jumps += 1

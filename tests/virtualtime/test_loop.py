@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime
+import signal
 import time
 from typing import Any
 
@@ -180,8 +182,36 @@ def test_the_private_asyncio_hooks_it_relies_on_still_exist() -> None:
     loop = VirtualEventLoop(start_ns=0)
     try:
         assert isinstance(loop._scheduled, list)
+        assert isinstance(loop._ready, collections.deque) and isinstance(loop._stopping, bool)
         assert callable(asyncio.BaseEventLoop._run_once)  # type: ignore[attr-defined]
         assert callable(asyncio.SelectorEventLoop._make_socket_transport)  # type: ignore[attr-defined]
         assert hasattr(loop, "_selector") and hasattr(loop, "_clock_resolution")
     finally:
         loop.close()
+
+
+def test_a_timer_lands_on_its_nanosecond_and_the_clock_never_stalls() -> None:
+    # 0.001 + 0.029 is 0.030000000000000002 in floats: the jump must still land on 30 ms exactly.
+    # After ~100 days, float seconds no longer resolve a nanosecond: a tiny sleep must still end.
+    def alarm(*_: object) -> None:
+        raise TimeoutError("the virtual clock stalled: a tiny sleep never became due")
+
+    async def main() -> tuple[int, int]:
+        await asyncio.sleep(0.001)
+        await asyncio.sleep(0.029)
+        exact = _loop().elapsed_ns
+        await asyncio.sleep(300 * 86_400)
+        before = _loop().elapsed_ns
+        for _ in range(3):
+            await asyncio.sleep(1e-9)
+        return exact, _loop().elapsed_ns - before
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(20)
+    try:
+        exact, tiny = run(main)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert exact == 30_000_000
+    assert 3 <= tiny < 100  # a few ns late at most, where floats cannot say better
