@@ -110,6 +110,30 @@ def other_cores_busy(enabled: bool = True) -> Iterator[int]:
             spinner.wait()
 
 
+RPS_MASK = "/sys/class/net/lo/queues/rx-0/rps_cpus"
+
+
+@contextlib.contextmanager
+def asynchronous_loopback() -> Iterator[bool]:
+    """Receive packet steering on lo: loopback delivery becomes asynchronous (as in many CI sandboxes).
+
+    Needs root and a writable /sys; yields False (and changes nothing) otherwise. Restores the mask.
+    """
+    try:
+        with open(RPS_MASK, encoding="ascii") as mask:
+            previous = mask.read().strip()
+        with open(RPS_MASK, "w", encoding="ascii") as mask:
+            mask.write(format((1 << (os.cpu_count() or 1)) - 1, "x"))
+    except OSError:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with open(RPS_MASK, "w", encoding="ascii") as mask:
+            mask.write(previous)
+
+
 def jump_cost_s(n: int = 5000) -> float:
     """Real seconds per clock jump: ccxt's throttler waits for tokens in ``asyncio.sleep(0.001)`` steps."""
     async def sleeps() -> float:
@@ -229,6 +253,8 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=200, help="reference runs per pass (default 200)")
     parser.add_argument("--busy", action="store_true", help="also keep the other cores busy during the throughput part")
     parser.add_argument("--out", metavar="PATH", help="also write the report here")
+    parser.add_argument("--rps", action="store_true",
+                        help="also run the determinism pass with asynchronous loopback (RPS on lo; root only)")
     args = parser.parse_args()
     lines: list[str] = []
 
@@ -281,6 +307,18 @@ def main() -> None:
         wall = statistics.median([r.whole_s for r in runs]) * ms
         emit(f"  {label:<30}{len(set(digests)):>3} distinct ({same}/{len(runs)} identical), median wall {wall:.1f} ms")
     emit(f"  digest {_one([r.digest for r in idle + busy + [cold]])}")
+    if args.rps:
+        with asynchronous_loopback() as enabled:
+            steered = [reference_once(SEED) for _ in range(reps)] if enabled else []
+        if steered:
+            digests = [r.digest for r in steered]
+            same = max(digests.count(d) for d in set(digests))
+            emit(f"  {'asynchronous loopback (RPS)':<30}{len(set(digests)):>3} distinct ({same}/{reps} identical), "
+                 f"median wall {statistics.median([r.whole_s for r in steered]) * ms:.1f} ms, "
+                 f"barrier waited {sum(r.barrier_waits for r in steered)} times; same digest as idle: "
+                 f"{set(digests) == {idle[0].digest}}")
+        else:
+            emit("  asynchronous loopback (RPS): unavailable here (needs root and a writable /sys)")
     emit()
 
     workloads: list[tuple[str, Callable[[], float], Callable[[], float]]] = [
