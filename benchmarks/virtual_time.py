@@ -33,7 +33,7 @@ import ccxt
 from aiohttp import web
 
 from scenarios.reference_run import reference_run
-from simulator.server import serve_bybit
+from simulator.server import listen, serve_bybit
 from simulator.simulation import simulation
 from virtualtime import runtime
 from virtualtime.trace import Trace
@@ -171,15 +171,11 @@ async def aiohttp_rate() -> float:
 
     app = web.Application()
     app.router.add_get("/", ok)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, base_url = await listen(app)
     try:
         async with aiohttp.ClientSession() as session:
             async def get() -> None:
-                async with session.get(f"http://127.0.0.1:{port}/") as response:
+                async with session.get(f"{base_url}/") as response:
                     await response.read()
 
             return await _timed(get, AIOHTTP_REQUESTS)

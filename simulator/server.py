@@ -93,6 +93,18 @@ def _ccxt_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+async def listen(app: web.Application, *, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, str]:
+    """Serve ``app`` on ``host:port`` (0 = any free port); returns the runner (to clean up) and the base URL."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server  # aiohttp exposes the bound port only through the server's sockets
+    assert server is not None
+    bound_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    return runner, f"http://{host}:{bound_port}"
+
+
 @contextlib.asynccontextmanager
 async def serve_bybit(
     *,
@@ -116,14 +128,8 @@ async def serve_bybit(
         api_key=api_key, api_secret=api_secret, balance=balance
     )
     venue = BybitVenue(engine, trace=trace)
-    runner = web.AppRunner(venue.build_app(), access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    server = site._server  # aiohttp exposes the bound port only through the server's sockets
-    assert server is not None
-    bound_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    running = RunningVenue(venue=venue, base_url=f"http://{host}:{bound_port}", account=account)
+    runner, base_url = await listen(venue.build_app(), host=host, port=port)
+    running = RunningVenue(venue=venue, base_url=base_url, account=account)
     try:
         yield running
     finally:

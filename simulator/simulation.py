@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from simulator.clock import NS_PER_MS, now_ms
 from simulator.server import RunningVenue, bybit_engine, serve_bybit
 from virtualtime.loop import VirtualEventLoop
 from virtualtime.runtime import DEFAULT_START_MS, LoopClock, virtual_loop
@@ -39,11 +40,11 @@ class Simulation:
         return LoopClock(self.loop)
 
     def now_ms(self) -> int:
-        return self.loop.time_ns() // 1_000_000
+        return now_ms(self.clock)
 
     @property
     def start_ms(self) -> int:
-        return self.loop.start_ns // 1_000_000
+        return self.loop.start_ns // NS_PER_MS
 
     @contextlib.asynccontextmanager
     async def serve_bybit(self, **options: Any) -> AsyncIterator[RunningVenue]:

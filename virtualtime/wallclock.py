@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import freezegun
@@ -53,8 +52,9 @@ class WallClockBridge:
     def __init__(self, loop: VirtualEventLoop) -> None:
         self._loop = loop
         self._freezer: Any = None
-        self._readers: tuple[Any, ...] = ()
-        self._fakes: dict[str, Any] = {}
+        # time attribute -> (freezegun's reader, ours, the real one); holding ours keeps the
+        # identities freezegun restores by valid until stop.
+        self._readers: dict[str, tuple[Any, Any, Any]] = {}
 
     def start(self) -> None:
         if self._freezer is not None:
@@ -77,7 +77,7 @@ class WallClockBridge:
         # the same epoch-based value freezegun gives them.
         api = freezegun.api
         exact_ns = self._loop.time_ns
-        readers: dict[str, tuple[Any, Any, Any]] = {}  # time attribute -> (freezegun's, ours, real)
+        readers: dict[str, tuple[Any, Any, Any]] = {}
         for name, seconds in (("time", True), ("time_ns", False), ("monotonic", True), ("monotonic_ns", False),
                               ("perf_counter", True), ("perf_counter_ns", False)):
             fake = getattr(api, f"fake_{name}", None)
@@ -90,8 +90,7 @@ class WallClockBridge:
             # A module imported during the freeze may capture ours; freezegun restores such
             # captures on stop by identity, so teach it which real function each stands for.
             freezer.reals[id(ours)] = real
-        self._readers = tuple(ours for _fake, ours, _real in readers.values())
-        self._fakes = {name: fake for name, (fake, _ours, _real) in readers.items()}
+        self._readers = readers
         for module, name, _original in freezer.undo_changes:
             replacement = ours_by_fake.get(id(getattr(module, name, None)))
             if replacement is not None:
@@ -102,23 +101,14 @@ class WallClockBridge:
             return
         # freezer.stop() restores every attribute it changed, including the ones swapped above,
         # and the time module's own (it expects to find its fakes there first).
-        for name, fake in self._fakes.items():
+        for name, (fake, _ours, _real) in self._readers.items():
             setattr(time, name, fake)
         freezer, self._freezer = self._freezer, None
         freezer.stop()
-        self._readers = ()
+        self._readers = {}
 
 
-@contextlib.contextmanager
-def loop_wall_clock(loop: VirtualEventLoop) -> Iterator[None]:
-    bridge = WallClockBridge(loop)
-    bridge.start()
-    try:
-        yield
-    finally:
-        bridge.stop()
-
-
+# One function object per replaced reader: freezegun maps captured readers back to real ones by identity.
 def _seconds_reader(exact_ns: Any) -> Any:
     def read() -> float:
         return exact_ns() / 1e9

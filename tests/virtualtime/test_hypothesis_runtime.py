@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from simulator.engine.values import Side
-from simulator.server import RunningVenue
+from simulator.server import RunningVenue, listen
 from simulator.simulation import Simulation, simulation
 
 T = TypeVar("T")
@@ -65,12 +65,8 @@ async def _start_slow_server(delay_ms: int) -> tuple[web.AppRunner, str]:
 
     app = web.Application()
     app.router.add_get("/", handler)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/"
+    runner, base_url = await listen(app)
+    return runner, f"{base_url}/"
 
 
 async def _timed_get(sim: Simulation, url: str, timeout_ms: int) -> tuple[str | None, int]:

@@ -14,7 +14,7 @@ import ccxt
 import pytest
 from aiohttp import web
 
-from simulator.server import bybit_engine, serve_bybit
+from simulator.server import bybit_engine, listen, serve_bybit
 from virtualtime.loop import VirtualEventLoop
 from virtualtime.runtime import DEFAULT_START_MS, LoopClock, new_virtual_loop, run
 
@@ -62,12 +62,8 @@ async def _slow_server(delay_s: float) -> tuple[web.AppRunner, str]:
 
     app = web.Application()
     app.router.add_get("/", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/"
+    runner, base_url = await listen(app)
+    return runner, f"{base_url}/"
 
 
 @pytest.mark.parametrize(("delay_s", "outcome"), [(0.9, "late"), (1.5, "timeout")])
