@@ -1,0 +1,1 @@
+"""Venue adapters over ccxt: the only place the bot touches ccxt."""

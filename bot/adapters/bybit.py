@@ -1,0 +1,239 @@
+"""Bybit v5 (unified account, USDT linear) over ccxt: REST via ``ccxt.async_support``, pushes via ``ccxt.pro``.
+
+The only place the bot handles ccxt for Bybit. Every ccxt exception is translated here, once.
+Bybit answers a create or cancel with ids only, so ``create_*`` return an ``Ack`` without a
+report; the caller confirms from the push, the order views and the position.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import ccxt
+import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
+
+from bot.adapters.ccxt_reports import order_report, position_report
+from bot.errors import translate
+from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
+
+log = logging.getLogger("bot.venue.bybit")
+T = TypeVar("T")
+STREAM_RETRY_S = (0.5, 30.0)
+
+
+def bybit_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
+    """ccxt ``urls`` that send every Bybit call to ``rest_url`` (and streams to ``ws_url``)."""
+    http = rest_url.rstrip("/")
+    ws = (ws_url or "ws" + http.removeprefix("http")).rstrip("/")
+    return {
+        "api": {
+            "spot": http, "futures": http, "v2": http, "public": http, "private": http,
+            "ws": {
+                "public": {"linear": f"{ws}/v5/public/linear"},
+                "private": {"contract": f"{ws}/v5/private", "spot": f"{ws}/v5/private", "usdc": f"{ws}/v5/private"},
+            },
+        }
+    }
+
+
+class BybitVenue:
+    name = "bybit"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        secret: str,
+        rest_url: str | None = None,
+        ws_url: str | None = None,
+        testnet: bool = False,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        config: dict[str, Any] = {
+            "apiKey": api_key,
+            "secret": secret,
+            # A linear-only bot: two market calls instead of twelve, and no coin-info call.
+            "has": {"fetchCurrencies": False},
+            "options": {
+                "fetchMarkets": {"types": ["linear"]},
+                "enableUnifiedAccount": True,
+                "enableUnifiedMargin": False,
+                "defaultType": "swap",
+            },
+        }
+        if rest_url:
+            config["urls"] = bybit_urls(rest_url, ws_url)
+        config.update(client_options or {})
+        self._rest: Any = ccxt_async.bybit(dict(config))
+        self._pro: Any = ccxt_pro.bybit(dict(config))
+        if testnet:
+            self._rest.set_sandbox_mode(True)
+            self._pro.set_sandbox_mode(True)
+        self._pushes: dict[str, OrderReport] = {}
+        self._pushed = asyncio.Event()
+        self._stream_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self._call("load_markets", lambda: self._rest.load_markets(), write=False)
+        # One catalogue fetch serves both clients.
+        self._pro.markets, self._pro.markets_by_id = self._rest.markets, self._rest.markets_by_id
+        self._pro.symbols = self._rest.symbols
+        self._stream_task = asyncio.ensure_future(self._stream())
+
+    async def close(self) -> None:
+        if self._stream_task is not None:
+            self._stream_task.cancel()
+            await asyncio.gather(self._stream_task, return_exceptions=True)
+        await self._pro.close()
+        await self._rest.close()
+
+    async def _stream(self) -> None:
+        delay = STREAM_RETRY_S[0]
+        while True:
+            try:
+                orders = await self._pro.watch_orders()
+            except ccxt.BaseError as error:
+                # The stream is an optimisation over REST lookups: keep retrying, never give up on it.
+                log.warning("order stream failed, reconnecting in %.1f s: %s", delay, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STREAM_RETRY_S[1])
+                continue
+            delay = STREAM_RETRY_S[0]
+            for order in orders:
+                report = order_report(order, "push")
+                if report is not None:
+                    self._pushes[report.venue_order_id] = report
+                    if report.client_order_id:
+                        self._pushes[report.client_order_id] = report
+            self._pushed.set()
+            self._pushed = asyncio.Event()
+
+    async def _call(self, what: str, call: Callable[[], Awaitable[T]], *, write: bool) -> T:
+        try:
+            return await call()
+        except ccxt.BaseError as error:
+            raise translate(error, write=write, what=what) from error
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_entry(self, symbol: str, side: Side, qty: Decimal, client_id: ClientOrderId) -> Ack:
+        return await self._create(symbol, side.entry, qty, {"clientOrderId": client_id}, "create entry")
+
+    async def create_stop(
+        self, symbol: str, side: Side, qty: Decimal, trigger: Decimal, client_id: ClientOrderId
+    ) -> Ack:
+        # stopLossPrice alone makes ccxt send a reduce-only conditional market order with the
+        # trigger direction that fires when the price moves against ``side``.
+        params = {"stopLossPrice": float(trigger), "clientOrderId": client_id}
+        return await self._create(symbol, side.exit, qty, params, "create stop")
+
+    async def create_close(self, symbol: str, side: Side, qty: Decimal, client_id: ClientOrderId) -> Ack:
+        params = {"reduceOnly": True, "clientOrderId": client_id}
+        return await self._create(symbol, side.exit, qty, params, "create close")
+
+    async def _create(self, symbol: str, side: str, qty: Decimal, params: dict[str, Any], what: str) -> Ack:
+        order = await self._call(
+            what, lambda: self._rest.create_order(symbol, "market", side, float(qty), None, params), write=True
+        )
+        client_id = order.get("clientOrderId") or params.get("clientOrderId")
+        return Ack(
+            venue_order_id=VenueOrderId(str(order["id"])),
+            client_order_id=ClientOrderId(client_id) if client_id else None,
+            report=order_report(order, "create"),
+        )
+
+    async def cancel(self, symbol: str, venue_order_id: VenueOrderId, *, stop: bool) -> bool:
+        params = {"trigger": True} if stop else {}
+        try:
+            await self._rest.cancel_order(venue_order_id, symbol, params)
+        except ccxt.OrderNotFound:
+            return False
+        except ccxt.BaseError as error:
+            raise translate(error, write=True, what="cancel") from error
+        return True
+
+    # ------------------------------------------------------------------ reads
+
+    def pushed(self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None) -> OrderReport | None:
+        for key in (venue_order_id, client_id):
+            if key and key in self._pushes:
+                return self._pushes[key]
+        return None
+
+    async def wait_for_push(
+        self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, timeout_s: float
+    ) -> OrderReport | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while (found := self.pushed(venue_order_id, client_id)) is None or not found.status.is_final:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return found
+            try:
+                await asyncio.wait_for(self._pushed.wait(), remaining)
+            except TimeoutError:
+                return self.pushed(venue_order_id, client_id)
+        return found
+
+    async def order_realtime(
+        self, symbol: str, *, venue_order_id: VenueOrderId | None = None, client_id: ClientOrderId | None = None,
+        stop: bool = False,
+    ) -> OrderReport | None:
+        params = _lookup_params(venue_order_id, client_id, stop)
+        orders = await self._call("order realtime", lambda: self._rest.fetch_open_orders(symbol, None, None, params),
+                                  write=False)
+        return _first(orders, "realtime")
+
+    async def order_history(
+        self, symbol: str, *, venue_order_id: VenueOrderId | None = None, client_id: ClientOrderId | None = None,
+        stop: bool = False,
+    ) -> OrderReport | None:
+        params = _lookup_params(venue_order_id, client_id, stop)
+        orders = await self._call(
+            "order history", lambda: self._rest.fetch_canceled_and_closed_orders(symbol, None, None, params),
+            write=False,
+        )
+        return _first(orders, "history")
+
+    async def position(self, symbol: str) -> PositionReport | None:
+        rows = await self._call("position", lambda: self._rest.fetch_positions([symbol]), write=False)
+        found = [p for p in (position_report(row) for row in rows) if p is not None and p.symbol == symbol]
+        return found[0] if found else None
+
+    async def positions(self) -> list[PositionReport]:
+        rows = await self._call("positions", lambda: self._rest.fetch_positions(), write=False)
+        return [p for p in (position_report(row) for row in rows) if p is not None]
+
+    async def open_stops(self) -> list[OrderReport]:
+        orders = await self._call(
+            "open stops", lambda: self._rest.fetch_open_orders(None, None, None, {"trigger": True}), write=False
+        )
+        reports = [order_report(o, "realtime") for o in orders]
+        return [r for r in reports if r is not None and r.reduce_only and r.status.is_final is False]
+
+    def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
+        return Decimal(self._rest.price_to_precision(symbol, float(price)))
+
+
+def _lookup_params(venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, stop: bool) -> dict[str, Any]:
+    if (venue_order_id is None) == (client_id is None):
+        raise ValueError(f"look an order up by exactly one id, got venue id {venue_order_id!r} and client id {client_id!r}")
+    params: dict[str, Any] = {"orderId": venue_order_id} if venue_order_id else {"orderLinkId": client_id}
+    if stop:
+        params["trigger"] = True
+    return params
+
+
+def _first(orders: list[dict[str, Any]], source: str) -> OrderReport | None:
+    for order in orders:
+        report = order_report(order, source)
+        if report is not None:
+            return report
+    return None

@@ -1,0 +1,72 @@
+"""The bot's errors, organised by what the caller should do next.
+
+ccxt's exceptions are translated once, at the adapter boundary (``translate``); nothing past the
+adapter sees a ccxt class. Whether a failure is retryable depends on whether the call could have
+changed venue state, so the adapter says whether the call was a write.
+"""
+
+from __future__ import annotations
+
+import ccxt
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class RetryLater(BotError):
+    """Nothing happened on the venue (or the call only read): the same call may be repeated."""
+
+
+class OutcomeUnknown(BotError):
+    """A write may or may not have taken effect: resolve it from venue evidence, never assume it failed."""
+
+
+class Rejected(BotError):
+    """The venue refused definitively (funds, order rules): do not repeat the same call."""
+
+
+class Halt(BotError):
+    """The bot cannot trade safely (credentials, permissions, a call the venue does not support): stop."""
+
+
+class DuplicateClientId(OutcomeUnknown):
+    """The venue already holds an order with this client id: look it up instead of placing it again."""
+
+
+class ProtectionFailed(BotError):
+    """A stop-loss could not be placed and verified; the position must not stay open unprotected."""
+
+
+# Order matters: ccxt's classes form a tree and the first match wins.
+_READ_OR_WRITE: tuple[tuple[type[Exception], type[BotError]], ...] = (
+    (ccxt.AuthenticationError, Halt),
+    (ccxt.PermissionDenied, Halt),
+    (ccxt.AccountSuspended, Halt),
+    (ccxt.NotSupported, Halt),
+    (ccxt.InsufficientFunds, Rejected),
+    (ccxt.InvalidOrder, Rejected),
+    (ccxt.BadSymbol, Rejected),
+    (ccxt.BadRequest, Rejected),
+    (ccxt.ArgumentsRequired, Rejected),
+    (ccxt.OperationRejected, Rejected),
+    (ccxt.InvalidNonce, RetryLater),  # refused before any effect: the clock was off
+    (ccxt.RateLimitExceeded, RetryLater),
+    (ccxt.DDoSProtection, RetryLater),
+)
+# Network trouble and unclassified venue errors: harmless for a read, unknown for a write.
+_UNCERTAIN = (ccxt.OperationFailed, ccxt.ExchangeError)
+_DUPLICATE_MARKERS = ("OrderLinkedID is duplicate", "ClientOrderId is duplicated", "110072", "-4116")
+
+
+def translate(error: Exception, *, write: bool, what: str) -> BotError:
+    """The bot's error for a ccxt exception raised by ``what``; ``write`` if the call could change state."""
+    text = f"{what}: {type(error).__name__}: {error}"
+    if write and any(marker in str(error) for marker in _DUPLICATE_MARKERS):
+        return DuplicateClientId(text)
+    for ccxt_class, bot_class in _READ_OR_WRITE:
+        if isinstance(error, ccxt_class):
+            return bot_class(text)
+    if not isinstance(error, _UNCERTAIN):
+        raise TypeError(f"{what} raised {type(error).__name__}, which is not a ccxt error; only ccxt errors are translated")
+    return OutcomeUnknown(text) if write else RetryLater(text)

@@ -1,0 +1,125 @@
+"""Keeping exposure safe: a verified stop-loss on the venue, or no exposure at all.
+
+Both operations are idempotent by client order id and re-read venue truth before acting, so a
+retry or a resumed run never doubles an order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from bot.errors import DuplicateClientId, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
+from bot.policy import Policy
+from bot.repository import Repository
+from bot.retry import retrying
+from bot.values import ClientOrderId, IntentId, OrderReport, Role, Side
+from bot.venue import Venue
+
+
+def _protects(report: OrderReport, side: Side, qty: Decimal, trigger: Decimal) -> bool:
+    return (
+        not report.status.is_final
+        and report.side == side.exit
+        and report.qty >= qty
+        and report.trigger_price is not None
+        and report.trigger_price == trigger
+    )
+
+
+async def ensure_stop(
+    venue: Venue,
+    repo: Repository,
+    *,
+    symbol: str,
+    side: Side,
+    qty: Decimal,
+    trigger: Decimal,
+    client_id: ClientOrderId,
+    intent_id: IntentId | None,
+    policy: Policy,
+) -> OrderReport:
+    """A stop-loss for ``side`` at ``trigger`` that the venue shows open; placed only if not already there."""
+    last_error = "no attempt made"
+    for attempt in range(1, policy.protect_attempts + 1):
+        try:
+            existing = await venue.order_realtime(symbol, client_id=client_id, stop=True)
+        except RetryLater as error:
+            existing, last_error = None, str(error)
+        else:
+            if existing is not None and _protects(existing, side, qty, trigger):
+                repo.record_order(role=Role.STOP, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
+                                  intent_id=intent_id, venue_order_id=existing.venue_order_id, status="verified")
+                return existing
+            if existing is not None and existing.status.is_final:
+                # Our stop fired or was cancelled: a new one needs a new client id.
+                raise ProtectionFailed(
+                    f"stop {client_id} on {symbol} is {existing.status.value}; the position it guarded needs review"
+                )
+            if existing is None:
+                repo.record_order(role=Role.STOP, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
+                                  intent_id=intent_id)
+                try:
+                    await retrying(lambda: venue.create_stop(symbol, side, qty, trigger, client_id),
+                                   attempts=policy.write_attempts, delay_s=policy.retry_delay_s)
+                except Rejected as error:
+                    raise ProtectionFailed(f"the venue refused stop {client_id} at {trigger} on {symbol}: {error}") from error
+                except (DuplicateClientId, OutcomeUnknown, RetryLater) as error:
+                    last_error = str(error)  # verified by the lookup on the next attempt
+        if attempt < policy.protect_attempts:
+            await asyncio.sleep(policy.retry_delay_s * attempt)
+    raise ProtectionFailed(
+        f"could not verify stop {client_id} at {trigger} on {symbol} after {policy.protect_attempts} attempts"
+        f" (last: {last_error})"
+    )
+
+
+async def flatten(
+    venue: Venue,
+    repo: Repository,
+    *,
+    symbol: str,
+    side: Side,
+    client_id_for: object,
+    intent_id: IntentId | None,
+    policy: Policy,
+) -> bool:
+    """Close whatever ``side`` position the venue holds on ``symbol`` with reduce-only orders; True once flat.
+
+    ``client_id_for(attempt)`` names each close attempt's order. Each attempt re-reads the position,
+    so a close that went through unseen is not repeated beyond what the venue still holds.
+    """
+    assert callable(client_id_for)
+    for attempt in range(1, policy.flatten_attempts + 1):
+        try:
+            position = await venue.position(symbol)
+        except RetryLater:
+            await asyncio.sleep(policy.retry_delay_s * attempt)
+            continue
+        if position is None or position.side is not side:
+            repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt)
+            return True
+        client_id = client_id_for(attempt)
+        repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=position.size, client_order_id=client_id,
+                          intent_id=intent_id)
+        try:
+            ack = await venue.create_close(symbol, side, position.size, client_id)
+        except (RetryLater, OutcomeUnknown, Rejected) as error:
+            # Rejected too: reduce-only is refused when the position is already gone; the re-read decides.
+            repo.journal("flatten.error", intent_id, symbol=symbol, attempt=attempt, error=str(error))
+        else:
+            repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=position.size,
+                              client_order_id=client_id, intent_id=intent_id, venue_order_id=ack.venue_order_id,
+                              status="sent")
+        await asyncio.sleep(policy.retry_delay_s)
+    return False
+
+
+async def cancel_stop(
+    venue: Venue, repo: Repository, *, symbol: str, client_id: ClientOrderId, intent_id: IntentId | None
+) -> None:
+    """Cancel the stop named ``client_id`` if the venue still holds it open."""
+    report = await venue.order_realtime(symbol, client_id=client_id, stop=True)
+    if report is not None and not report.status.is_final:
+        cancelled = await venue.cancel(symbol, report.venue_order_id, stop=True)
+        repo.journal("stop.cancelled", intent_id, symbol=symbol, client_order_id=client_id, was_open=cancelled)
