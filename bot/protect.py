@@ -7,6 +7,7 @@ retry or a resumed run never doubles an order.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 
 from bot.errors import DuplicateClientId, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
@@ -39,35 +40,47 @@ async def ensure_stop(
     intent_id: IntentId | None,
     policy: Policy,
 ) -> OrderReport:
-    """A stop-loss for ``side`` at ``trigger`` that the venue shows open; placed only if not already there."""
+    """A stop-loss for ``side`` at ``trigger`` that the venue shows open; placed only if not already there.
+
+    Up to ``protect_attempts`` placements, each followed by a lookup that must show the stop open.
+    """
     last_error = "no attempt made"
-    for attempt in range(1, policy.protect_attempts + 1):
+    placements = 0
+    while True:
         try:
             existing = await venue.order_realtime(symbol, client_id=client_id, stop=True)
         except RetryLater as error:
             existing, last_error = None, str(error)
+            lookup_failed = True
         else:
-            if existing is not None and _protects(existing, side, qty, trigger):
+            lookup_failed = False
+        if existing is not None:
+            if _protects(existing, side, qty, trigger):
                 repo.record_order(role=Role.STOP, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
                                   intent_id=intent_id, venue_order_id=existing.venue_order_id, status="verified")
                 return existing
-            if existing is not None and existing.status.is_final:
-                # Our stop fired or was cancelled: a new one needs a new client id.
-                raise ProtectionFailed(
-                    f"stop {client_id} on {symbol} is {existing.status.value}; the position it guarded needs review"
-                )
-            if existing is None:
-                repo.record_order(role=Role.STOP, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
-                                  intent_id=intent_id)
-                try:
-                    await retrying(lambda: venue.create_stop(symbol, side, qty, trigger, client_id),
-                                   attempts=policy.write_attempts, delay_s=policy.retry_delay_s)
-                except Rejected as error:
-                    raise ProtectionFailed(f"the venue refused stop {client_id} at {trigger} on {symbol}: {error}") from error
-                except (DuplicateClientId, OutcomeUnknown, RetryLater) as error:
-                    last_error = str(error)  # verified by the lookup on the next attempt
-        if attempt < policy.protect_attempts:
-            await asyncio.sleep(policy.retry_delay_s * attempt)
+            # Fired, cancelled, or not the stop we meant: a new stop would need a new client id.
+            raise ProtectionFailed(
+                f"stop {client_id} on {symbol} is {existing.status.value} {existing.side} {existing.qty} at trigger"
+                f" {existing.trigger_price}; wanted an open {side.exit} {qty} at {trigger}"
+            )
+        if placements == policy.protect_attempts:
+            break
+        placements += 1
+        if not lookup_failed:
+            repo.record_order(role=Role.STOP, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
+                              intent_id=intent_id)
+            try:
+                await retrying(lambda: venue.create_stop(symbol, side, qty, trigger, client_id),
+                               attempts=policy.write_attempts, delay_s=policy.retry_delay_s)
+            except Rejected as error:
+                raise ProtectionFailed(f"the venue refused stop {client_id} at {trigger} on {symbol}: {error}") from error
+            except (DuplicateClientId, OutcomeUnknown, RetryLater) as error:
+                last_error = str(error)  # the lookup decides whether it landed
+            else:
+                last_error = "placed, but the venue did not list it open"
+                continue  # verify at once: the venue lists a new order as soon as it answers
+        await asyncio.sleep(policy.retry_delay_s * placements)
     raise ProtectionFailed(
         f"could not verify stop {client_id} at {trigger} on {symbol} after {policy.protect_attempts} attempts"
         f" (last: {last_error})"
@@ -80,7 +93,7 @@ async def flatten(
     *,
     symbol: str,
     side: Side,
-    client_id_for: object,
+    client_id_for: Callable[[int], ClientOrderId],
     intent_id: IntentId | None,
     policy: Policy,
 ) -> bool:
@@ -89,7 +102,6 @@ async def flatten(
     ``client_id_for(attempt)`` names each close attempt's order. Each attempt re-reads the position,
     so a close that went through unseen is not repeated beyond what the venue still holds.
     """
-    assert callable(client_id_for)
     for attempt in range(1, policy.flatten_attempts + 1):
         try:
             position = await venue.position(symbol)

@@ -75,6 +75,7 @@ class PositionRecord:
     stop_client_id: ClientOrderId | None
     stop_order_id: VenueOrderId | None
     is_open: bool
+    opened_ms: int
     close_reason: str | None
 
 
@@ -176,6 +177,9 @@ class Repository:
             raise KeyError(f"no intent {intent_id!r} in the database")
         return self._intent_record(row)
 
+    def has_intent(self, intent_id: IntentId) -> bool:
+        return self._db.execute("SELECT 1 FROM intents WHERE intent_id = ?", (intent_id,)).fetchone() is not None
+
     def intents(self) -> list[IntentRecord]:
         return [self._intent_record(r) for r in self._db.execute("SELECT * FROM intents ORDER BY created_ms, intent_id")]
 
@@ -270,14 +274,25 @@ class Repository:
                          qty=qty, entry_price=entry_price, reason=reason)
         return self.position(position_id)
 
+    def assign_stop(self, position_id: PositionId, *, price: Decimal, client_order_id: ClientOrderId) -> None:
+        """Name the stop about to be placed, before it is sent, so a resumed run looks it up instead of doubling it."""
+        with self.transaction():
+            self._db.execute(
+                "UPDATE positions SET stop_price = ?, stop_client_id = ?, stop_order_id = NULL WHERE position_id = ?",
+                (str(price), client_order_id, position_id),
+            )
+            record = self.position(position_id)
+            self.journal("position.stop_assigned", record.intent_id, position_id=position_id, stop_price=price,
+                         client_order_id=client_order_id)
+
     def set_stop(
-        self, position_id: PositionId, *, price: Decimal, client_order_id: ClientOrderId,
+        self, position_id: PositionId, *, price: Decimal | None, client_order_id: ClientOrderId | None,
         venue_order_id: VenueOrderId,
     ) -> PositionRecord:
         with self.transaction():
             self._db.execute(
                 "UPDATE positions SET stop_price = ?, stop_client_id = ?, stop_order_id = ? WHERE position_id = ?",
-                (str(price), client_order_id, venue_order_id, position_id),
+                (_text(price), client_order_id, venue_order_id, position_id),
             )
             record = self.position(position_id)
             self.journal("position.protected", record.intent_id, position_id=position_id, stop_price=price,
@@ -312,6 +327,10 @@ class Repository:
         row = self._db.execute("SELECT * FROM positions WHERE intent_id = ?", (intent_id,)).fetchone()
         return None if row is None else self._position_record(row)
 
+    def open_position_on(self, symbol: str) -> PositionRecord | None:
+        row = self._db.execute("SELECT * FROM positions WHERE symbol = ? AND status = 'open'", (symbol,)).fetchone()
+        return None if row is None else self._position_record(row)
+
     def open_positions(self) -> list[PositionRecord]:
         rows = self._db.execute("SELECT * FROM positions WHERE status = 'open' ORDER BY position_id")
         return [self._position_record(r) for r in rows]
@@ -328,5 +347,5 @@ class Repository:
             entry_price=Decimal(row["entry_price"]), stop_price=_dec(row["stop_price"]),
             stop_client_id=ClientOrderId(row["stop_client_id"]) if row["stop_client_id"] else None,
             stop_order_id=VenueOrderId(row["stop_order_id"]) if row["stop_order_id"] else None,
-            is_open=row["status"] == "open", close_reason=row["close_reason"],
+            is_open=row["status"] == "open", opened_ms=row["opened_ms"], close_reason=row["close_reason"],
         )

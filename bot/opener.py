@@ -1,0 +1,227 @@
+"""Opening a position as an explicit state machine: intent, entry, confirmation, protection, or rollback.
+
+Each step persists its state (``bot.lifecycle``) before the next venue call, so a crash at any
+point leaves a database from which ``resume`` carries on without doubling the entry: the entry's
+client order id is derived from the intent, and an entry whose outcome is unknown is resolved
+from venue evidence (``bot.confirm``), never assumed to have failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from decimal import Decimal
+
+from bot.clock import Clock
+from bot.confirm import Filled, NotFilled, Outcome, confirm_entry
+from bot.errors import BotError, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
+from bot.lifecycle import IntentState
+from bot.policy import Policy
+from bot.protect import cancel_stop, ensure_stop, flatten
+from bot.repository import IntentRecord, PositionRecord, Repository
+from bot.retry import retrying
+from bot.values import Ack, ClientOrderId, Intent, IntentId, PositionId, Role, Side
+from bot.venue import Venue
+
+log = logging.getLogger("bot.opener")
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def token(rng: random.Random, length: int = 10) -> str:
+    """A short random id from the injected RNG (the same seed names the same intents)."""
+    return "".join(rng.choice(_ALPHABET) for _ in range(length))
+
+
+class NotFlat(BotError):
+    """The symbol already has exposure (in the database or on the venue): the opener enters flat symbols only."""
+
+
+class PositionOpener:
+    def __init__(
+        self, venue: Venue, repo: Repository, *, clock: Clock, rng: random.Random, policy: Policy | None = None,
+        prefix: str = "hb",
+    ) -> None:
+        self.venue = venue
+        self.repo = repo
+        self.clock = clock
+        self.rng = rng
+        self.policy = policy or Policy()
+        self.prefix = prefix
+
+    # ------------------------------------------------------------------ entry points
+
+    def new_intent(self, symbol: str, side: Side, qty: Decimal, stop_fraction: Decimal) -> Intent:
+        if qty <= 0 or not 0 < stop_fraction < 1:
+            raise ValueError(f"an intent needs qty > 0 and 0 < stop_fraction < 1, got qty={qty} stop={stop_fraction}")
+        intent_id = IntentId(f"{self.prefix}{token(self.rng)}")
+        while self.repo.has_intent(intent_id):  # a seeded RNG replays its ids after a restart
+            intent_id = IntentId(f"{self.prefix}{token(self.rng)}")
+        intent = Intent(intent_id=intent_id, symbol=symbol, side=side, qty=qty, stop_fraction=stop_fraction,
+                        created_ms=self.clock.now_ms())
+        self.repo.add_intent(intent)
+        return intent
+
+    async def open(self, symbol: str, side: Side, qty: Decimal, stop_fraction: Decimal) -> IntentRecord:
+        """Record an intent and drive it as far as the venue lets: ``OPEN``, a failure state, or an error."""
+        return await self.drive(self.new_intent(symbol, side, qty, stop_fraction).intent_id)
+
+    async def resume(self) -> list[IntentRecord]:
+        """Drive every unfinished intent in the database (after a restart, or on each supervisor cycle)."""
+        done = []
+        for record in self.repo.unfinished():
+            try:
+                done.append(await self.drive(record.intent.intent_id))
+            except (RetryLater, OutcomeUnknown, ProtectionFailed) as error:
+                # Still unfinished: the state in the database says where to pick up next time.
+                self.repo.journal("intent.deferred", record.intent.intent_id, error=str(error))
+                log.warning("intent %s deferred: %s", record.intent.intent_id, error)
+        return done
+
+    async def drive(self, intent_id: IntentId) -> IntentRecord:
+        """Advance one intent until it is final; raises when the venue cannot tell yet (state kept)."""
+        ack: Ack | None = None
+        while not (record := self.repo.intent(intent_id)).state.is_final:
+            state = record.state
+            if state is IntentState.NEW:
+                ack = await self._submit(record)
+            elif state in (IntentState.SUBMITTING, IntentState.SUBMITTED):
+                await self._confirm(record, ack)
+            elif state is IntentState.CONFIRMED:
+                await self._protect(record)
+            elif state is IntentState.PROTECTED:
+                self.repo.transition(intent_id, IntentState.OPEN)
+            elif state is IntentState.ROLLING_BACK:
+                await self._roll_back(record)
+            else:
+                raise AssertionError(f"no step for unfinished state {state}")
+        return record
+
+    # ------------------------------------------------------------------ steps
+
+    async def _submit(self, record: IntentRecord) -> Ack | None:
+        intent = record.intent
+        try:
+            self._require_flat_locally(intent)
+            if (held := await self.venue.position(intent.symbol)) is not None:
+                raise NotFlat(f"the venue holds a {held.side.value} {held.size} {intent.symbol} position")
+        except NotFlat as error:
+            self.repo.transition(intent.intent_id, IntentState.ENTRY_FAILED, reason=f"not flat: {error}")
+            return None
+        client_id = intent.client_id(Role.ENTRY)
+        with self.repo.transaction():
+            self.repo.record_order(role=Role.ENTRY, symbol=intent.symbol, side=intent.side.entry, qty=intent.qty,
+                                   client_order_id=client_id, intent_id=intent.intent_id)
+            self.repo.transition(intent.intent_id, IntentState.SUBMITTING, client_order_id=client_id)
+        try:
+            ack = await retrying(lambda: self.venue.create_entry(intent.symbol, intent.side, intent.qty, client_id),
+                                 attempts=self.policy.write_attempts, delay_s=self.policy.retry_delay_s)
+        except (Rejected, RetryLater) as error:
+            # Refused before taking effect (rules, funds, clock, rate limit): nothing to resolve.
+            self.repo.transition(intent.intent_id, IntentState.ENTRY_FAILED, reason=f"refused: {error}")
+            return None
+        except OutcomeUnknown as error:
+            self.repo.journal("entry.outcome_unknown", intent.intent_id, client_order_id=client_id, error=str(error))
+            return None  # SUBMITTING: resolved by the client id
+        with self.repo.transaction():
+            self.repo.record_order(role=Role.ENTRY, symbol=intent.symbol, side=intent.side.entry, qty=intent.qty,
+                                   client_order_id=client_id, intent_id=intent.intent_id,
+                                   venue_order_id=ack.venue_order_id, status="acknowledged")
+            self.repo.transition(intent.intent_id, IntentState.SUBMITTED, entry_order_id=ack.venue_order_id)
+        return ack
+
+    def _require_flat_locally(self, intent: Intent) -> None:
+        held = [p for p in self.repo.open_positions() if p.symbol == intent.symbol]
+        busy = [r for r in self.repo.unfinished() if r.intent.symbol == intent.symbol and r.intent != intent]
+        if held:
+            raise NotFlat(f"the database holds open position {held[0].position_id} on {intent.symbol}")
+        if busy:
+            raise NotFlat(f"intent {busy[0].intent.intent_id} is still working on {intent.symbol}")
+
+    async def _confirm(self, record: IntentRecord, ack: Ack | None) -> None:
+        intent = record.intent
+        venue_order_id = record.entry_order_id or (ack.venue_order_id if ack else None)
+        outcome: Outcome = await confirm_entry(
+            self.venue, self.repo, intent, intent.client_id(Role.ENTRY), ack=ack, venue_order_id=venue_order_id,
+            policy=self.policy,
+        )
+        if isinstance(outcome, Filled):
+            fill = outcome.fill
+            with self.repo.transaction():
+                self.repo.transition(intent.intent_id, IntentState.CONFIRMED, entry_order_id=outcome.venue_order_id,
+                                     filled_qty=fill.qty, avg_price=fill.avg_price, source=fill.source)
+                self.repo.open_position(symbol=intent.symbol, side=intent.side, qty=fill.qty,
+                                        entry_price=fill.avg_price, intent_id=intent.intent_id,
+                                        reason=f"entry filled (said by {fill.source})")
+        elif isinstance(outcome, NotFilled):
+            self.repo.transition(intent.intent_id, IntentState.ENTRY_FAILED, reason=outcome.reason)
+        else:
+            raise OutcomeUnknown(f"intent {intent.intent_id}: {outcome.reason}; it stays {record.state.value}")
+
+    async def _protect(self, record: IntentRecord) -> None:
+        intent = record.intent
+        position = self._position_of(intent.intent_id)
+        trigger = self.venue.price_to_precision(intent.symbol, intent.side.stop_price(position.entry_price,
+                                                                                        intent.stop_fraction))
+        client_id = intent.client_id(Role.STOP)
+        self.repo.assign_stop(position.position_id, price=trigger, client_order_id=client_id)
+        try:
+            stop = await ensure_stop(self.venue, self.repo, symbol=intent.symbol, side=intent.side, qty=position.qty,
+                                     trigger=trigger, client_id=client_id, intent_id=intent.intent_id,
+                                     policy=self.policy)
+        except ProtectionFailed as error:
+            self.repo.transition(intent.intent_id, IntentState.ROLLING_BACK, reason=f"unprotected: {error}")
+            return
+        with self.repo.transaction():
+            self.repo.set_stop(position.position_id, price=trigger, client_order_id=client_id,
+                               venue_order_id=stop.venue_order_id)
+            self.repo.transition(intent.intent_id, IntentState.PROTECTED, stop_order_id=stop.venue_order_id,
+                                 stop_price=trigger)
+
+    async def _roll_back(self, record: IntentRecord) -> None:
+        intent = record.intent
+        position = self.repo.position_for_intent(intent.intent_id)
+        await self._cancel_stop_quietly(intent.symbol, intent.client_id(Role.STOP), intent.intent_id)
+        flat = await flatten(self.venue, self.repo, symbol=intent.symbol, side=intent.side,
+                             client_id_for=lambda n: intent.client_id(Role.CLOSE, n), intent_id=intent.intent_id,
+                             policy=self.policy)
+        if not flat:
+            raise ProtectionFailed(
+                f"intent {intent.intent_id}: could not verify {intent.symbol} flat after "
+                f"{self.policy.flatten_attempts} close attempts; it stays rolling_back and the position stays recorded"
+            )
+        with self.repo.transaction():
+            if position is not None and position.is_open:
+                self.repo.close_position(position.position_id, reason="rolled back: closed reduce-only, venue flat")
+            self.repo.transition(intent.intent_id, IntentState.ROLLED_BACK, reason="venue verified flat")
+
+    # ------------------------------------------------------------------ closing
+
+    async def close(self, position_id: PositionId, *, reason: str = "requested") -> PositionRecord:
+        """Close an open position on the venue (reduce-only, verified flat), then in the database."""
+        position = self.repo.position(position_id)
+        if not position.is_open:
+            return position
+        base = position.intent_id or f"{self.prefix}p{position.position_id}"
+        if position.stop_client_id:
+            await self._cancel_stop_quietly(position.symbol, position.stop_client_id, position.intent_id)
+        flat = await flatten(self.venue, self.repo, symbol=position.symbol, side=position.side,
+                             client_id_for=lambda n: ClientOrderId(f"{base}-x{n}"), intent_id=position.intent_id,
+                             policy=self.policy)
+        if not flat:
+            raise ProtectionFailed(f"could not verify {position.symbol} flat; position {position_id} stays open")
+        return self.repo.close_position(position_id, reason=reason)
+
+    async def _cancel_stop_quietly(self, symbol: str, client_id: ClientOrderId, intent_id: IntentId | None) -> None:
+        # A stop left behind is reduce-only, so it cannot open exposure; the synchronizer cancels orphans.
+        try:
+            await cancel_stop(self.venue, self.repo, symbol=symbol, client_id=client_id, intent_id=intent_id)
+        except (RetryLater, OutcomeUnknown) as error:
+            self.repo.journal("stop.cancel_failed", intent_id, symbol=symbol, client_order_id=client_id,
+                              error=str(error))
+
+    def _position_of(self, intent_id: IntentId) -> PositionRecord:
+        position = self.repo.position_for_intent(intent_id)
+        if position is None:
+            raise AssertionError(f"intent {intent_id} is confirmed but the database holds no position for it")
+        return position
+

@@ -1,0 +1,151 @@
+"""Reconciliation: a pure function of (database state, venue reports, now) returning actions.
+
+The venue is the truth about exposure; the database is the truth about intent and history. The
+actions bring the database to the venue's exposure and every held position under one stop of
+ours, without ever opening exposure: the only venue writes they lead to are reduce-only stops
+and cancels of our own stops. Symbols with an unfinished intent belong to the opener and are
+left alone until it finishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bot.repository import PositionRecord
+from bot.values import ClientOrderId, OrderReport, PositionId, PositionReport, Side, VenueOrderId
+
+
+@dataclass(frozen=True, slots=True)
+class Adopt:
+    """The venue holds a position the database lacks (a phantom): record it."""
+
+    symbol: str
+    side: Side
+    size: Decimal
+    entry_price: Decimal
+    stop: OrderReport | None  # an open stop of ours already covering it, recorded with it
+
+
+@dataclass(frozen=True, slots=True)
+class CloseOut:
+    """The database holds a position the venue no longer does (stopped out, closed by hand): close it here."""
+
+    position_id: PositionId
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resize:
+    position_id: PositionId
+    size: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceStop:
+    """The position on ``symbol`` has no open stop of ours covering it: place one (after Adopt/Resize apply)."""
+
+    symbol: str
+    side: Side
+    size: Decimal
+    trigger: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStop:
+    """An open stop of ours covers the position but the database names another (or none): record it."""
+
+    position_id: PositionId
+    venue_order_id: VenueOrderId
+    client_order_id: ClientOrderId | None
+    trigger: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelStop:
+    """A stop of ours that protects nothing the venue holds (or duplicates another): cancel it."""
+
+    symbol: str
+    venue_order_id: VenueOrderId
+    client_order_id: ClientOrderId | None
+    reason: str
+
+
+Action = Adopt | CloseOut | Resize | RecordStop | PlaceStop | CancelStop
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRules:
+    client_prefix: str  # stops whose client id starts with this are ours
+    stop_fraction: Decimal  # for a position that has no stop price of its own (adopted)
+    settle_ms: int = 5_000  # a database position younger than this is not closed out on one flat reading
+
+
+def reconcile(
+    local: Iterable[PositionRecord],
+    busy_symbols: frozenset[str],
+    venue_positions: Iterable[PositionReport],
+    venue_stops: Iterable[OrderReport],
+    now_ms: int,
+    rules: SyncRules,
+) -> list[Action]:
+    """Actions in the order they must run: database fixes first, then stop cancels, then new stops."""
+    held = {p.symbol: p for p in venue_positions if p.size > 0}
+    mine = {p.symbol: p for p in local if p.is_open}
+    stops: dict[str, list[OrderReport]] = {}
+    for stop in venue_stops:
+        if stop.client_order_id and stop.client_order_id.startswith(rules.client_prefix) and not stop.status.is_final:
+            stops.setdefault(stop.symbol, []).append(stop)
+
+    fixes: list[Action] = []
+    cancels: list[Action] = []
+    places: list[Action] = []
+    for symbol in sorted(set(held) | set(mine) | set(stops)):
+        if symbol in busy_symbols:
+            continue
+        venue_pos, local_pos = held.get(symbol), mine.get(symbol)
+        stop_price = None
+        if local_pos is not None:
+            same = same_side(local_pos, venue_pos)
+            if not same and now_ms - local_pos.opened_ms >= rules.settle_ms:
+                held_text = "nothing" if venue_pos is None else f"a {venue_pos.side.value} {venue_pos.size}"
+                fixes.append(CloseOut(local_pos.position_id, f"the venue holds {held_text} on {symbol}"))
+            elif not same:
+                continue  # too young to judge on one reading: a fresh fill may not be listed yet
+            elif venue_pos is not None and venue_pos.size != local_pos.qty:
+                fixes.append(Resize(local_pos.position_id, venue_pos.size))
+            if same:
+                stop_price = local_pos.stop_price
+        keep = _covering_stop(stops.get(symbol, []), venue_pos, local_pos)
+        if venue_pos is not None and (local_pos is None or local_pos.side is not venue_pos.side):
+            fixes.append(Adopt(symbol, venue_pos.side, venue_pos.size, venue_pos.entry_price, keep))
+        for stop in stops.get(symbol, []):
+            if stop is not keep:
+                why = "protects nothing the venue holds" if venue_pos is None else "duplicates or no longer covers"
+                cancels.append(CancelStop(symbol, stop.venue_order_id, stop.client_order_id, f"stop {why}"))
+        if keep is not None and local_pos is not None and same_side(local_pos, venue_pos) \
+                and keep.venue_order_id != local_pos.stop_order_id:
+            fixes.append(RecordStop(local_pos.position_id, keep.venue_order_id, keep.client_order_id,
+                                    keep.trigger_price))
+        if venue_pos is not None and keep is None:
+            trigger = stop_price or venue_pos.side.stop_price(venue_pos.entry_price, rules.stop_fraction)
+            places.append(PlaceStop(symbol, venue_pos.side, venue_pos.size, trigger))
+    return fixes + cancels + places
+
+
+def same_side(local_pos: PositionRecord, venue_pos: PositionReport | None) -> bool:
+    return venue_pos is not None and venue_pos.side is local_pos.side
+
+
+def _covering_stop(
+    candidates: list[OrderReport], venue_pos: PositionReport | None, local_pos: PositionRecord | None
+) -> OrderReport | None:
+    """The one stop of ours to keep for this symbol: the recorded one if it covers, else the first that does."""
+    if venue_pos is None:
+        return None
+    covering = [s for s in candidates if s.side == venue_pos.side.exit and s.qty >= venue_pos.size]
+    for stop in covering:
+        if local_pos is not None and stop.venue_order_id == local_pos.stop_order_id:
+            return stop
+    return min(covering, key=lambda s: s.venue_order_id) if covering else None

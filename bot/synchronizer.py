@@ -1,0 +1,111 @@
+"""The position synchronizer: read the venue, ``reconcile``, apply the actions; on startup and on an interval.
+
+Applying an action is the only impure part. A failed action is journalled and left to the next
+cycle, which re-reads the venue, so a cycle never acts on what it merely assumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from bot.clock import Clock
+from bot.errors import Halt, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
+from bot.opener import PositionOpener, token
+from bot.policy import Policy
+from bot.protect import ensure_stop
+from bot.reconcile import Action, Adopt, CancelStop, CloseOut, PlaceStop, RecordStop, Resize, SyncRules, reconcile
+from bot.repository import Repository
+from bot.values import ClientOrderId
+from bot.venue import Venue
+
+log = logging.getLogger("bot.synchronizer")
+
+
+class Synchronizer:
+    def __init__(
+        self, venue: Venue, repo: Repository, opener: PositionOpener, *, rules: SyncRules, clock: Clock,
+        rng: random.Random, policy: Policy | None = None,
+    ) -> None:
+        self.venue = venue
+        self.repo = repo
+        self.opener = opener
+        self.rules = rules
+        self.clock = clock
+        self.rng = rng
+        self.policy = policy or Policy()
+
+    async def plan(self) -> list[Action]:
+        """What one cycle would do now (reads the venue, changes nothing)."""
+        busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
+        positions = await self.venue.positions()
+        stops = await self.venue.open_stops()
+        return reconcile(self.repo.open_positions(), busy, positions, stops, self.clock.now_ms(), self.rules)
+
+    async def cycle(self) -> list[Action]:
+        """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""
+        actions = await self.plan()
+        self.repo.journal("sync.cycle", actions=[repr(a) for a in actions])
+        for action in actions:
+            try:
+                await self._apply(action)
+            except Halt:
+                raise
+            except (RetryLater, OutcomeUnknown, Rejected, ProtectionFailed) as error:
+                self.repo.journal("sync.action_failed", action=repr(action), error=str(error))
+                log.warning("sync action %r failed, next cycle re-reads the venue: %s", action, error)
+        return actions
+
+    async def converge(self, max_cycles: int = 4) -> int:
+        """Cycle until a pass finds nothing to do; returns how many passes acted. Raises if it never settles."""
+        for done in range(max_cycles):
+            if not await self.cycle():
+                return done
+        raise ProtectionFailed(f"the venue and the database still differ after {max_cycles} sync cycles")
+
+    async def _apply(self, action: Action) -> None:
+        repo = self.repo
+        if isinstance(action, CloseOut):
+            repo.close_position(action.position_id, reason=f"sync: {action.reason}")
+        elif isinstance(action, Adopt):
+            with repo.transaction():
+                adopted = repo.open_position(symbol=action.symbol, side=action.side, qty=action.size,
+                                             entry_price=action.entry_price, intent_id=None,
+                                             reason="sync: adopted a venue position the database lacked")
+                if action.stop is not None:
+                    repo.set_stop(adopted.position_id, price=action.stop.trigger_price,
+                                  client_order_id=action.stop.client_order_id,
+                                  venue_order_id=action.stop.venue_order_id)
+        elif isinstance(action, Resize):
+            repo.resize(action.position_id, action.size, reason="sync: the venue holds another size")
+        elif isinstance(action, RecordStop):
+            repo.set_stop(action.position_id, price=action.trigger, client_order_id=action.client_order_id,
+                          venue_order_id=action.venue_order_id)
+        elif isinstance(action, CancelStop):
+            was_open = await self.venue.cancel(action.symbol, action.venue_order_id, stop=True)
+            repo.journal("sync.stop_cancelled", symbol=action.symbol, venue_order_id=action.venue_order_id,
+                         reason=action.reason, was_open=was_open)
+        elif isinstance(action, PlaceStop):
+            await self._place_stop(action)
+        else:
+            raise AssertionError(f"no way to apply {action!r}")
+
+    async def _place_stop(self, action: PlaceStop) -> None:
+        position = self.repo.open_position_on(action.symbol)
+        if position is None:
+            raise AssertionError(f"{action!r} for a symbol with no open position in the database")
+        trigger = self.venue.price_to_precision(action.symbol, action.trigger)
+        client_id = ClientOrderId(f"{self.rules.client_prefix}{token(self.rng)}-s")
+        self.repo.assign_stop(position.position_id, price=trigger, client_order_id=client_id)
+        try:
+            stop = await ensure_stop(self.venue, self.repo, symbol=action.symbol, side=action.side, qty=action.size,
+                                     trigger=trigger, client_id=client_id, intent_id=position.intent_id,
+                                     policy=self.policy)
+        except ProtectionFailed as error:
+            # The same rule as the opener's: a position that cannot be protected is closed.
+            self.repo.journal("sync.unprotectable", position.intent_id, position_id=position.position_id,
+                              error=str(error))
+            await self.opener.close(position.position_id, reason=f"sync: no stop could be placed ({error})")
+            return
+        self.repo.set_stop(position.position_id, price=trigger, client_order_id=client_id,
+                           venue_order_id=stop.venue_order_id)
