@@ -10,9 +10,9 @@ class Policy:
     write_attempts: int = 3  # a write the venue refused without effect (rate limit, clock) is repeated
     retry_delay_s: float = 0.5
     push_wait_s: float = 0.5  # how long to wait for the stream before asking over REST
-    confirm_rounds: int = 6  # rounds over every confirmation source ...
+    confirm_rounds: int = 8  # rounds over every confirmation source ...
     confirm_delay_s: float = 0.5  # ... starting this far apart ...
-    confirm_backoff: float = 1.5  # ... growing by this factor (about 20 s in all)
+    confirm_backoff: float = 1.5  # ... growing by this factor (about 16 s in all)
     protect_attempts: int = 3
     flatten_attempts: int = 5
     sync_interval_s: float = 30.0

@@ -1,0 +1,205 @@
+"""The position opener against the in-process Bybit venue, through unmodified ccxt, on virtual time."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from bot.lifecycle import IntentState
+from bot.repository import Repository
+from bot.values import Role, Side
+from tests.bot.world import GIGA, Crash, World, crash_at
+
+pytestmark = pytest.mark.virtual_time
+
+QTY = Decimal(920)
+STOP = Decimal("0.02")
+
+
+def decided_source(repo: Repository, intent_id: str) -> str:
+    decided = [e.data["source"] for e in repo.events(intent_id) if e.kind == "confirm.source" and e.data.get("decided")]
+    assert len(decided) == 1, f"expected exactly one deciding source, journal says {decided}"
+    return decided[0]
+
+
+async def test_opens_protects_and_closes_a_short(world: World) -> None:
+    bot = await world.bot()
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert (record.filled_qty, record.avg_price) == (Decimal("920"), Decimal("0.0195"))
+    [position] = bot.repo.open_positions()
+    assert (position.symbol, position.side, position.qty) == (GIGA, Side.SHORT, Decimal("920"))
+    assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920"))]
+    [stop] = await bot.venue.open_stops()
+    # 0.0195 * 1.02 = 0.01989, on the losing side of a short, reduce-only, for the whole position.
+    assert (stop.side, stop.qty, stop.trigger_price, stop.reduce_only) == ("buy", Decimal("920"), Decimal("0.01989"), True)
+    assert (position.stop_order_id, position.stop_client_id) == (stop.venue_order_id, stop.client_order_id)
+    assert stop.client_order_id == record.intent.client_id(Role.STOP)
+    assert decided_source(bot.repo, record.intent.intent_id) == "push"
+
+    closed = await bot.opener.close(position.position_id)
+
+    assert not closed.is_open
+    assert world.venue_positions() == []
+    assert await bot.venue.open_stops() == []
+
+
+async def test_a_long_gets_its_stop_below_the_entry(world: World) -> None:
+    bot = await world.bot()
+    record = await bot.opener.open("BTC/USDT:USDT", Side.LONG, Decimal("0.01"), Decimal("0.05"))
+
+    assert record.state is IntentState.OPEN
+    [stop] = await bot.venue.open_stops()
+    assert (stop.side, stop.trigger_price) == ("sell", Decimal("57000.0"))
+
+
+async def test_a_refused_stop_rolls_the_entry_back_and_leaves_the_venue_flat(world: World) -> None:
+    # The price jumps past the short's stop between the fill and the stop: Bybit refuses the
+    # stop (110092 "expect Rising"), and an unprotected position must not stay open.
+    world.on_fill(lambda e: world.engine.set_price("GIGAUSDT", "0.0210") if e.execution.qty == QTY else None)
+    bot = await world.bot()
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.ROLLED_BACK
+    [rolling] = [e for e in bot.repo.events(record.intent.intent_id) if e.kind == "intent.rolling_back"]
+    assert "110092" in rolling.data["reason"], rolling.data
+    assert world.venue_positions() == []
+    assert await bot.venue.open_stops() == []
+    [position] = bot.repo.positions()
+    assert not position.is_open and position.close_reason is not None and "rolled back" in position.close_reason
+
+
+async def test_refuses_to_enter_a_symbol_the_venue_already_holds(world: World) -> None:
+    bot = await world.bot()
+    held = world.running.rest_client()
+    await held.create_order(GIGA, "market", "buy", 300)
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.ENTRY_FAILED
+    assert "not flat" in (record.reason or "")
+    assert world.venue_positions() == [("GIGAUSDT", "long", Decimal("300"))]
+
+
+async def test_an_order_the_venue_refuses_fails_the_intent_without_exposure(world: World) -> None:
+    bot = await world.bot()
+
+    record = await bot.opener.open(GIGA, Side.SHORT, Decimal("10000000"), STOP)
+
+    assert record.state is IntentState.ENTRY_FAILED
+    assert "refused" in (record.reason or "")
+    assert world.venue_positions() == []
+    assert bot.repo.positions() == []
+
+
+# ---------------------------------------------------------------- each confirmation source
+
+
+async def test_confirms_from_the_realtime_view_when_no_push_arrives(world: World) -> None:
+    bot = await world.bot(stream=False)
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert decided_source(bot.repo, record.intent.intent_id) == "realtime by venue id"
+
+
+async def test_confirms_from_history_when_a_venue_restart_emptied_the_realtime_view(world: World) -> None:
+    world.on_fill(lambda e: world.engine.restart())
+    bot = await world.bot(stream=False)
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert decided_source(bot.repo, record.intent.intent_id) == "history by venue id"
+    assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920"))]
+
+
+@pytest.mark.parametrize(("restart_venue", "source"), [(False, "realtime by client id"), (True, "history by client id")])
+async def test_a_bot_that_died_after_sending_resolves_the_entry_by_its_client_id(
+    world: World, restart_venue: bool, source: str
+) -> None:
+    first = await world.bot(stream=False)
+    crash_at(first.venue, "create_entry", after_sending=True)
+    with pytest.raises(Crash):
+        await first.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    [intent_id] = [r.intent.intent_id for r in first.repo.unfinished()]
+    await world.crash(first)
+    if restart_venue:
+        world.engine.restart()
+
+    second = await world.bot(stream=False)
+    [record] = await second.opener.resume()
+
+    assert record.state is IntentState.OPEN
+    assert record.intent.intent_id == intent_id
+    assert decided_source(second.repo, intent_id) == source
+    # One entry only: the resumed bot found the order instead of sending it again.
+    assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920"))]
+    assert len(await second.venue.open_stops()) == 1
+
+
+async def test_a_bot_that_died_before_sending_finds_no_order_and_fails_the_intent(world: World) -> None:
+    first = await world.bot()
+    crash_at(first.venue, "create_entry", after_sending=False)
+    with pytest.raises(Crash):
+        await first.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    await world.crash(first)
+
+    second = await world.bot()
+    start = world.sim.now_ms()
+    [record] = await second.opener.resume()
+
+    assert record.state is IntentState.ENTRY_FAILED
+    assert "no source knows" in (record.reason or "")
+    # Every round over every source ran first (seconds of venue time): never "assumed failed".
+    assert world.sim.now_ms() - start >= 1000 * sum(second.opener.policy.confirm_delays())
+    assert world.venue_positions() == []
+
+
+# ---------------------------------------------------------------- restart mid-open
+
+
+async def test_a_bot_that_died_before_placing_the_stop_protects_on_resume(world: World) -> None:
+    first = await world.bot()
+    crash_at(first.venue, "create_stop", after_sending=False)
+    with pytest.raises(Crash):
+        await first.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    assert first.repo.unfinished()[0].state is IntentState.CONFIRMED
+    await world.crash(first)
+
+    second = await world.bot()
+    [record] = await second.opener.resume()
+
+    assert record.state is IntentState.OPEN
+    assert len(await second.venue.open_stops()) == 1
+
+
+async def test_a_stop_placed_unseen_before_a_crash_is_found_not_doubled(world: World) -> None:
+    first = await world.bot()
+    crash_at(first.venue, "create_stop", after_sending=True)
+    with pytest.raises(Crash):
+        await first.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    await world.crash(first)
+
+    second = await world.bot()
+    [record] = await second.opener.resume()
+
+    assert record.state is IntentState.OPEN
+    [stop] = await second.venue.open_stops()
+    [position] = second.repo.open_positions()
+    assert position.stop_order_id == stop.venue_order_id
+
+
+async def test_a_restart_with_nothing_unfinished_does_nothing(world: World) -> None:
+    first = await world.bot()
+    await first.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    await world.crash(first)
+
+    second = await world.bot()
+
+    assert await second.opener.resume() == []
+    assert len(second.repo.open_positions()) == 1
+

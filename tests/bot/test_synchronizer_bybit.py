@@ -1,0 +1,152 @@
+"""The synchronizer against the in-process Bybit venue: each action through the real path, then convergence."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from bot.reconcile import Adopt, CancelStop, CloseOut, PlaceStop, RecordStop, Resize
+from bot.values import Side
+from tests.bot.world import GIGA, World
+
+pytestmark = pytest.mark.virtual_time
+
+QTY = Decimal(920)
+STOP = Decimal("0.02")
+
+
+def kinds(actions: list[object]) -> list[str]:
+    return [type(a).__name__ for a in actions]
+
+
+async def test_adopts_a_phantom_and_protects_it_in_one_cycle(world: World) -> None:
+    bot = await world.bot()
+    outsider = world.running.rest_client()
+    await outsider.create_order(GIGA, "market", "sell", 920)
+
+    actions = await bot.sync.cycle()
+
+    assert kinds(actions) == ["Adopt", "PlaceStop"]
+    assert actions[0] == Adopt(GIGA, Side.SHORT, Decimal("920.0"), Decimal("0.0195"), None)
+    [position] = bot.repo.open_positions()
+    assert (position.side, position.qty, position.intent_id) == (Side.SHORT, Decimal("920.0"), None)
+    [stop] = await bot.venue.open_stops()
+    assert (stop.side, stop.qty, stop.trigger_price) == ("buy", Decimal("920.0"), Decimal("0.01989"))
+    assert position.stop_order_id == stop.venue_order_id
+    assert await bot.sync.cycle() == []
+
+
+async def test_closes_out_a_position_whose_stop_fired(world: World) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    world.engine.set_price("GIGAUSDT", "0.0200")  # through the 0.01989 stop: the venue closes the short
+    assert world.venue_positions() == []
+    await asyncio.sleep(10)  # past the settle time a young position gets before one flat reading closes it
+
+    actions = await bot.sync.cycle()
+
+    assert kinds(actions) == ["CloseOut"]
+    assert bot.repo.open_positions() == []
+    [position] = bot.repo.positions()
+    assert position.close_reason is not None and "holds nothing" in position.close_reason
+    assert await bot.sync.cycle() == []
+
+
+async def test_a_young_position_is_not_closed_out_on_one_flat_reading(world: World) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    world.engine.set_price("GIGAUSDT", "0.0200")
+
+    assert await bot.sync.cycle() == []
+    assert len(bot.repo.open_positions()) == 1
+
+
+async def test_replaces_a_stop_someone_cancelled(world: World) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    [original] = await bot.venue.open_stops()
+    await bot.venue.cancel(GIGA, original.venue_order_id, stop=True)
+
+    actions = await bot.sync.cycle()
+
+    assert actions == [PlaceStop(GIGA, Side.SHORT, Decimal("920.0"), Decimal("0.01989"))]
+    [replacement] = await bot.venue.open_stops()
+    assert replacement.venue_order_id != original.venue_order_id
+    assert bot.repo.open_positions()[0].stop_order_id == replacement.venue_order_id
+    assert await bot.sync.cycle() == []
+
+
+async def test_cancels_the_orphan_stop_of_a_position_closed_behind_its_back(world: World) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    outsider = world.running.rest_client()
+    await outsider.create_order(GIGA, "market", "buy", 920, None, {"reduceOnly": True})
+    await asyncio.sleep(10)
+
+    actions = await bot.sync.cycle()
+
+    assert kinds(actions) == ["CloseOut", "CancelStop"]
+    assert await bot.venue.open_stops() == []
+    assert bot.repo.open_positions() == []
+    assert await bot.sync.cycle() == []
+
+
+async def test_resizes_after_a_partial_close_and_keeps_the_covering_stop(world: World) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    outsider = world.running.rest_client()
+    await outsider.create_order(GIGA, "market", "buy", 400, None, {"reduceOnly": True})
+
+    actions = await bot.sync.cycle()
+
+    assert kinds(actions) == ["Resize"]
+    assert isinstance(actions[0], Resize) and actions[0].size == Decimal("520.0")
+    assert bot.repo.open_positions()[0].qty == Decimal("520.0")
+    assert len(await bot.venue.open_stops()) == 1
+
+
+async def test_a_position_that_cannot_be_protected_is_closed(world: World) -> None:
+    bot = await world.bot()
+    outsider = world.running.rest_client()
+    await outsider.create_order(GIGA, "market", "sell", 920)
+    world.engine.set_price("GIGAUSDT", "0.0199")  # above 0.01989: a stop there is refused (110092)
+
+    actions = await bot.sync.cycle()
+
+    assert kinds(actions) == ["Adopt", "PlaceStop"]
+    assert world.venue_positions() == []
+    [position] = bot.repo.positions()
+    assert not position.is_open and position.close_reason is not None and "no stop" in position.close_reason
+    assert await bot.sync.cycle() == []
+
+
+async def test_a_stop_placed_by_a_previous_run_is_recorded_not_doubled(world: World) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    [original] = await bot.venue.open_stops()
+    await bot.venue.cancel(GIGA, original.venue_order_id, stop=True)
+    # Another run of ours placed a stop and died before recording it.
+    placed = await bot.venue.create_stop(GIGA, Side.SHORT, QTY, Decimal("0.02"), "hbearlier-s")  # type: ignore[arg-type]
+
+    actions = await bot.sync.cycle()
+
+    assert actions == [RecordStop(bot.repo.open_positions()[0].position_id, placed.venue_order_id,
+                                  "hbearlier-s", Decimal("0.02"))]  # type: ignore[arg-type]
+    assert [s.venue_order_id for s in await bot.venue.open_stops()] == [placed.venue_order_id]
+
+
+async def test_stops_not_named_by_us_are_left_alone(world: World) -> None:
+    bot = await world.bot()
+    outsider = world.running.rest_client()
+    await outsider.load_markets()
+    await outsider.create_order(GIGA, "market", "sell", 920)
+    await outsider.create_order(GIGA, "market", "buy", 920, None, {"stopLossPrice": 0.0205, "clientOrderId": "manual-1"})
+
+    actions = await bot.sync.cycle()
+
+    # Someone else's stop is not ours to cancel, nor ours to count: the position gets our own stop.
+    assert not any(isinstance(a, CancelStop) for a in actions)
+    assert len(await bot.venue.open_stops()) == 2
+    assert not any(isinstance(a, CloseOut) for a in actions)
