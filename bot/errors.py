@@ -7,6 +7,8 @@ changed venue state, so the adapter says whether the call was a write.
 
 from __future__ import annotations
 
+import re
+
 import ccxt
 
 
@@ -56,13 +58,15 @@ _READ_OR_WRITE: tuple[tuple[type[Exception], type[BotError]], ...] = (
 )
 # Network trouble and unclassified venue errors: harmless for a read, unknown for a write.
 _UNCERTAIN = (ccxt.OperationFailed, ccxt.ExchangeError)
-_DUPLICATE_MARKERS = ("OrderLinkedID is duplicate", "ClientOrderId is duplicated", "110072", "-4116")
+# Whole codes or the venues' own words only: an error body also carries a millisecond timestamp,
+# whose digits can contain any code.
+_DUPLICATE = re.compile(r'"retCode":\s*110072\b|"code":\s*-4116\b|OrderLinkedID is duplicate|ClientOrderId is duplicated')
 
 
 def translate(error: Exception, *, write: bool, what: str) -> BotError:
     """The bot's error for a ccxt exception raised by ``what``; ``write`` if the call could change state."""
     text = f"{what}: {type(error).__name__}: {error}"
-    if write and any(marker in str(error) for marker in _DUPLICATE_MARKERS):
+    if write and isinstance(error, ccxt.ExchangeError) and _DUPLICATE.search(str(error)):
         return DuplicateClientId(text)
     for ccxt_class, bot_class in _READ_OR_WRITE:
         if isinstance(error, ccxt_class):

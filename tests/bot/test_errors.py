@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import ccxt
+import pytest
+
+from bot.errors import BotError, DuplicateClientId, Halt, OutcomeUnknown, Rejected, RetryLater, translate
+
+BYBIT_DUPLICATE = 'bybit {"retCode":110072,"retMsg":"OrderLinkedID is duplicate","result":{},"retExtInfo":{}}'
+BINANCE_DUPLICATE = 'binanceusdm {"code":-4116,"msg":"ClientOrderId is duplicated."}'
+
+# Each class decides the same way for reads and writes.
+SAME_FOR_READ_AND_WRITE = [
+    (ccxt.AuthenticationError, Halt),
+    (ccxt.PermissionDenied, Halt),
+    (ccxt.AccountSuspended, Halt),
+    (ccxt.NotSupported, Halt),
+    (ccxt.InsufficientFunds, Rejected),
+    (ccxt.InvalidOrder, Rejected),
+    (ccxt.BadSymbol, Rejected),
+    (ccxt.BadRequest, Rejected),
+    (ccxt.ArgumentsRequired, Rejected),
+    (ccxt.OperationRejected, Rejected),
+    (ccxt.InvalidNonce, RetryLater),
+    (ccxt.RateLimitExceeded, RetryLater),
+    (ccxt.DDoSProtection, RetryLater),
+]
+
+UNCERTAIN = [ccxt.NetworkError, ccxt.RequestTimeout, ccxt.ExchangeNotAvailable, ccxt.ExchangeError]
+
+
+@pytest.mark.parametrize("write", [True, False], ids=["write", "read"])
+@pytest.mark.parametrize(
+    ("ccxt_class", "bot_class"), SAME_FOR_READ_AND_WRITE, ids=[c.__name__ for c, _ in SAME_FOR_READ_AND_WRITE]
+)
+def test_definite_ccxt_errors_map_to_the_same_bot_class_for_reads_and_writes(ccxt_class, bot_class, write):
+    translated = translate(ccxt_class("venue said no"), write=write, what="create entry")
+
+    # Exact type: DuplicateClientId is an OutcomeUnknown subclass, so isinstance would hide a misroute.
+    assert type(translated) is bot_class
+
+
+@pytest.mark.parametrize("ccxt_class", UNCERTAIN, ids=[c.__name__ for c in UNCERTAIN])
+def test_uncertain_error_on_a_write_is_outcome_unknown(ccxt_class):
+    translated = translate(ccxt_class("connection reset"), write=True, what="create entry")
+
+    assert type(translated) is OutcomeUnknown
+
+
+@pytest.mark.parametrize("ccxt_class", UNCERTAIN, ids=[c.__name__ for c in UNCERTAIN])
+def test_uncertain_error_on_a_read_is_retry_later(ccxt_class):
+    translated = translate(ccxt_class("connection reset"), write=False, what="fetch order")
+
+    assert type(translated) is RetryLater
+
+
+@pytest.mark.parametrize("message", [BYBIT_DUPLICATE, BINANCE_DUPLICATE], ids=["bybit-110072", "binance-4116"])
+def test_duplicate_client_id_on_a_write_is_duplicate_client_id(message):
+    translated = translate(ccxt.InvalidOrder(message), write=True, what="create entry")
+
+    assert type(translated) is DuplicateClientId
+    # The caller must resolve it like any unknown outcome: look the order up, never resend blindly.
+    assert isinstance(translated, OutcomeUnknown)
+
+
+@pytest.mark.parametrize("message", [BYBIT_DUPLICATE, BINANCE_DUPLICATE], ids=["bybit-110072", "binance-4116"])
+def test_duplicate_marker_on_a_read_is_an_ordinary_rejection(message):
+    translated = translate(ccxt.InvalidOrder(message), write=False, what="fetch order")
+
+    assert type(translated) is Rejected
+
+
+@pytest.mark.parametrize("write", [True, False], ids=["write", "read"])
+@pytest.mark.parametrize("error", [ValueError("bad value"), KeyError("id"), RuntimeError("boom")], ids=repr)
+def test_non_ccxt_exception_is_refused_with_type_error(error, write):
+    with pytest.raises(TypeError, match=type(error).__name__):
+        translate(error, write=write, what="create entry")
+
+
+def test_non_ccxt_exception_mentioning_a_duplicate_code_is_still_refused():
+    # A programming error whose text happens to contain a marker must not pass as a venue answer.
+    with pytest.raises(TypeError):
+        translate(ValueError("invalid literal for int(): '-4116'"), write=True, what="create entry")
+
+
+def test_bybit_rejection_whose_timestamp_contains_110072_is_not_a_duplicate():
+    # Bybit error bodies carry the server time in ms; this one is an ordinary insufficient-balance refusal.
+    message = (
+        'bybit {"retCode":110007,"retMsg":"ab not enough for new order","result":{},"retExtInfo":{},'
+        '"time":1700000110072}'
+    )
+
+    translated = translate(ccxt.InsufficientFunds(message), write=True, what="create entry")
+
+    assert type(translated) is Rejected
+
+
+@pytest.mark.parametrize("write", [True, False], ids=["write", "read"])
+@pytest.mark.parametrize(
+    "error",
+    [ccxt.InsufficientFunds("bybit margin too low"), ccxt.RequestTimeout("bybit timed out after 10s"),
+     ccxt.InvalidOrder(BYBIT_DUPLICATE)],
+    ids=["rejected", "uncertain", "duplicate"],
+)
+def test_translated_message_names_the_call_and_keeps_the_original_text(error, write):
+    translated = translate(error, write=write, what="create stop")
+
+    assert isinstance(translated, BotError)
+    assert "create stop" in str(translated)
+    assert str(error) in str(translated)
+    assert type(error).__name__ in str(translated)

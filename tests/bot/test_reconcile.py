@@ -1,0 +1,196 @@
+"""``reconcile`` is pure: cases for each action, and a Hypothesis model that proves it converges."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.reconcile import (
+    Action,
+    Adopt,
+    CancelStop,
+    CloseOut,
+    PlaceStop,
+    RecordStop,
+    Resize,
+    SyncRules,
+    reconcile,
+)
+from bot.repository import PositionRecord
+from bot.values import ClientOrderId, OrderReport, OrderStatus, PositionId, PositionReport, Side, VenueOrderId
+
+RULES = SyncRules(client_prefix="hb", stop_fraction=Decimal("0.02"), settle_ms=5_000)
+NOW = 1_000_000
+A, B = "A/USDT:USDT", "B/USDT:USDT"
+
+
+def local(pid: int, symbol: str, side: Side, qty: str, *, opened_ms: int = 0, stop_id: str | None = None,
+          stop_price: str | None = None) -> PositionRecord:
+    return PositionRecord(
+        position_id=PositionId(pid), intent_id=None, symbol=symbol, side=side, qty=Decimal(qty),
+        entry_price=Decimal(100), stop_price=Decimal(stop_price) if stop_price else None,
+        stop_client_id=None, stop_order_id=VenueOrderId(stop_id) if stop_id else None, is_open=True,
+        opened_ms=opened_ms, close_reason=None,
+    )
+
+
+def held(symbol: str, side: Side, size: str, entry: str = "100") -> PositionReport:
+    return PositionReport(symbol, side, Decimal(size), Decimal(entry))
+
+
+def stop(vid: str, symbol: str, side: str, qty: str, *, client: str | None = "hbx-s",
+         trigger: str = "98") -> OrderReport:
+    return OrderReport(
+        venue_order_id=VenueOrderId(vid), client_order_id=ClientOrderId(client) if client else None, symbol=symbol,
+        side=side, status=OrderStatus.OPEN, qty=Decimal(qty), filled=Decimal(0), avg_price=None, reduce_only=True,
+        trigger_price=Decimal(trigger), source="realtime",
+    )
+
+
+def run(locals_: list[PositionRecord], venue: list[PositionReport], stops: list[OrderReport],
+        busy: frozenset[str] = frozenset(), now: int = NOW) -> list[Action]:
+    return reconcile(locals_, busy, venue, stops, now, RULES)
+
+
+def test_agreeing_books_need_nothing() -> None:
+    assert run([local(1, A, Side.LONG, "2", stop_id="s1")], [held(A, Side.LONG, "2")], [stop("s1", A, "sell", "2")]) == []
+
+
+def test_a_phantom_is_adopted_and_protected_at_the_configured_distance() -> None:
+    assert run([], [held(A, Side.SHORT, "3", entry="50")], []) == [
+        Adopt(A, Side.SHORT, Decimal(3), Decimal(50), None),
+        PlaceStop(A, Side.SHORT, Decimal(3), Decimal("51.00")),
+    ]
+
+
+def test_a_phantom_already_under_a_stop_of_ours_is_adopted_with_it() -> None:
+    covering = stop("s9", A, "buy", "3")
+    assert run([], [held(A, Side.SHORT, "3")], [covering]) == [Adopt(A, Side.SHORT, Decimal(3), Decimal(100), covering)]
+
+
+def test_a_settled_position_the_venue_lacks_is_closed_out_and_its_stop_cancelled() -> None:
+    actions = run([local(1, A, Side.LONG, "2", stop_id="s1")], [], [stop("s1", A, "sell", "2")])
+    assert [type(a) for a in actions] == [CloseOut, CancelStop]
+    assert actions[0].position_id == 1 and "holds nothing" in actions[0].reason  # type: ignore[union-attr]
+
+
+def test_a_young_position_the_venue_lacks_is_left_for_the_next_cycle() -> None:
+    assert run([local(1, A, Side.LONG, "2", opened_ms=NOW - 1_000)], [], []) == []
+
+
+def test_a_flipped_position_is_closed_out_then_adopted_on_the_venue_side() -> None:
+    actions = run([local(1, A, Side.LONG, "2", stop_id="s1")], [held(A, Side.SHORT, "1")], [stop("s1", A, "sell", "2")])
+    assert [type(a) for a in actions] == [CloseOut, Adopt, CancelStop, PlaceStop]
+
+
+def test_a_size_change_resizes_and_a_stop_too_small_is_replaced() -> None:
+    actions = run([local(1, A, Side.LONG, "2", stop_id="s1", stop_price="97")], [held(A, Side.LONG, "5")],
+                  [stop("s1", A, "sell", "2")])
+    assert actions == [
+        Resize(PositionId(1), Decimal(5)),
+        CancelStop(A, VenueOrderId("s1"), ClientOrderId("hbx-s"), "stop duplicates or no longer covers"),
+        PlaceStop(A, Side.LONG, Decimal(5), Decimal(97)),
+    ]
+
+
+def test_of_two_covering_stops_the_recorded_one_stays() -> None:
+    actions = run([local(1, A, Side.LONG, "2", stop_id="s2")], [held(A, Side.LONG, "2")],
+                  [stop("s1", A, "sell", "2"), stop("s2", A, "sell", "2")])
+    assert [(type(a), getattr(a, "venue_order_id", None)) for a in actions] == [(CancelStop, "s1")]
+
+
+def test_an_unrecorded_covering_stop_is_recorded() -> None:
+    actions = run([local(1, A, Side.LONG, "2")], [held(A, Side.LONG, "2")], [stop("s1", A, "sell", "2", trigger="97")])
+    assert actions == [RecordStop(PositionId(1), VenueOrderId("s1"), ClientOrderId("hbx-s"), Decimal(97))]
+
+
+def test_stops_without_our_prefix_are_neither_cancelled_nor_counted() -> None:
+    actions = run([], [held(A, Side.LONG, "2")], [stop("m1", A, "sell", "2", client="manual")])
+    assert [type(a) for a in actions] == [Adopt, PlaceStop]
+    assert run([], [], [stop("m1", A, "sell", "2", client=None)]) == []
+
+
+def test_a_symbol_the_opener_is_working_on_is_left_alone() -> None:
+    assert run([], [held(A, Side.LONG, "2")], [stop("s1", B, "sell", "1")], busy=frozenset({A})) == [
+        CancelStop(B, VenueOrderId("s1"), ClientOrderId("hbx-s"), "stop protects nothing the venue holds")
+    ]
+
+
+# ---------------------------------------------------------------- convergence
+
+SYMBOLS = [A, B, "C/USDT:USDT"]
+sides = st.sampled_from([Side.LONG, Side.SHORT])
+sizes = st.sampled_from(["1", "2", "3"])
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> tuple[list[PositionRecord], list[PositionReport], list[OrderReport]]:
+    """Any mix of database positions, venue positions and stops (ours or not) over three symbols."""
+    locals_, venue, stops = [], [], []
+    for n, symbol in enumerate(SYMBOLS):
+        if draw(st.booleans()):
+            locals_.append(local(n + 1, symbol, draw(sides), draw(sizes), opened_ms=draw(st.sampled_from([0, NOW])),
+                                 stop_id=draw(st.sampled_from([None, f"s{n}a", "gone"]))))
+        if draw(st.booleans()):
+            venue.append(held(symbol, draw(sides), draw(sizes)))
+        for k in range(draw(st.integers(0, 2))):
+            stops.append(stop(f"s{n}{'ab'[k]}", symbol, draw(st.sampled_from(["buy", "sell"])), draw(sizes),
+                              client=draw(st.sampled_from(["hbq-s", "other", None]))))
+    return locals_, venue, stops
+
+
+def apply(
+    actions: list[Action], locals_: list[PositionRecord], stops: list[OrderReport], now: int, counter: list[int]
+) -> tuple[list[PositionRecord], list[OrderReport]]:
+    """What the synchronizer does to the database and the venue, as a pure model (placements succeed)."""
+    by_symbol = {p.symbol: p for p in locals_}
+    for action in actions:
+        if isinstance(action, CloseOut):
+            by_symbol = {s: p for s, p in by_symbol.items() if p.position_id != action.position_id}
+        elif isinstance(action, Adopt):
+            counter[0] += 1
+            by_symbol[action.symbol] = local(100 + counter[0], action.symbol, action.side, str(action.size),
+                                             opened_ms=now, stop_id=action.stop.venue_order_id if action.stop else None)
+        elif isinstance(action, Resize):
+            p = next(p for p in by_symbol.values() if p.position_id == action.position_id)
+            by_symbol[p.symbol] = dataclasses.replace(p, qty=action.size)
+        elif isinstance(action, RecordStop):
+            p = next(p for p in by_symbol.values() if p.position_id == action.position_id)
+            by_symbol[p.symbol] = dataclasses.replace(p, stop_order_id=action.venue_order_id)
+        elif isinstance(action, CancelStop):
+            stops = [s for s in stops if s.venue_order_id != action.venue_order_id]
+        elif isinstance(action, PlaceStop):
+            counter[0] += 1
+            placed = stop(f"new{counter[0]}", action.symbol, action.side.exit, str(action.size), client="hbn-s")
+            stops = stops + [placed]
+            by_symbol[action.symbol] = dataclasses.replace(by_symbol[action.symbol],
+                                                           stop_order_id=placed.venue_order_id)
+    return list(by_symbol.values()), stops
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds())
+def test_reconcile_converges_within_two_acting_cycles(world: tuple) -> None:
+    locals_, venue, stops = world
+    now, counter, acting = NOW, [0], []
+    for cycle in range(4):  # cycles an interval apart; a young position may wait for the second
+        if actions := run(locals_, venue, stops, now=now):
+            acting.append(cycle)
+            locals_, stops = apply(actions, locals_, stops, now, counter)
+        now += RULES.settle_ms
+    assert len(acting) <= 2 and all(c <= 1 for c in acting), f"acted in cycles {acting}"
+
+    # Converged means agreed: the database holds exactly the venue's exposure ...
+    assert sorted((p.symbol, p.side, p.qty) for p in locals_) == sorted((v.symbol, v.side, v.size) for v in venue)
+    # ... each held position under exactly one stop of ours that covers it, recorded in the database ...
+    ours = [s for s in stops if (s.client_order_id or "").startswith("hb")]
+    for position in locals_:
+        [covering] = [s for s in ours if s.symbol == position.symbol]
+        assert covering.side == position.side.exit and covering.qty >= position.qty
+        assert position.stop_order_id == covering.venue_order_id
+    # ... no stop of ours on a flat symbol, and nothing of anyone else's touched.
+    assert {s.symbol for s in ours} == {p.symbol for p in locals_}
+    assert [s for s in stops if s not in ours] == [s for s in world[2] if not (s.client_order_id or "").startswith("hb")]
