@@ -1,0 +1,116 @@
+"""The bot assembled from its configuration, and its supervisor loop.
+
+``Bot.run`` resumes unfinished intents and reconciles with the venue on startup and then every
+sync interval, until told to stop. It is the one place that catches broadly: a failed cycle is
+logged and the next one re-reads everything; only ``Halt`` ends the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from bot.adapters.bybit import BybitVenue
+from bot.clock import Clock, SystemClock
+from bot.config import BotConfig
+from bot.errors import BotError, Halt, Rejected
+from bot.opener import PositionOpener
+from bot.policy import Policy
+from bot.reconcile import SyncRules
+from bot.repository import IntentRecord, PositionRecord, Repository
+from bot.synchronizer import Synchronizer
+from bot.values import Side
+from bot.venue import Venue
+
+log = logging.getLogger("bot")
+
+
+def build_venue(config: BotConfig, client_options: Mapping[str, Any] | None = None) -> Venue:
+    v = config.venue
+    if v.name == "bybit":
+        return BybitVenue(api_key=v.api_key, secret=v.api_secret, rest_url=v.rest_url, ws_url=v.ws_url,
+                          testnet=v.testnet, client_options=client_options)
+    raise Halt(f"the bot doesn't (yet) support venue {v.name!r}")
+
+
+class Bot:
+    def __init__(self, config: BotConfig, venue: Venue, repo: Repository, *, clock: Clock, rng: random.Random,
+                 policy: Policy | None = None) -> None:
+        self.config = config
+        self.venue = venue
+        self.repo = repo
+        policy = policy or Policy(sync_interval_s=config.sync_interval_s)
+        self.policy = policy
+        self.opener = PositionOpener(venue, repo, clock=clock, rng=rng, policy=policy, prefix=config.client_prefix)
+        rules = SyncRules(client_prefix=config.client_prefix, stop_fraction=config.default_stop_fraction,
+                          settle_ms=int(config.sync_settle_s * 1000))
+        self.sync = Synchronizer(venue, repo, self.opener, rules=rules, clock=clock, rng=rng, policy=policy)
+
+    @classmethod
+    async def start(cls, config: BotConfig, *, clock: Clock | None = None, rng: random.Random | None = None,
+                    client_options: Mapping[str, Any] | None = None) -> Bot:
+        """Connect to the venue and open the database; ``rng`` defaults to the config's seed or fresh entropy."""
+        clock = clock or SystemClock()
+        rng = rng or random.Random(config.seed)  # seed None: fresh entropy, ids never repeat across runs
+        venue = build_venue(config, client_options)
+        await venue.start()
+        repo = Repository.open(str(config.database), clock)
+        log.info("bot started venue=%s database=%s unfinished=%d open_positions=%d", venue.name, config.database,
+                 len(repo.unfinished()), len(repo.open_positions()))
+        return cls(config, venue, repo, clock=clock, rng=rng)
+
+    async def close(self) -> None:
+        await self.venue.close()
+        self.repo.close()
+        log.info("bot stopped")
+
+    # ------------------------------------------------------------------ commands
+
+    async def open(self, symbol: str, side: Side, qty: Decimal) -> IntentRecord:
+        """Open a protected position within the configured limits."""
+        limits = self.config.symbol(symbol)
+        if qty > limits.max_qty:
+            raise Rejected(f"{qty} {symbol} exceeds max_qty {limits.max_qty}; lower qty or raise the limit")
+        held = len(self.repo.open_positions()) + len(self.repo.unfinished())
+        if held >= self.config.max_open_positions:
+            raise Rejected(f"{held} positions open or opening, max_open_positions is {self.config.max_open_positions}")
+        return await self.opener.open(symbol, side, qty, limits.stop_fraction)
+
+    async def close_symbol(self, symbol: str) -> PositionRecord:
+        position = self.repo.open_position_on(symbol)
+        if position is None:
+            raise Rejected(f"the database holds no open {symbol} position; `status` lists what it holds")
+        return await self.opener.close(position.position_id, reason="requested")
+
+    # ------------------------------------------------------------------ supervision
+
+    async def step(self) -> None:
+        """One supervisor pass: resume unfinished intents, then reconcile. Failures wait for the next pass."""
+        try:
+            await self.opener.resume()
+            actions = await self.sync.cycle()
+        except Halt:
+            raise
+        except BotError as error:
+            log.warning("supervisor pass failed, retrying next interval: %s", error)
+            return
+        if actions:
+            log.info("sync applied %d action(s): %s", len(actions), ", ".join(type(a).__name__ for a in actions))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Supervise until ``stop`` is set: a pass now, then one every sync interval (start to start)."""
+        loop = asyncio.get_running_loop()
+        interval = self.config.sync_interval_s
+        due = loop.time()
+        while not stop.is_set():
+            await self.step()
+            while due <= loop.time():  # a pass that overran its interval skips the missed ticks
+                due += interval
+            try:
+                await asyncio.wait_for(stop.wait(), due - loop.time())
+            except TimeoutError:
+                pass

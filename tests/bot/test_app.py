@@ -1,0 +1,74 @@
+"""The assembled bot and its supervisor loop, in-process on virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.app import Bot
+from bot.config import parse
+from bot.errors import Halt, Rejected
+from bot.lifecycle import IntentState
+from bot.values import Side
+from simulator.server import RunningVenue
+from simulator.simulation import Simulation
+
+pytestmark = pytest.mark.virtual_time
+GIGA = "GIGA/USDT:USDT"
+
+
+def config(running: RunningVenue, tmp_path: Path, *, secret: str | None = None, max_open: int = 1):  # noqa: ANN201
+    raw = {
+        "venue": {"name": "bybit", "rest_url": running.base_url, "api_key": running.api_key,
+                  "api_secret": secret or running.api_secret},
+        "bot": {"seed": 5},
+        "risk": {"max_open_positions": max_open},
+        "intervals": {"sync_s": 30},
+        "symbol": [{"name": GIGA, "max_qty": "1000"}, {"name": "BTC/USDT:USDT", "max_qty": "1"}],
+    }
+    return parse(raw, where="test", environ={}, base=tmp_path)
+
+
+async def test_opens_within_limits_and_refuses_beyond_them(simulation: Simulation, tmp_path: Path) -> None:
+    async with simulation.serve_bybit() as running:
+        bot = await Bot.start(config(running, tmp_path))
+        try:
+            with pytest.raises(Rejected, match="exceeds max_qty 1000"):
+                await bot.open(GIGA, Side.SHORT, Decimal(1001))
+            assert (await bot.open(GIGA, Side.SHORT, Decimal(920))).state is IntentState.OPEN
+            with pytest.raises(Rejected, match="max_open_positions is 1"):
+                await bot.open("BTC/USDT:USDT", Side.LONG, Decimal("0.01"))
+            closed = await bot.close_symbol(GIGA)
+            assert not closed.is_open
+        finally:
+            await bot.close()
+
+
+async def test_the_supervisor_passes_on_startup_and_every_interval(simulation: Simulation, tmp_path: Path) -> None:
+    async with simulation.serve_bybit() as running:
+        outsider = running.rest_client()
+        await outsider.create_order(GIGA, "market", "sell", 920)
+        bot = await Bot.start(config(running, tmp_path))
+        stop = asyncio.Event()
+        try:
+            asyncio.get_running_loop().call_later(95, stop.set)
+            await bot.run(stop)
+            passes = [e for e in bot.repo.events() if e.kind == "sync.cycle"]
+            # Passes at 0, 30, 60 and 90 s; the first adopted and protected, the rest found nothing to do.
+            assert [len(e.data["actions"]) for e in passes] == [2, 0, 0, 0]
+            assert [e.at_ms - passes[0].at_ms for e in passes] == [0, 30_000, 60_000, 90_000]
+        finally:
+            await bot.close()
+
+
+async def test_the_supervisor_halts_on_rejected_credentials(simulation: Simulation, tmp_path: Path) -> None:
+    async with simulation.serve_bybit() as running:
+        bot = await Bot.start(config(running, tmp_path, secret="not-the-secret"))
+        try:
+            with pytest.raises(Halt, match="AuthenticationError"):
+                await bot.run(asyncio.Event())
+        finally:
+            await bot.close()
