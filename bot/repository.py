@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -50,6 +50,10 @@ CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END;
 """
+
+
+EventSink = Callable[[str, "IntentId | None", dict[str, Any]], None]
+"""Told of each journal entry as it is written (a trace, a log); it must not call back into the repository."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +101,14 @@ def _text(value: Decimal | None) -> str | None:
 
 
 class Repository:
-    def __init__(self, connection: sqlite3.Connection, clock: Clock) -> None:
+    def __init__(self, connection: sqlite3.Connection, clock: Clock, on_event: EventSink | None = None) -> None:
         self._db = connection
         self._clock = clock
         self._depth = 0
+        self._on_event = on_event
 
     @classmethod
-    def open(cls, path: str, clock: Clock) -> Repository:
+    def open(cls, path: str, clock: Clock, on_event: EventSink | None = None) -> Repository:
         """Open (creating if needed) the database at ``path``; ``":memory:"`` for a throwaway one."""
         connection = sqlite3.connect(path, isolation_level=None)
         connection.row_factory = sqlite3.Row
@@ -112,7 +117,7 @@ class Repository:
             connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
         connection.executescript(SCHEMA)
-        return cls(connection, clock)
+        return cls(connection, clock, on_event)
 
     def close(self) -> None:
         self._db.close()
@@ -147,6 +152,9 @@ class Repository:
             "INSERT INTO events (at_ms, intent_id, kind, data) VALUES (?, ?, ?, ?)",
             (self._clock.now_ms(), intent_id, kind, payload),
         )
+        if self._on_event is not None:
+            # Told as written, before its transaction commits: an observer sees intent, not only outcome.
+            self._on_event(kind, intent_id, json.loads(payload))
 
     def events(self, intent_id: IntentId | None = None) -> list[Event]:
         sql = "SELECT * FROM events ORDER BY seq"

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from scenarios import gigausdt_venue, reference_run
-from simulator.simulation import simulation
+from scenarios import gigausdt_phantom, gigausdt_venue, reference_run
+from simulator.simulation import Simulation, simulation
 
-REPLAYS = {gigausdt_venue.NAME: gigausdt_venue.replay}
+REPLAYS: dict[str, Callable[[Simulation], Awaitable[Any]]] = {
+    gigausdt_phantom.NAME: gigausdt_phantom.replay,
+    gigausdt_venue.NAME: lambda sim: gigausdt_venue.replay(sim.seed),
+}
 # Runs on virtual time whose whole trace identifies them.
 TRACED = {reference_run.NAME: reference_run.reference_run}
 
@@ -33,7 +38,7 @@ def main() -> int:
     failed = 0
     for name in args.names or sorted(REPLAYS):
         with simulation(seed=args.seed) as sim:  # virtual time: same seed, same timeline
-            result = sim.run(lambda: REPLAYS[name](args.seed))
+            result = sim.run(lambda: REPLAYS[name](sim))
         print(f"== {name} (seed {args.seed})")
         for line in result.timeline:
             print(f"  {line}")

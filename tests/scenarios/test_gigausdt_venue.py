@@ -27,9 +27,10 @@ def test_the_main_job_replays_on_virtual_time_and_repeats_exactly() -> None:
         for _ in range(2)
     ]
     assert runs[0] == runs[1]
-    first_stamp = int(runs[0].splitlines()[1].split()[0])
+    lines = runs[0].splitlines()
+    first_stamp = int(lines[lines.index("== gigausdt-venue-mechanics (seed 5)") + 1].split()[0])
     assert DEFAULT_START_MS <= first_stamp < DEFAULT_START_MS + 60_000  # virtual 2026-01-01, not today
-    assert "NOT REPRODUCED" not in runs[0] and runs[0].count("[reproduced]") == 4
+    assert "NOT REPRODUCED" not in runs[0] and runs[0].count("[reproduced]") == 6
 
 
 def test_the_command_line_rejects_unknown_names() -> None:
