@@ -19,6 +19,7 @@ from simulator.ccxt_config import bybit_config
 from simulator.clock import Clock, WallClock
 from simulator.engine.accounts import Account
 from simulator.engine.venue import Engine, EngineConfig
+from simulator.faults.plan import FaultPlan
 from virtualtime.trace import NO_TRACE, Recorder
 
 DEFAULT_API_KEY = "harness-key"
@@ -47,6 +48,11 @@ class RunningVenue:
     @property
     def engine(self) -> Engine:
         return self.venue.engine
+
+    @property
+    def faults(self) -> FaultPlan:
+        """The venue's fault plan: ``add`` a ``simulator.faults.Fault`` to inject it."""
+        return self.venue.faults
 
     @property
     def api_key(self) -> str:

@@ -27,6 +27,8 @@ from simulator.bybit.wire import ACTOR, error_reply, reply
 from simulator.control import Control
 from simulator.engine.rejections import Rejection
 from simulator.engine.venue import Engine
+from simulator.faults.plan import FaultPlan
+from simulator.faults.rest import rest_faults
 from simulator.http_body import raw_body, read_body
 from simulator.tracing import record_engine, rest_recorder
 from virtualtime.trace import NO_TRACE, Recorder
@@ -57,9 +59,10 @@ class BybitVenue:
         # Clients got Bybit's system-error envelope; tests assert this stays empty.
         self.internal_errors: list[str] = []
         self._routes: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
+        self.faults = FaultPlan()
 
     def build_app(self) -> web.Application:
-        middlewares: list[Middleware] = [read_body]
+        middlewares: list[Middleware] = [read_body, rest_faults(self.faults, self.trace, ACTOR)]
         if self.trace is not NO_TRACE:
             middlewares.append(rest_recorder(self.trace, ACTOR, TRACED_HEADERS))
         app = web.Application(client_max_size=self.max_body_bytes, middlewares=middlewares)

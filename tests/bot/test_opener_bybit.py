@@ -9,6 +9,7 @@ import pytest
 from bot.lifecycle import IntentState
 from bot.repository import Repository
 from bot.values import Role, Side
+from simulator.faults import DropAfterApply, DropBeforeApply, Fault, HttpAnswer, OnCall, RestTarget
 from tests.bot.world import GIGA, Crash, World, crash_at
 
 pytestmark = pytest.mark.virtual_time
@@ -203,3 +204,77 @@ async def test_a_restart_with_nothing_unfinished_does_nothing(world: World) -> N
     assert await second.opener.resume() == []
     assert len(second.repo.open_positions()) == 1
 
+
+
+# ---------------------------------------------------------------- unknown outcomes, through the venue's fault seam
+
+CREATE = RestTarget("POST", "/v5/order/create")
+
+
+def venue_orders(world: World) -> list:  # type: ignore[type-arg]
+    return world.engine.orders.all_for(world.running.account.account_id)
+
+
+@pytest.mark.parametrize(("stream", "source"), [(True, "push"), (False, "realtime by client id")])
+async def test_an_entry_whose_answer_was_lost_after_the_fill_is_found_not_resent(
+    world: World, stream: bool, source: str
+) -> None:
+    world.running.faults.add(Fault("entry answer lost", CREATE, DropAfterApply()))
+    bot = await world.bot(stream=stream)
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert any(e.kind == "entry.outcome_unknown" for e in bot.repo.events(record.intent.intent_id))
+    assert decided_source(bot.repo, record.intent.intent_id) == source
+    assert [o.client_order_id for o in venue_orders(world) if not o.reduce_only] == [record.intent.client_id(Role.ENTRY)]
+    assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920"))]
+
+
+@pytest.mark.parametrize("effect", [DropBeforeApply(), HttpAnswer(503, "<html>503</html>")], ids=["dropped", "503"])
+async def test_an_entry_that_never_reached_the_venue_is_resolved_as_failed_by_evidence(
+    world: World, effect: DropBeforeApply | HttpAnswer
+) -> None:
+    world.running.faults.add(Fault("entry lost", CREATE, effect))
+    bot = await world.bot()
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.ENTRY_FAILED
+    assert "no source knows" in (record.reason or "")
+    assert venue_orders(world) == [] and world.venue_positions() == []
+
+
+async def test_a_rate_limited_entry_is_retried_once_and_opens_once(world: World) -> None:
+    world.running.faults.add(Fault("429", CREATE, HttpAnswer(429, "Too Many Requests", "text/plain")))
+    bot = await world.bot()
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert len([o for o in venue_orders(world) if not o.reduce_only]) == 1
+
+
+async def test_a_stop_whose_answer_was_lost_is_verified_not_doubled(world: World) -> None:
+    world.running.faults.add(Fault("stop answer lost", CREATE, DropAfterApply(), OnCall(n=2)))
+    bot = await world.bot()
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert len(await bot.venue.open_stops()) == 1
+
+
+async def test_a_stop_the_venue_never_takes_rolls_back_and_a_lost_close_is_not_repeated(world: World) -> None:
+    # Every stop attempt meets a gateway error; the rollback's close then fills but its answer is lost.
+    bot = await world.bot()
+    attempts = bot.opener.policy.protect_attempts  # a 502 is an unknown outcome: looked up, not resent blindly
+    world.running.faults.add(Fault("no stops", CREATE, HttpAnswer(502, "<html>502</html>"), OnCall(n=2, times=attempts)))
+    world.running.faults.add(Fault("close answer lost", CREATE, DropAfterApply(), OnCall(n=2 + attempts)))
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.ROLLED_BACK
+    assert world.venue_positions() == []
+    closes = [o for o in venue_orders(world) if o.reduce_only and o.trigger_price is None]
+    assert [o.filled_qty for o in closes] == [Decimal(920)]  # one close: the lost answer was re-read, not resent

@@ -1,0 +1,48 @@
+"""The REST fault seam: one aiohttp middleware, outside the venue's own request recording.
+
+Placed outside the recorder on purpose: a request dropped before the venue, or answered by a
+"gateway", never reaches the venue's record; one dropped after applying is recorded as the venue
+answered it, and the fault record says what the client got instead.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from simulator.faults.plan import DropAfterApply, DropBeforeApply, FaultPlan, HttpAnswer
+from virtualtime.trace import Recorder
+
+
+def rest_faults(plan: FaultPlan, trace: Recorder, actor: str) -> Middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        fault = plan.pick(request.method, request.path)
+        if fault is None:
+            return await handler(request)
+        effect = fault.effect
+        where = f"{request.method} {request.path}"
+        if isinstance(effect, DropBeforeApply):
+            trace.record(actor, "fault", name=fault.name, request=where, applied=False, told="connection dropped")
+            _drop(request)
+            return web.Response(status=499)  # never written: the connection is gone
+        if isinstance(effect, DropAfterApply):
+            response = await handler(request)
+            trace.record(actor, "fault", name=fault.name, request=where, applied=True, told="connection dropped",
+                         venue_status=response.status)
+            _drop(request)
+            return response
+        if isinstance(effect, HttpAnswer):
+            trace.record(actor, "fault", name=fault.name, request=where, applied=False,
+                         told=f"HTTP {effect.status}")
+            return web.Response(status=effect.status, text=effect.body, content_type=effect.content_type,
+                                headers=dict(effect.headers))
+        raise AssertionError(f"the REST seam doesn't (yet) support effect {effect!r}")
+
+    return middleware
+
+
+def _drop(request: web.Request) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()

@@ -1,0 +1,99 @@
+"""REST faults through unmodified ccxt: what the client sees, and that the venue's books stay true."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ccxt
+import pytest
+
+from simulator.faults import DropAfterApply, DropBeforeApply, Fault, FaultPlan, HttpAnswer, OnCall, RestTarget
+from simulator.server import RunningVenue
+from virtualtime.trace import Trace
+
+pytestmark = pytest.mark.virtual_time
+CREATE = RestTarget("POST", "/v5/order/create")
+GIGA = "GIGA/USDT:USDT"
+
+
+def venue_orders(venue: RunningVenue) -> list[Any]:
+    return venue.engine.orders.all_for(venue.account.account_id)
+
+
+async def test_a_response_lost_after_the_fill_leaves_the_order_on_the_venue(
+    bybit_venue: RunningVenue, bybit_rest: Any, trace: Trace
+) -> None:
+    await bybit_rest.load_markets()
+    bybit_venue.faults.add(Fault("create lost", CREATE, DropAfterApply()))
+
+    with pytest.raises(ccxt.NetworkError):
+        await bybit_rest.create_order(GIGA, "market", "sell", 920, None, {"clientOrderId": "lost-1"})
+
+    [order] = venue_orders(bybit_venue)
+    assert (order.client_order_id, order.filled_qty) == ("lost-1", 920)
+    [fault] = [r for r in trace.records if r.kind == "fault"]
+    assert (fault.fields["applied"], fault.fields["told"], fault.fields["venue_status"]) == (
+        True, "connection dropped", 200)
+    # The venue keeps serving: the next call goes through and sees the position.
+    [position] = [p for p in await bybit_rest.fetch_positions([GIGA]) if p["contracts"]]
+    assert position["contracts"] == 920
+
+
+async def test_a_request_dropped_before_the_venue_changes_nothing(
+    bybit_venue: RunningVenue, bybit_rest: Any, trace: Trace
+) -> None:
+    await bybit_rest.load_markets()
+    bybit_venue.faults.add(Fault("create dropped", CREATE, DropBeforeApply()))
+
+    with pytest.raises(ccxt.NetworkError):
+        await bybit_rest.create_order(GIGA, "market", "sell", 920)
+
+    assert venue_orders(bybit_venue) == []
+    venue_saw = [r.fields["path"] for r in trace.records if r.kind == "rest.request"]
+    assert venue_saw and "/v5/order/create" not in venue_saw  # the venue recorded other calls, not this one
+    [fault] = [r for r in trace.records if r.kind == "fault"]
+    assert fault.fields["applied"] is False
+
+
+@pytest.mark.parametrize(
+    ("answer", "ccxt_error"),
+    [
+        (HttpAnswer(502, "<html><body>502 Bad Gateway</body></html>"), ccxt.ExchangeNotAvailable),
+        (HttpAnswer(503, "<html>Service Unavailable</html>"), ccxt.ExchangeNotAvailable),
+        (HttpAnswer(429, "Too Many Requests", "text/plain", (("Retry-After", "1"),)), ccxt.RateLimitExceeded),
+    ],
+    ids=["502", "503", "429"],
+)
+async def test_a_gateway_answer_reaches_ccxt_as_its_error_class(
+    bybit_venue: RunningVenue, bybit_rest: Any, answer: HttpAnswer, ccxt_error: type[Exception]
+) -> None:
+    await bybit_rest.load_markets()
+    bybit_venue.faults.add(Fault("gateway", CREATE, answer))
+
+    with pytest.raises(ccxt_error):
+        await bybit_rest.create_order(GIGA, "market", "sell", 920)
+
+    assert venue_orders(bybit_venue) == []
+
+
+async def test_on_call_fires_on_the_nth_matching_call_only(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    await bybit_rest.load_markets()
+    bybit_venue.faults.add(Fault("second create", CREATE, DropBeforeApply(), OnCall(n=2)))
+
+    await bybit_rest.create_order(GIGA, "market", "sell", 300)
+    with pytest.raises(ccxt.NetworkError):
+        await bybit_rest.create_order(GIGA, "market", "sell", 300)
+    await bybit_rest.create_order(GIGA, "market", "sell", 300)
+
+    assert len(venue_orders(bybit_venue)) == 2
+
+
+def test_the_plan_refuses_what_it_cannot_mean() -> None:
+    with pytest.raises(ValueError, match="n >= 1"):
+        OnCall(n=0)
+    with pytest.raises(ValueError, match="100-599"):
+        HttpAnswer(700)
+    plan = FaultPlan()
+    plan.add(Fault("x", CREATE, DropBeforeApply()))
+    with pytest.raises(ValueError, match="already planned"):
+        plan.add(Fault("x", CREATE, DropAfterApply()))
