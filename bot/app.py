@@ -17,7 +17,8 @@ from typing import Any
 from bot.adapters.bybit import BybitVenue
 from bot.clock import Clock, SystemClock
 from bot.config import BotConfig
-from bot.errors import BotError, Halt, Rejected
+from bot.errors import Halt, Rejected
+from bot.lock import DatabaseLock
 from bot.opener import PositionOpener
 from bot.policy import Policy
 from bot.reconcile import SyncRules
@@ -43,6 +44,7 @@ class Bot:
         self.config = config
         self.venue = venue
         self.repo = repo
+        self._lock: DatabaseLock | None = None
         policy = policy or Policy(sync_interval_s=config.sync_interval_s)
         self.policy = policy
         self.opener = PositionOpener(venue, repo, clock=clock, rng=rng, policy=policy, prefix=config.client_prefix)
@@ -56,16 +58,25 @@ class Bot:
         """Connect to the venue and open the database; ``rng`` defaults to the config's seed or fresh entropy."""
         clock = clock or SystemClock()
         rng = rng or random.Random(config.seed)  # seed None: fresh entropy, ids never repeat across runs
-        venue = build_venue(config, client_options)
-        await venue.start()
+        lock = DatabaseLock.take(config.database)
+        try:
+            venue = build_venue(config, client_options)
+            await venue.start()
+        except BaseException:
+            lock.release()
+            raise
         repo = Repository.open(str(config.database), clock)
         log.info("bot started venue=%s database=%s unfinished=%d open_positions=%d", venue.name, config.database,
                  len(repo.unfinished()), len(repo.open_positions()))
-        return cls(config, venue, repo, clock=clock, rng=rng)
+        bot = cls(config, venue, repo, clock=clock, rng=rng)
+        bot._lock = lock
+        return bot
 
     async def close(self) -> None:
         await self.venue.close()
         self.repo.close()
+        if self._lock is not None:
+            self._lock.release()
         log.info("bot stopped")
 
     # ------------------------------------------------------------------ commands
@@ -89,14 +100,23 @@ class Bot:
     # ------------------------------------------------------------------ supervision
 
     async def step(self) -> None:
-        """One supervisor pass: resume unfinished intents, then reconcile. Failures wait for the next pass."""
+        """One supervisor pass: resume unfinished intents, then reconcile. Failures wait for the next pass.
+
+        The one broad catch in the bot: whatever a part raises, the other part still runs and the
+        next pass re-reads everything; only ``Halt`` stops the bot.
+        """
         try:
             await self.opener.resume()
+        except Halt:
+            raise
+        except Exception:  # noqa: BLE001 - top-level supervisor
+            log.exception("resuming intents failed; the next pass retries")
+        try:
             actions = await self.sync.cycle()
         except Halt:
             raise
-        except BotError as error:
-            log.warning("supervisor pass failed, retrying next interval: %s", error)
+        except Exception:  # noqa: BLE001 - top-level supervisor
+            log.exception("the sync pass failed; the next pass retries")
             return
         if actions:
             log.info("sync applied %d action(s): %s", len(actions), ", ".join(type(a).__name__ for a in actions))

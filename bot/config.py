@@ -128,16 +128,22 @@ def parse(raw: Mapping[str, Any], *, where: str, environ: Mapping[str, str], bas
     if not prefix.isalnum() or len(prefix) > 8:
         raise ConfigError(f"{where} [bot] client_prefix = {prefix!r}: use 1 to 8 letters or digits")
     seed = bot_t.get("seed")
+    sync_s, settle_s = float(intervals_t.get("sync_s", 30)), float(intervals_t.get("sync_settle_s", 5))
+    if sync_s <= 0 or settle_s < 0:
+        raise ConfigError(f"{where} [intervals]: sync_s must be > 0 and sync_settle_s >= 0, got {sync_s} and {settle_s}")
+    max_open = int(risk_t.get("max_open_positions", 1))
+    if max_open < 1:
+        raise ConfigError(f"{where} [risk] max_open_positions = {max_open}: must be at least 1")
     return BotConfig(
         venue=venue,
         database=base / str(bot_t.get("database", "bot.sqlite3")),
         client_prefix=prefix,
         seed=int(seed) if seed is not None else None,
         symbols=symbols,
-        max_open_positions=int(risk_t.get("max_open_positions", 1)),
+        max_open_positions=max_open,
         default_stop_fraction=default_stop,
-        sync_interval_s=float(intervals_t.get("sync_s", 30)),
-        sync_settle_s=float(intervals_t.get("sync_settle_s", 5)),
+        sync_interval_s=sync_s,
+        sync_settle_s=settle_s,
     )
 
 

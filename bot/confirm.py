@@ -76,12 +76,15 @@ async def confirm_entry(
         ("history by client id", lambda: venue.order_history(symbol, client_id=client_id)),
     ]
     delays = policy.confirm_delays()
+    seen_working: str | None = None  # a source that showed the order still working: it may yet fill
     for round_no in range(policy.confirm_rounds):
         wait = policy.push_wait_s if round_no == 0 else 0.0
         pushed = await venue.wait_for_push(venue_order_id, client_id, wait)
         if pushed is not None and (decided := _decide(pushed)) is not None:
             repo.journal("confirm.source", intent.intent_id, source="push", round=round_no, decided=True)
             return decided
+        if pushed is not None:
+            seen_working = "push"
         for name, lookup in sources:
             try:
                 report = await lookup()
@@ -93,6 +96,8 @@ async def confirm_entry(
                          found=report is not None, decided=decided is not None)
             if decided is not None:
                 return decided
+            if report is not None:
+                seen_working = name
         try:
             position = await venue.position(symbol)
         except RetryLater as error:
@@ -108,6 +113,9 @@ async def confirm_entry(
         repo.journal("confirm.source", intent.intent_id, source="position", round=round_no,
                      found=position is not None, decided=False)
         if round_no == policy.confirm_rounds - 1:
+            if seen_working is not None:
+                return Unresolved(f"{seen_working} showed order {venue_order_id or client_id} still working after"
+                                  f" {policy.confirm_rounds} rounds; it may yet fill")
             if flat_seen:
                 return NotFilled(
                     f"after {policy.confirm_rounds} rounds no source knows order {venue_order_id or client_id} "

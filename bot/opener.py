@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from bot.clock import Clock
 from bot.confirm import Filled, NotFilled, Outcome, confirm_entry
-from bot.errors import BotError, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
+from bot.errors import BotError, Halt, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
 from bot.lifecycle import IntentState
 from bot.policy import Policy
 from bot.protect import cancel_stop, ensure_stop, flatten
@@ -71,7 +71,9 @@ class PositionOpener:
         for record in self.repo.unfinished():
             try:
                 done.append(await self.drive(record.intent.intent_id))
-            except (RetryLater, OutcomeUnknown, ProtectionFailed) as error:
+            except Halt:
+                raise
+            except BotError as error:
                 # Still unfinished: the state in the database says where to pick up next time.
                 self.repo.journal("intent.deferred", record.intent.intent_id, error=str(error))
                 log.warning("intent %s deferred: %s", record.intent.intent_id, error)
@@ -82,7 +84,10 @@ class PositionOpener:
         ack: Ack | None = None
         while not (record := self.repo.intent(intent_id)).state.is_final:
             state = record.state
-            if state is IntentState.NEW:
+            if state is IntentState.NEW and self._expired(record):
+                self.repo.transition(intent_id, IntentState.ENTRY_FAILED,
+                                     reason=f"expired: not sent within {self.policy.intent_ttl_s} s of its creation")
+            elif state is IntentState.NEW:
                 ack = await self._submit(record)
             elif state in (IntentState.SUBMITTING, IntentState.SUBMITTED):
                 await self._confirm(record, ack)
@@ -98,6 +103,11 @@ class PositionOpener:
 
     # ------------------------------------------------------------------ steps
 
+    def _expired(self, record: IntentRecord) -> bool:
+        # An intent left NEW by a crash or an error was never sent; acting on it much later would
+        # trade on a stale decision.
+        return self.clock.now_ms() - record.intent.created_ms > self.policy.intent_ttl_s * 1000
+
     async def _submit(self, record: IntentRecord) -> Ack | None:
         intent = record.intent
         try:
@@ -106,6 +116,12 @@ class PositionOpener:
                 raise NotFlat(f"the venue holds a {held.side.value} {held.size} {intent.symbol} position")
         except NotFlat as error:
             self.repo.transition(intent.intent_id, IntentState.ENTRY_FAILED, reason=f"not flat: {error}")
+            return None
+        except BotError as error:
+            # Nothing was sent: fail now rather than leave an intent a later pass would act on.
+            self.repo.transition(intent.intent_id, IntentState.ENTRY_FAILED, reason=f"not sent: {error}")
+            if isinstance(error, Halt):
+                raise
             return None
         client_id = intent.client_id(Role.ENTRY)
         with self.repo.transaction():
@@ -149,9 +165,15 @@ class PositionOpener:
             with self.repo.transaction():
                 self.repo.transition(intent.intent_id, IntentState.CONFIRMED, entry_order_id=outcome.venue_order_id,
                                      filled_qty=fill.qty, avg_price=fill.avg_price, source=fill.source)
-                self.repo.open_position(symbol=intent.symbol, side=intent.side, qty=fill.qty,
-                                        entry_price=fill.avg_price, intent_id=intent.intent_id,
-                                        reason=f"entry filled (said by {fill.source})")
+                adopted = self.repo.open_position_on(intent.symbol)
+                if adopted is not None and adopted.intent_id is None and adopted.side is intent.side:
+                    # A synchronizer pass saw the fill first and adopted it: this intent owns it.
+                    self.repo.claim_position(adopted.position_id, intent.intent_id, qty=fill.qty,
+                                             entry_price=fill.avg_price)
+                else:
+                    self.repo.open_position(symbol=intent.symbol, side=intent.side, qty=fill.qty,
+                                            entry_price=fill.avg_price, intent_id=intent.intent_id,
+                                            reason=f"entry filled (said by {fill.source})")
         elif isinstance(outcome, NotFilled):
             self.repo.transition(intent.intent_id, IntentState.ENTRY_FAILED, reason=outcome.reason)
         else:
@@ -180,15 +202,17 @@ class PositionOpener:
     async def _roll_back(self, record: IntentRecord) -> None:
         intent = record.intent
         position = self.repo.position_for_intent(intent.intent_id)
-        await self._cancel_stop_quietly(intent.symbol, intent.client_id(Role.STOP), intent.intent_id)
+        # Close first, cancel the stop after: until the venue is flat, any stop that made it is
+        # the only protection the position has.
         flat = await flatten(self.venue, self.repo, symbol=intent.symbol, side=intent.side,
-                             client_id_for=lambda n: intent.client_id(Role.CLOSE, n), intent_id=intent.intent_id,
-                             policy=self.policy)
+                             client_id_for=lambda: self.repo.unused_client_id(f"{intent.intent_id}-c"),
+                             intent_id=intent.intent_id, policy=self.policy)
         if not flat:
             raise ProtectionFailed(
                 f"intent {intent.intent_id}: could not verify {intent.symbol} flat after "
                 f"{self.policy.flatten_attempts} close attempts; it stays rolling_back and the position stays recorded"
             )
+        await self._cancel_stop_quietly(intent.symbol, intent.client_id(Role.STOP), intent.intent_id)
         with self.repo.transaction():
             if position is not None and position.is_open:
                 self.repo.close_position(position.position_id, reason="rolled back: closed reduce-only, venue flat")
@@ -202,20 +226,20 @@ class PositionOpener:
         if not position.is_open:
             return position
         base = position.intent_id or f"{self.prefix}p{position.position_id}"
-        if position.stop_client_id:
-            await self._cancel_stop_quietly(position.symbol, position.stop_client_id, position.intent_id)
         flat = await flatten(self.venue, self.repo, symbol=position.symbol, side=position.side,
-                             client_id_for=lambda n: ClientOrderId(f"{base}-x{n}"), intent_id=position.intent_id,
-                             policy=self.policy)
+                             client_id_for=lambda: self.repo.unused_client_id(f"{base}-x"),
+                             intent_id=position.intent_id, policy=self.policy)
         if not flat:
             raise ProtectionFailed(f"could not verify {position.symbol} flat; position {position_id} stays open")
+        if position.stop_client_id:
+            await self._cancel_stop_quietly(position.symbol, position.stop_client_id, position.intent_id)
         return self.repo.close_position(position_id, reason=reason)
 
     async def _cancel_stop_quietly(self, symbol: str, client_id: ClientOrderId, intent_id: IntentId | None) -> None:
         # A stop left behind is reduce-only, so it cannot open exposure; the synchronizer cancels orphans.
         try:
             await cancel_stop(self.venue, self.repo, symbol=symbol, client_id=client_id, intent_id=intent_id)
-        except (RetryLater, OutcomeUnknown) as error:
+        except (RetryLater, OutcomeUnknown, Rejected) as error:
             self.repo.journal("stop.cancel_failed", intent_id, symbol=symbol, client_order_id=client_id,
                               error=str(error))
 

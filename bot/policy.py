@@ -16,6 +16,7 @@ class Policy:
     protect_attempts: int = 3
     flatten_attempts: int = 5
     sync_interval_s: float = 30.0
+    intent_ttl_s: float = 60.0  # an intent not sent within this long after its creation is failed, never sent late
 
     def confirm_delays(self) -> list[float]:
         return [self.confirm_delay_s * self.confirm_backoff**i for i in range(self.confirm_rounds - 1)]

@@ -81,6 +81,10 @@ async def ensure_stop(
                 last_error = "placed, but the venue did not list it open"
                 continue  # verify at once: the venue lists a new order as soon as it answers
         await asyncio.sleep(policy.retry_delay_s * placements)
+    if lookup_failed:
+        # The venue could not be read: the stop may well be there. Not a reason to close the
+        # position; the caller keeps its state and verifies again later.
+        raise RetryLater(f"could not read whether stop {client_id} on {symbol} is open (last: {last_error})")
     raise ProtectionFailed(
         f"could not verify stop {client_id} at {trigger} on {symbol} after {policy.protect_attempts} attempts"
         f" (last: {last_error})"
@@ -93,14 +97,15 @@ async def flatten(
     *,
     symbol: str,
     side: Side,
-    client_id_for: Callable[[int], ClientOrderId],
+    client_id_for: Callable[[], ClientOrderId],
     intent_id: IntentId | None,
     policy: Policy,
 ) -> bool:
     """Close whatever ``side`` position the venue holds on ``symbol`` with reduce-only orders; True once flat.
 
-    ``client_id_for(attempt)`` names each close attempt's order. Each attempt re-reads the position,
-    so a close that went through unseen is not repeated beyond what the venue still holds.
+    ``client_id_for()`` names each close order, never reusing an id the bot sent before. Each
+    attempt re-reads the position, so a close that went through unseen is not repeated beyond what
+    the venue still holds.
     """
     for attempt in range(1, policy.flatten_attempts + 1):
         try:
@@ -111,7 +116,7 @@ async def flatten(
         if position is None or position.side is not side:
             repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt)
             return True
-        client_id = client_id_for(attempt)
+        client_id = client_id_for()
         repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=position.size, client_order_id=client_id,
                           intent_id=intent_id)
         try:

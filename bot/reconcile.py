@@ -90,7 +90,10 @@ def reconcile(
     now_ms: int,
     rules: SyncRules,
 ) -> list[Action]:
-    """Actions in the order they must run: database fixes first, then stop cancels, then new stops."""
+    """Actions in the order they must run: database fixes, new stops, then stop cancels.
+
+    A replacement stop goes on before the stop it replaces comes off, so a position is never bare.
+    """
     held = {p.symbol: p for p in venue_positions if p.size > 0}
     mine = {p.symbol: p for p in local if p.is_open}
     stops: dict[str, list[OrderReport]] = {}
@@ -131,7 +134,7 @@ def reconcile(
         if venue_pos is not None and keep is None:
             trigger = stop_price or venue_pos.side.stop_price(venue_pos.entry_price, rules.stop_fraction)
             places.append(PlaceStop(symbol, venue_pos.side, venue_pos.size, trigger))
-    return fixes + cancels + places
+    return fixes + places + cancels
 
 
 def same_side(local_pos: PositionRecord, venue_pos: PositionReport | None) -> bool:

@@ -261,6 +261,16 @@ class Repository:
         ).fetchone()
         return None if row is None else (row["venue_order_id"], row["status"])
 
+    def unused_client_id(self, base: str) -> ClientOrderId:
+        """``base`` + the smallest n >= 1 no order in the database has: a venue may refuse a reused id."""
+        rows = self._db.execute("SELECT client_order_id FROM orders WHERE substr(client_order_id, 1, ?) = ?",
+                                (len(base), base))
+        used = {r[0] for r in rows}
+        n = 1
+        while f"{base}{n}" in used:
+            n += 1
+        return ClientOrderId(f"{base}{n}")
+
     def order_by_venue_id(self, venue_order_id: VenueOrderId) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM orders WHERE venue_order_id = ?", (venue_order_id,)).fetchone()
         return None if row is None else dict(row)
@@ -292,6 +302,21 @@ class Repository:
             record = self.position(position_id)
             self.journal("position.stop_assigned", record.intent_id, position_id=position_id, stop_price=price,
                          client_order_id=client_order_id)
+
+    def claim_position(
+        self, position_id: PositionId, intent_id: IntentId, *, qty: Decimal, entry_price: Decimal
+    ) -> PositionRecord:
+        """Hand a position the synchronizer adopted to the intent whose fill it was."""
+        with self.transaction():
+            self._db.execute(
+                "UPDATE positions SET intent_id = ?, qty = ?, entry_price = ? WHERE position_id = ? AND intent_id IS NULL",
+                (intent_id, str(qty), str(entry_price), position_id),
+            )
+            record = self.position(position_id)
+            if record.intent_id != intent_id:
+                raise AssertionError(f"position {position_id} belongs to intent {record.intent_id}, not {intent_id}")
+            self.journal("position.claimed", intent_id, position_id=position_id, qty=qty, entry_price=entry_price)
+        return record
 
     def set_stop(
         self, position_id: PositionId, *, price: Decimal | None, client_order_id: ClientOrderId | None,

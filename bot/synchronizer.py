@@ -6,6 +6,7 @@ cycle, which re-reads the venue, so a cycle never acts on what it merely assumes
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 
@@ -20,6 +21,7 @@ from bot.values import ClientOrderId
 from bot.venue import Venue
 
 log = logging.getLogger("bot.synchronizer")
+DESTRUCTIVE = (CloseOut, CancelStop)
 
 
 class Synchronizer:
@@ -37,14 +39,28 @@ class Synchronizer:
 
     async def plan(self) -> list[Action]:
         """What one cycle would do now (reads the venue, changes nothing)."""
-        busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
         positions = await self.venue.positions()
         stops = await self.venue.open_stops()
+        # The database is read after the venue: an intent that started or filled during the reads
+        # is then either busy (left to the opener) or already holds its position.
+        busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
         return reconcile(self.repo.open_positions(), busy, positions, stops, self.clock.now_ms(), self.rules)
 
     async def cycle(self) -> list[Action]:
-        """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""
+        """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed).
+
+        An action that gives up on something (closing a position out of the database, cancelling
+        a stop) must show in a second reading too: one odd answer never removes protection.
+        """
         actions = await self.plan()
+        if any(isinstance(a, DESTRUCTIVE) for a in actions):
+            await asyncio.sleep(self.policy.retry_delay_s)
+            first, actions = actions, await self.plan()
+            dropped = [a for a in actions if isinstance(a, DESTRUCTIVE) and a not in first]
+            actions = [a for a in actions if a not in dropped]
+            dropped += [a for a in first if isinstance(a, DESTRUCTIVE) and a not in actions]
+            if dropped:
+                self.repo.journal("sync.unconfirmed", actions=[repr(a) for a in dropped])
         self.repo.journal("sync.cycle", actions=[repr(a) for a in actions])
         for action in actions:
             try:
@@ -96,6 +112,8 @@ class Synchronizer:
             raise AssertionError(f"{action!r} for a symbol with no open position in the database")
         trigger = self.venue.price_to_precision(action.symbol, action.trigger)
         client_id = ClientOrderId(f"{self.rules.client_prefix}{token(self.rng)}-s")
+        while self.repo.order_ids(client_id) is not None:  # a seeded RNG replays its ids after a restart
+            client_id = ClientOrderId(f"{self.rules.client_prefix}{token(self.rng)}-s")
         self.repo.assign_stop(position.position_id, price=trigger, client_order_id=client_id)
         try:
             stop = await ensure_stop(self.venue, self.repo, symbol=action.symbol, side=action.side, qty=action.size,

@@ -18,7 +18,7 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
 from bot.adapters.ccxt_reports import order_report, position_report
-from bot.errors import translate
+from bot.errors import OutcomeUnknown, RetryLater, translate
 from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
 
 log = logging.getLogger("bot.venue.bybit")
@@ -57,6 +57,8 @@ class BybitVenue:
         config: dict[str, Any] = {
             "apiKey": api_key,
             "secret": secret,
+            # Reads are checked against the raw envelope: ccxt turns an empty 200 into "no orders".
+            "enableLastJsonResponse": True,
             # A linear-only bot: two market calls instead of twelve, and no coin-info call.
             "has": {"fetchCurrencies": False},
             "options": {
@@ -75,6 +77,7 @@ class BybitVenue:
             self._rest.set_sandbox_mode(True)
             self._pro.set_sandbox_mode(True)
         self._pushes: dict[str, OrderReport] = {}
+        self._read_lock = asyncio.Lock()
         self._pushed = asyncio.Event()
         self._stream_task: asyncio.Task[None] | None = None
 
@@ -121,6 +124,17 @@ class BybitVenue:
         except ccxt.BaseError as error:
             raise translate(error, write=write, what=what) from error
 
+    async def _read(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """A read whose answer must have been Bybit's own envelope with retCode 0, else ``RetryLater``."""
+        async with self._read_lock:  # last_json_response belongs to the one call in flight
+            self._rest.last_json_response = None
+            result = await self._call(what, call, write=False)
+            envelope = self._rest.last_json_response
+        if not isinstance(envelope, dict) or envelope.get("retCode") != 0 or not isinstance(envelope.get("result"), dict):
+            shown = repr(envelope)[:120]
+            raise RetryLater(f"{what}: the answer was not a Bybit envelope with retCode 0 ({shown}); not trusting it")
+        return result
+
     # ------------------------------------------------------------------ writes
 
     async def create_entry(self, symbol: str, side: Side, qty: Decimal, client_id: ClientOrderId) -> Ack:
@@ -142,6 +156,9 @@ class BybitVenue:
         order = await self._call(
             what, lambda: self._rest.create_order(symbol, "market", side, float(qty), None, params), write=True
         )
+        if not order or order.get("id") is None:
+            # An empty or id-less 200: the order may exist; only a lookup by client id can tell.
+            raise OutcomeUnknown(f"{what}: the venue answered without an order id ({str(order)[:120]})")
         client_id = order.get("clientOrderId") or params.get("clientOrderId")
         return Ack(
             venue_order_id=VenueOrderId(str(order["id"])),
@@ -150,9 +167,9 @@ class BybitVenue:
         )
 
     async def cancel(self, symbol: str, venue_order_id: VenueOrderId, *, stop: bool) -> bool:
-        params = {"trigger": True} if stop else {}
+        # Linear conditional orders cancel by id like any other (ccxt's trigger flag is for spot).
         try:
-            await self._rest.cancel_order(venue_order_id, symbol, params)
+            await self._rest.cancel_order(venue_order_id, symbol)
         except ccxt.OrderNotFound:
             return False
         except ccxt.BaseError as error:
@@ -187,8 +204,7 @@ class BybitVenue:
         stop: bool = False,
     ) -> OrderReport | None:
         params = _lookup_params(venue_order_id, client_id, stop)
-        orders = await self._call("order realtime", lambda: self._rest.fetch_open_orders(symbol, None, None, params),
-                                  write=False)
+        orders = await self._read("order realtime", lambda: self._rest.fetch_open_orders(symbol, None, None, params))
         return _first(orders, "realtime")
 
     async def order_history(
@@ -196,25 +212,23 @@ class BybitVenue:
         stop: bool = False,
     ) -> OrderReport | None:
         params = _lookup_params(venue_order_id, client_id, stop)
-        orders = await self._call(
-            "order history", lambda: self._rest.fetch_canceled_and_closed_orders(symbol, None, None, params),
-            write=False,
+        orders = await self._read(
+            "order history", lambda: self._rest.fetch_canceled_and_closed_orders(symbol, None, None, params)
         )
         return _first(orders, "history")
 
     async def position(self, symbol: str) -> PositionReport | None:
-        rows = await self._call("position", lambda: self._rest.fetch_positions([symbol]), write=False)
+        rows = await self._read("position", lambda: self._rest.fetch_positions([symbol]))
         found = [p for p in (position_report(row) for row in rows) if p is not None and p.symbol == symbol]
         return found[0] if found else None
 
     async def positions(self) -> list[PositionReport]:
-        rows = await self._call("positions", lambda: self._rest.fetch_positions(), write=False)
+        rows = await self._read("positions", lambda: self._rest.fetch_positions())
         return [p for p in (position_report(row) for row in rows) if p is not None]
 
     async def open_stops(self) -> list[OrderReport]:
-        orders = await self._call(
-            "open stops", lambda: self._rest.fetch_open_orders(None, None, None, {"trigger": True}), write=False
-        )
+        params = {"trigger": True, "paginate": True}  # 50 a page, following nextPageCursor
+        orders = await self._read("open stops", lambda: self._rest.fetch_open_orders(None, None, None, params))
         reports = [order_report(o, "realtime") for o in orders]
         return [r for r in reports if r is not None and r.reduce_only and r.status.is_final is False]
 

@@ -81,3 +81,12 @@ def test_an_unconfigured_symbol_is_refused_with_the_fix(tmp_path: Path) -> None:
     config = load(write(tmp_path, MINIMAL), environ={"K": "k", "S": "s"})
     with pytest.raises(ConfigError, match=r"add a \[\[symbol\]\] table"):
         config.symbol("BTC/USDT:USDT")
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("\n[intervals]\nsync_s = 0\n", "sync_s must be > 0"),
+    ("\n[risk]\nmax_open_positions = 0\n", "must be at least 1"),
+])
+def test_intervals_and_limits_that_cannot_work_are_refused(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(write(tmp_path, MINIMAL + extra), environ={"K": "k", "S": "s"})

@@ -158,3 +158,12 @@ def test_the_ladder_runs_exactly_its_rounds(rounds: int) -> None:
                               venue_order_id=None, policy=policy))
 
     assert venue.calls.count("position") == rounds
+
+
+def test_an_order_still_working_in_every_round_is_unresolved_not_failed() -> None:
+    working = filled_report(OrderStatus.OPEN, "0")
+    venue = ScriptedVenue(orders=[working] * 20)
+
+    outcome = confirm(venue, venue_order_id="v1")
+
+    assert isinstance(outcome, Unresolved) and "may yet fill" in outcome.reason

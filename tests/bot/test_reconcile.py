@@ -83,16 +83,17 @@ def test_a_young_position_the_venue_lacks_is_left_for_the_next_cycle() -> None:
 
 def test_a_flipped_position_is_closed_out_then_adopted_on_the_venue_side() -> None:
     actions = run([local(1, A, Side.LONG, "2", stop_id="s1")], [held(A, Side.SHORT, "1")], [stop("s1", A, "sell", "2")])
-    assert [type(a) for a in actions] == [CloseOut, Adopt, CancelStop, PlaceStop]
+    assert [type(a) for a in actions] == [CloseOut, Adopt, PlaceStop, CancelStop]
 
 
-def test_a_size_change_resizes_and_a_stop_too_small_is_replaced() -> None:
+def test_a_size_change_resizes_and_a_stop_too_small_is_replaced_new_one_first() -> None:
     actions = run([local(1, A, Side.LONG, "2", stop_id="s1", stop_price="97")], [held(A, Side.LONG, "5")],
                   [stop("s1", A, "sell", "2")])
+    # The replacement goes on before the old stop comes off: the position is never bare.
     assert actions == [
         Resize(PositionId(1), Decimal(5)),
-        CancelStop(A, VenueOrderId("s1"), ClientOrderId("hbx-s"), "stop duplicates or no longer covers"),
         PlaceStop(A, Side.LONG, Decimal(5), Decimal(97)),
+        CancelStop(A, VenueOrderId("s1"), ClientOrderId("hbx-s"), "stop duplicates or no longer covers"),
     ]
 
 

@@ -432,3 +432,12 @@ def test_second_connection_sees_committed_writes_while_the_first_is_open(db_path
     finally:
         reader.close()
         writer.close()
+
+
+def test_unused_client_id_skips_every_id_already_sent_and_ignores_lookalikes(repo):
+    for client_id in ("hbq-c1", "hbq-c2", "hbq_c3", "hbqXc4"):
+        repo.record_order(role=Role.CLOSE, symbol=SYMBOL, side="buy", qty=Decimal(1),
+                          client_order_id=ClientOrderId(client_id))
+
+    assert repo.unused_client_id("hbq-c") == "hbq-c3"
+    assert repo.unused_client_id("other-c") == "other-c1"

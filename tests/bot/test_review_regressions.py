@@ -1,0 +1,171 @@
+"""Failures a review found, each replayed through the real path: the bot must now come out right."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+
+import pytest
+
+from bot.errors import RetryLater
+from bot.lifecycle import IntentState
+from bot.values import Side
+from simulator.faults import Fault, HttpAnswer, OnCall, RestTarget
+from tests.bot.world import GIGA, Crash, World, crash_at
+
+pytestmark = pytest.mark.virtual_time
+
+QTY = Decimal(920)
+STOP = Decimal("0.02")
+POSITIONS = RestTarget("GET", "/v5/position/list")
+REALTIME = RestTarget("GET", "/v5/order/realtime")
+CREATE = RestTarget("POST", "/v5/order/create")
+
+
+def bybit_ok(result: dict) -> str:  # type: ignore[type-arg]
+    return json.dumps({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": 1})
+
+
+async def open_and_settle(world: World):  # noqa: ANN201
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    await asyncio.sleep(10)  # past the settle time
+    return bot
+
+
+async def test_an_empty_200_for_the_positions_is_not_read_as_flat(world: World) -> None:
+    bot = await open_and_settle(world)
+    world.running.faults.add(Fault("empty body", POSITIONS, HttpAnswer(200, "", "application/json")))
+
+    with pytest.raises(RetryLater, match="not a Bybit envelope"):
+        await bot.sync.cycle()
+
+    assert len(bot.repo.open_positions()) == 1
+    assert len(await bot.venue.open_stops()) == 1
+
+
+async def test_one_well_formed_but_empty_reading_does_not_remove_protection(world: World) -> None:
+    bot = await open_and_settle(world)
+    stale = bybit_ok({"category": "linear", "list": [], "nextPageCursor": ""})
+    world.running.faults.add(Fault("stale list", POSITIONS, HttpAnswer(200, stale, "application/json")))
+
+    assert await bot.sync.cycle() == []
+
+    assert len(bot.repo.open_positions()) == 1
+    assert len(await bot.venue.open_stops()) == 1
+    assert any(e.kind == "sync.unconfirmed" for e in bot.repo.events())
+
+
+async def test_unreadable_stop_lookups_keep_the_intent_confirmed_instead_of_closing(world: World) -> None:
+    bot = await world.bot()
+    world.running.faults.add(Fault("429s", REALTIME, HttpAnswer(429, "Too Many Requests", "text/plain"),
+                                   OnCall(n=1, times=1000)))
+    with pytest.raises(RetryLater, match="could not read whether stop"):
+        await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    [record] = bot.repo.unfinished()
+    assert record.state is IntentState.CONFIRMED
+    assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920"))]
+
+    world.running.faults.clear()
+    [resumed] = await bot.opener.resume()
+
+    assert resumed.state is IntentState.OPEN
+    assert len(await bot.venue.open_stops()) == 1
+
+
+async def test_an_intent_that_could_not_check_the_venue_fails_instead_of_waiting(world: World) -> None:
+    bot = await world.bot()
+    world.running.faults.add(Fault("503", POSITIONS, HttpAnswer(503, "<html>503</html>")))
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.ENTRY_FAILED and (record.reason or "").startswith("not sent")
+    assert await bot.opener.resume() == []
+    assert world.venue_positions() == []
+
+
+async def test_an_intent_left_new_by_a_crash_expires_instead_of_trading_late(world: World) -> None:
+    first = await world.bot()
+    crash_at(first.venue, "position", after_sending=False)
+    with pytest.raises(Crash):
+        await first.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    await world.crash(first)
+    await asyncio.sleep(3600)
+
+    second = await world.bot()
+    [record] = await second.opener.resume()
+
+    assert record.state is IntentState.ENTRY_FAILED and "expired" in (record.reason or "")
+    assert world.venue_positions() == []
+
+
+async def test_an_empty_create_answer_is_an_unknown_outcome_not_an_order_called_none(world: World) -> None:
+    bot = await world.bot()
+    world.running.faults.add(Fault("empty create", CREATE, HttpAnswer(200, "", "application/json")))
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.ENTRY_FAILED
+    assert record.entry_order_id is None
+    assert any(e.kind == "entry.outcome_unknown" for e in bot.repo.events(record.intent.intent_id))
+
+
+async def test_a_filled_intent_claims_the_position_a_synchronizer_adopted(world: World) -> None:
+    first = await world.bot()
+    crash_at(first.venue, "create_entry", after_sending=True)
+    with pytest.raises(Crash):
+        await first.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    # However it came about (an older run, a race), the database holds the fill as an adopted position.
+    first.repo.open_position(symbol=GIGA, side=Side.SHORT, qty=QTY, entry_price=Decimal("0.0195"), intent_id=None,
+                             reason="adopted")
+    await world.crash(first)
+
+    second = await world.bot()
+    [record] = await second.opener.resume()
+
+    assert record.state is IntentState.OPEN
+    [position] = second.repo.open_positions()
+    assert position.intent_id == record.intent.intent_id and position.stop_order_id is not None
+
+
+async def test_a_restarted_seeded_synchronizer_does_not_reuse_a_stop_id(world: World) -> None:
+    outsider = world.running.rest_client()
+    await outsider.create_order(GIGA, "market", "sell", 920)
+    first = await world.bot(seed=9)
+    await first.sync.cycle()
+    [old_stop] = await first.venue.open_stops()
+    await first.venue.cancel(GIGA, old_stop.venue_order_id, stop=True)
+    await world.crash(first)
+
+    second = await world.bot(seed=9)  # draws the same ids as the first run
+    await second.sync.cycle()
+
+    [new_stop] = await second.venue.open_stops()
+    assert new_stop.client_order_id != old_stop.client_order_id
+    assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920.0"))]
+
+
+async def test_our_stop_is_found_among_more_stops_than_one_page_holds(world: World) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    outsider = world.running.rest_client()
+    await outsider.load_markets()
+    for n in range(25):  # someone else's conditional orders, more than Bybit's default page of 20
+        await outsider.create_order("BTC/USDT:USDT", "market", "buy", 0.001, None,
+                                    {"triggerPrice": 70000 + n, "triggerDirection": 1})
+
+    assert await bot.sync.cycle() == []
+
+
+async def test_a_second_bot_process_on_the_same_database_is_refused(world: World, tmp_path) -> None:  # noqa: ANN001
+    from bot.errors import Halt
+    from bot.lock import DatabaseLock
+
+    held = DatabaseLock.take(world.db_path)
+    try:
+        with pytest.raises(Halt, match="another bot process is using"):
+            DatabaseLock.take(world.db_path)
+    finally:
+        held.release()
+    DatabaseLock.take(world.db_path).release()
