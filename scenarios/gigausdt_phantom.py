@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from scenarios.invariants import Snapshot, Violation, Watch
+from scenarios.replay import Replay
 from scenarios.subjects import Subject
 from scenarios.subjects.known_bad import KnownBadBot
 from scenarios.subjects.ours import OurBot
@@ -99,16 +100,6 @@ def _snapshot(sim: Simulation, venue: RunningVenue, subject: Subject) -> Snapsho
 def _unified(venue_symbol: str) -> str:
     base = venue_symbol.removesuffix("USDT")
     return f"{base}/USDT:USDT"
-
-
-@dataclass
-class Replay:
-    timeline: list[str] = field(default_factory=list)
-    findings: dict[str, bool] = field(default_factory=dict)
-
-    @property
-    def reproduced(self) -> bool:
-        return bool(self.findings) and all(self.findings.values())
 
 
 async def replay(sim: Simulation) -> Replay:

@@ -9,26 +9,16 @@ synchronizer) is replayed once the execution core exists (issues 4 and 5).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import ccxt
 
+from scenarios.replay import Replay
 from simulator.server import serve_bybit
 
 NAME = "gigausdt-venue-mechanics"
 SYMBOL = "GIGA/USDT:USDT"
 RETRIES = 5
-
-
-@dataclass
-class Replay:
-    timeline: list[str] = field(default_factory=list)
-    findings: dict[str, bool] = field(default_factory=dict)
-
-    @property
-    def reproduced(self) -> bool:
-        return bool(self.findings) and all(self.findings.values())
 
 
 async def replay(seed: int = 0) -> Replay:
