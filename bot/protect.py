@@ -107,7 +107,7 @@ async def flatten(
     attempt re-reads the position, so a close that went through unseen is not repeated beyond what
     the venue still holds.
     """
-    for attempt in range(1, policy.flatten_attempts + 1):
+    for attempt in range(1, policy.flatten_attempts + 2):  # the extra round only reads: did the last close land?
         try:
             position = await venue.position(symbol)
         except RetryLater:
@@ -116,6 +116,8 @@ async def flatten(
         if position is None or position.side is not side:
             repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt)
             return True
+        if attempt > policy.flatten_attempts:
+            break
         client_id = client_id_for()
         repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=position.size, client_order_id=client_id,
                           intent_id=intent_id)

@@ -7,7 +7,7 @@ into violations with evidence: when a condition started, when it was last seen, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -20,6 +20,7 @@ class Snapshot:
     venue: tuple[Holding, ...]
     protected: frozenset[str]  # symbols whose venue position a stop (order or position SL) covers
     database: tuple[Holding, ...]
+    pending: frozenset[str] = frozenset()  # symbols the database records an unfinished entry on
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +36,10 @@ class Violation:
 
 
 def phantoms(snapshot: Snapshot) -> list[str]:
-    """Venue exposure the database does not hold (by symbol, side and size)."""
+    """Venue exposure the database neither holds (by symbol, side and size) nor records as being entered."""
     held = set(snapshot.database)
     return [f"venue {side} {size} {symbol} not in the database" for symbol, side, size in snapshot.venue
-            if (symbol, side, size) not in held]
+            if (symbol, side, size) not in held and symbol not in snapshot.pending]
 
 
 def unprotected(snapshot: Snapshot) -> list[str]:
@@ -53,20 +54,42 @@ def ghosts(snapshot: Snapshot) -> list[str]:
             if (symbol, side, size) not in venue]
 
 
-CHECKS = {"phantom position": phantoms, "unprotected position": unprotected, "database ahead of venue": ghosts}
+def protection_removed(before: Snapshot, after: Snapshot) -> list[str]:
+    """A position the venue still holds (same side, no larger) lost the stop it had: someone took it off."""
+    was = {symbol: (side, size) for symbol, side, size in before.venue if symbol in before.protected}
+    removed = []
+    for symbol, side, size in after.venue:
+        if symbol in was and symbol not in after.protected and was[symbol][0] == side and size <= was[symbol][1]:
+            removed.append(f"venue {side} {size} {symbol} lost its stop while still held")
+    return removed
+
+
+Check = Callable[[Snapshot], list[str]]
+CHECKS: Mapping[str, Check] = {
+    "phantom position": phantoms, "unprotected position": unprotected, "database ahead of venue": ghosts,
+}
 
 
 @dataclass
 class Watch:
-    """Conditions seen across snapshots; one lasting longer than ``grace_ms`` is a violation."""
+    """Conditions seen across snapshots; one lasting longer than ``grace_ms`` is a violation.
+
+    Removing a held position's stop is a violation at once: no grace makes that right.
+    """
 
     grace_ms: int
+    checks: Mapping[str, Check] = field(default_factory=lambda: CHECKS)
     open_since: dict[tuple[str, str], int] = field(default_factory=dict)
     last_seen: dict[tuple[str, str], int] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
+    previous: Snapshot | None = None
 
     def observe(self, snapshot: Snapshot) -> None:
-        seen = {(name, detail) for name, check in CHECKS.items() for detail in check(snapshot)}
+        if self.previous is not None:
+            for detail in protection_removed(self.previous, snapshot):
+                self.violations.append(Violation("protection removed", snapshot.at_ms, snapshot.at_ms, detail))
+        self.previous = snapshot
+        seen = {(name, detail) for name, check in self.checks.items() for detail in check(snapshot)}
         for key in seen:
             self.open_since.setdefault(key, snapshot.at_ms)
             self.last_seen[key] = snapshot.at_ms
