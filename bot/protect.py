@@ -67,19 +67,20 @@ async def ensure_stop(
         if placements == policy.protect_attempts:
             break
         placements += 1
-        if not lookup_failed:
-            repo.record_order(role=Role.STOP, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
-                              intent_id=intent_id)
-            try:
-                await retrying(lambda: venue.create_stop(symbol, side, qty, trigger, client_id),
-                               attempts=policy.write_attempts, delay_s=policy.retry_delay_s)
-            except Rejected as error:
-                raise ProtectionFailed(f"the venue refused stop {client_id} at {trigger} on {symbol}: {error}") from error
-            except (DuplicateClientId, OutcomeUnknown, RetryLater) as error:
-                last_error = str(error)  # the lookup decides whether it landed
-            else:
-                last_error = "placed, but the venue did not list it open"
-                continue  # verify at once: the venue lists a new order as soon as it answers
+        # Placed even when the lookup failed: the client id makes a second copy of an open stop
+        # impossible (the venue refuses it as a duplicate), and an unprotected position is worse.
+        repo.record_order(role=Role.STOP, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
+                          intent_id=intent_id)
+        try:
+            await retrying(lambda: venue.create_stop(symbol, side, qty, trigger, client_id),
+                           attempts=policy.write_attempts, delay_s=policy.retry_delay_s)
+        except Rejected as error:
+            raise ProtectionFailed(f"the venue refused stop {client_id} at {trigger} on {symbol}: {error}") from error
+        except (DuplicateClientId, OutcomeUnknown, RetryLater) as error:
+            last_error = str(error)  # the lookup decides whether it landed
+        else:
+            last_error = "placed, but the venue did not list it open"
+            continue  # verify at once: the venue lists a new order as soon as it answers
         await asyncio.sleep(policy.retry_delay_s * placements)
     if lookup_failed:
         # The venue could not be read: the stop may well be there. Not a reason to close the

@@ -10,7 +10,7 @@ import pytest
 
 from bot.errors import RetryLater
 from bot.lifecycle import IntentState
-from bot.values import Side
+from bot.values import Role, Side
 from simulator.faults import Fault, HttpAnswer, OnCall, RestTarget
 from tests.bot.world import GIGA, Crash, World, crash_at
 
@@ -66,6 +66,9 @@ async def test_unreadable_stop_lookups_keep_the_intent_confirmed_instead_of_clos
     [record] = bot.repo.unfinished()
     assert record.state is IntentState.CONFIRMED
     assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920"))]
+    # Placed anyway, once: unreadable is no reason to stay bare, and the client id stops a second copy.
+    account = world.running.account.account_id
+    assert [o.client_order_id for o in world.engine.orders.open_for(account)] == [record.intent.client_id(Role.STOP)]
 
     world.running.faults.clear()
     [resumed] = await bot.opener.resume()
