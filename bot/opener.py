@@ -182,8 +182,8 @@ class PositionOpener:
     async def _protect(self, record: IntentRecord) -> None:
         intent = record.intent
         position = self._position_of(intent.intent_id)
-        trigger = self.venue.price_to_precision(intent.symbol, intent.side.stop_price(position.entry_price,
-                                                                                        intent.stop_fraction))
+        wanted = intent.side.stop_price(position.entry_price, intent.stop_fraction)
+        trigger = self.venue.stop_trigger(intent.symbol, intent.side, wanted)
         client_id = intent.client_id(Role.STOP)
         self.repo.assign_stop(position.position_id, price=trigger, client_order_id=client_id)
         try:

@@ -110,7 +110,7 @@ class Synchronizer:
         position = self.repo.open_position_on(action.symbol)
         if position is None:
             raise AssertionError(f"{action!r} for a symbol with no open position in the database")
-        trigger = self.venue.price_to_precision(action.symbol, action.trigger)
+        trigger = self.venue.stop_trigger(action.symbol, action.side, action.trigger)
         client_id = ClientOrderId(f"{self.rules.client_prefix}{token(self.rng)}-s")
         while self.repo.order_ids(client_id) is not None:  # a seeded RNG replays its ids after a restart
             client_id = ClientOrderId(f"{self.rules.client_prefix}{token(self.rng)}-s")

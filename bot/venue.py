@@ -60,4 +60,5 @@ class Venue(Protocol):
     async def open_stops(self) -> list[OrderReport]:
         """Every open reduce-only stop order on the account."""
 
-    def price_to_precision(self, symbol: str, price: Decimal) -> Decimal: ...
+    def stop_trigger(self, symbol: str, side: Side, price: Decimal) -> Decimal:
+        """``price`` on the symbol's tick, rounded away from the market for a ``side`` position's stop."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
 
 import ccxt
@@ -232,8 +232,12 @@ class BybitVenue:
         reports = [order_report(o, "realtime") for o in orders]
         return [r for r in reports if r is not None and r.reduce_only and r.status.is_final is False]
 
-    def price_to_precision(self, symbol: str, price: Decimal) -> Decimal:
-        return Decimal(self._rest.price_to_precision(symbol, float(price)))
+    def stop_trigger(self, symbol: str, side: Side, price: Decimal) -> Decimal:
+        # ccxt's price_to_precision rounds to nearest, which can pull a stop onto the entry price;
+        # a stop rounds away from the market instead (up above a short, down below a long).
+        tick = Decimal(str(self._rest.markets[symbol]["precision"]["price"]))
+        rounding = ROUND_CEILING if side is Side.SHORT else ROUND_FLOOR
+        return (price / tick).to_integral_value(rounding) * tick
 
 
 def _lookup_params(venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, stop: bool) -> dict[str, Any]:

@@ -278,3 +278,11 @@ async def test_a_stop_the_venue_never_takes_rolls_back_and_a_lost_close_is_not_r
     assert world.venue_positions() == []
     closes = [o for o in venue_orders(world) if o.reduce_only and o.trigger_price is None]
     assert [o.filled_qty for o in closes] == [Decimal(920)]  # one close: the lost answer was re-read, not resent
+
+
+async def test_stop_triggers_round_away_from_the_market_onto_the_tick(world: World) -> None:
+    bot = await world.bot()
+    # GIGA's tick is 0.00001: nearest rounding would pull these toward the entry.
+    assert bot.venue.stop_trigger(GIGA, Side.SHORT, Decimal("0.019891")) == Decimal("0.01990")
+    assert bot.venue.stop_trigger(GIGA, Side.LONG, Decimal("0.019109")) == Decimal("0.01910")
+    assert bot.venue.stop_trigger(GIGA, Side.SHORT, Decimal("0.01989")) == Decimal("0.01989")
