@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -104,13 +105,16 @@ def parse(raw: Mapping[str, Any], *, where: str, environ: Mapping[str, str], bas
     name = venue_t.get("name")
     if name not in VENUES:
         raise ConfigError(f"{where} [venue] name = {name!r}: must be one of {list(VENUES)}")
+    testnet = venue_t.get("testnet", False)
+    if not isinstance(testnet, bool):
+        raise ConfigError(f"{where} [venue] testnet = {testnet!r}: write true or false, without quotes")
     venue = VenueConfig(
         name=name,
         api_key=_secret(venue_t, "api_key", where, environ),
         api_secret=_secret(venue_t, "api_secret", where, environ),
         rest_url=venue_t.get("rest_url"),
         ws_url=venue_t.get("ws_url"),
-        testnet=bool(venue_t.get("testnet", False)),
+        testnet=testnet,
     )
     default_stop = _decimal(risk_t.get("stop_fraction", "0.02"), f"{where} [risk] stop_fraction")
     symbols = tuple(
@@ -129,7 +133,7 @@ def parse(raw: Mapping[str, Any], *, where: str, environ: Mapping[str, str], bas
         raise ConfigError(f"{where} [bot] client_prefix = {prefix!r}: use 1 to 8 letters or digits")
     seed = bot_t.get("seed")
     sync_s, settle_s = float(intervals_t.get("sync_s", 30)), float(intervals_t.get("sync_settle_s", 5))
-    if sync_s <= 0 or settle_s < 0:
+    if not (math.isfinite(sync_s) and math.isfinite(settle_s)) or sync_s <= 0 or settle_s < 0:
         raise ConfigError(f"{where} [intervals]: sync_s must be > 0 and sync_settle_s >= 0, got {sync_s} and {settle_s}")
     max_open = int(risk_t.get("max_open_positions", 1))
     if max_open < 1:

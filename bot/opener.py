@@ -54,7 +54,9 @@ class PositionOpener:
         if qty <= 0 or not 0 < stop_fraction < 1:
             raise ValueError(f"an intent needs qty > 0 and 0 < stop_fraction < 1, got qty={qty} stop={stop_fraction}")
         intent_id = IntentId(f"{self.prefix}{token(self.rng)}")
-        while self.repo.has_intent(intent_id):  # a seeded RNG replays its ids after a restart
+        # A seeded RNG replays its ids after a restart, and the synchronizer names stops from the
+        # same RNG: an id is fresh only if no intent and no order of ours carries it.
+        while self.repo.has_intent(intent_id) or self.repo.has_orders_named(f"{intent_id}-"):
             intent_id = IntentId(f"{self.prefix}{token(self.rng)}")
         intent = Intent(intent_id=intent_id, symbol=symbol, side=side, qty=qty, stop_fraction=stop_fraction,
                         created_ms=self.clock.now_ms())
@@ -73,7 +75,7 @@ class PositionOpener:
                 done.append(await self.drive(record.intent.intent_id))
             except Halt:
                 raise
-            except BotError as error:
+            except Exception as error:  # noqa: BLE001 - one intent's failure must not block the others
                 # Still unfinished: the state in the database says where to pick up next time.
                 self.repo.journal("intent.deferred", record.intent.intent_id, error=str(error))
                 log.warning("intent %s deferred: %s", record.intent.intent_id, error)
@@ -183,8 +185,12 @@ class PositionOpener:
         intent = record.intent
         position = self._position_of(intent.intent_id)
         wanted = intent.side.stop_price(position.entry_price, intent.stop_fraction)
-        trigger = self.venue.stop_trigger(intent.symbol, intent.side, wanted)
         client_id = intent.client_id(Role.STOP)
+        try:
+            trigger = await self.venue.stop_trigger(intent.symbol, intent.side, wanted)
+        except Rejected as error:
+            self.repo.transition(intent.intent_id, IntentState.ROLLING_BACK, reason=f"unprotectable: {error}")
+            return
         self.repo.assign_stop(position.position_id, price=trigger, client_order_id=client_id)
         try:
             stop = await ensure_stop(self.venue, self.repo, symbol=intent.symbol, side=intent.side, qty=position.qty,

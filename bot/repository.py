@@ -261,6 +261,12 @@ class Repository:
         ).fetchone()
         return None if row is None else (row["venue_order_id"], row["status"])
 
+    def has_orders_named(self, prefix: str) -> bool:
+        """Whether any order's client id starts with ``prefix``."""
+        row = self._db.execute("SELECT 1 FROM orders WHERE substr(client_order_id, 1, ?) = ? LIMIT 1",
+                               (len(prefix), prefix)).fetchone()
+        return row is not None
+
     def unused_client_id(self, base: str) -> ClientOrderId:
         """``base`` + the smallest n >= 1 no order in the database has: a venue may refuse a reused id."""
         rows = self._db.execute("SELECT client_order_id FROM orders WHERE substr(client_order_id, 1, ?) = ?",

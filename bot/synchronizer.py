@@ -11,7 +11,7 @@ import logging
 import random
 
 from bot.clock import Clock
-from bot.errors import Halt, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
+from bot.errors import Halt, ProtectionFailed, Rejected
 from bot.opener import PositionOpener, token
 from bot.policy import Policy
 from bot.protect import ensure_stop
@@ -62,14 +62,20 @@ class Synchronizer:
             if dropped:
                 self.repo.journal("sync.unconfirmed", actions=[repr(a) for a in dropped])
         self.repo.journal("sync.cycle", actions=[repr(a) for a in actions])
+        unprotected: set[str] = set()  # symbols whose new stop failed: their old stops stay on
         for action in actions:
+            if isinstance(action, CancelStop) and action.symbol in unprotected:
+                self.repo.journal("sync.action_skipped", action=repr(action), why="its replacement stop failed")
+                continue
             try:
                 await self._apply(action)
             except Halt:
                 raise
-            except (RetryLater, OutcomeUnknown, Rejected, ProtectionFailed) as error:
-                self.repo.journal("sync.action_failed", action=repr(action), error=str(error))
-                log.warning("sync action %r failed, next cycle re-reads the venue: %s", action, error)
+            except Exception as error:  # noqa: BLE001 - one action's failure must not skip the others
+                if isinstance(action, PlaceStop):
+                    unprotected.add(action.symbol)
+                self.repo.journal("sync.action_failed", action=repr(action), error=f"{type(error).__name__}: {error}")
+                log.warning("sync action %r failed, next cycle re-reads the venue: %r", action, error)
         return actions
 
     async def converge(self, max_cycles: int = 4) -> int:
@@ -110,16 +116,16 @@ class Synchronizer:
         position = self.repo.open_position_on(action.symbol)
         if position is None:
             raise AssertionError(f"{action!r} for a symbol with no open position in the database")
-        trigger = self.venue.stop_trigger(action.symbol, action.side, action.trigger)
         client_id = ClientOrderId(f"{self.rules.client_prefix}{token(self.rng)}-s")
         while self.repo.order_ids(client_id) is not None:  # a seeded RNG replays its ids after a restart
             client_id = ClientOrderId(f"{self.rules.client_prefix}{token(self.rng)}-s")
-        self.repo.assign_stop(position.position_id, price=trigger, client_order_id=client_id)
         try:
+            trigger = await self.venue.stop_trigger(action.symbol, action.side, action.trigger)
+            self.repo.assign_stop(position.position_id, price=trigger, client_order_id=client_id)
             stop = await ensure_stop(self.venue, self.repo, symbol=action.symbol, side=action.side, qty=action.size,
                                      trigger=trigger, client_id=client_id, intent_id=position.intent_id,
                                      policy=self.policy)
-        except ProtectionFailed as error:
+        except (ProtectionFailed, Rejected) as error:
             # The same rule as the opener's: a position that cannot be protected is closed.
             self.repo.journal("sync.unprotectable", position.intent_id, position_id=position.position_id,
                               error=str(error))

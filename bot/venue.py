@@ -60,5 +60,6 @@ class Venue(Protocol):
     async def open_stops(self) -> list[OrderReport]:
         """Every open reduce-only stop order on the account."""
 
-    def stop_trigger(self, symbol: str, side: Side, price: Decimal) -> Decimal:
-        """``price`` on the symbol's tick, rounded away from the market for a ``side`` position's stop."""
+    async def stop_trigger(self, symbol: str, side: Side, price: Decimal) -> Decimal:
+        """``price`` on the symbol's tick, rounded away from the market for a ``side`` position's stop;
+        ``Rejected`` when no such stop can exist (unlisted symbol, a trigger at or below zero)."""

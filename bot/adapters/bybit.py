@@ -18,12 +18,13 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
 from bot.adapters.ccxt_reports import order_report, position_report
-from bot.errors import OutcomeUnknown, RetryLater, translate
+from bot.errors import OutcomeUnknown, Rejected, RetryLater, translate
 from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
 
 log = logging.getLogger("bot.venue.bybit")
 T = TypeVar("T")
 STREAM_RETRY_S = (0.5, 30.0)
+PUSH_CACHE_SIZE = 2_000  # pushes kept for confirmation: the recent ones are all it asks for
 
 
 def bybit_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
@@ -102,9 +103,9 @@ class BybitVenue:
         while True:
             try:
                 orders = await self._pro.watch_orders()
-            except ccxt.BaseError as error:
+            except Exception as error:  # noqa: BLE001 - the stream's own supervisor: it must outlive any failure
                 # The stream is an optimisation over REST lookups: keep retrying, never give up on it.
-                log.warning("order stream failed, reconnecting in %.1f s: %s", delay, error)
+                log.warning("order stream failed, reconnecting in %.1f s: %r", delay, error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, STREAM_RETRY_S[1])
                 continue
@@ -112,11 +113,17 @@ class BybitVenue:
             for order in orders:
                 report = order_report(order, "push")
                 if report is not None:
-                    self._pushes[report.venue_order_id] = report
-                    if report.client_order_id:
-                        self._pushes[report.client_order_id] = report
+                    self._remember(report)
             self._pushed.set()
             self._pushed = asyncio.Event()
+
+    def _remember(self, report: OrderReport) -> None:
+        for key in (report.venue_order_id, report.client_order_id):
+            if key:
+                self._pushes.pop(key, None)  # re-inserted last: the oldest entries go first
+                self._pushes[key] = report
+        while len(self._pushes) > PUSH_CACHE_SIZE:
+            del self._pushes[next(iter(self._pushes))]
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]], *, write: bool) -> T:
         try:
@@ -232,12 +239,20 @@ class BybitVenue:
         reports = [order_report(o, "realtime") for o in orders]
         return [r for r in reports if r is not None and r.reduce_only and r.status.is_final is False]
 
-    def stop_trigger(self, symbol: str, side: Side, price: Decimal) -> Decimal:
+    async def stop_trigger(self, symbol: str, side: Side, price: Decimal) -> Decimal:
         # ccxt's price_to_precision rounds to nearest, which can pull a stop onto the entry price;
         # a stop rounds away from the market instead (up above a short, down below a long).
-        tick = Decimal(str(self._rest.markets[symbol]["precision"]["price"]))
+        if symbol not in self._rest.markets:  # listed after start: the catalogue is reloaded once
+            await self._call("load_markets", lambda: self._rest.load_markets(True), write=False)
+        market = self._rest.markets.get(symbol)
+        if market is None:
+            raise Rejected(f"{symbol} is not listed on {self.name}; no stop can be placed for it")
+        tick = Decimal(str(market["precision"]["price"]))
         rounding = ROUND_CEILING if side is Side.SHORT else ROUND_FLOOR
-        return (price / tick).to_integral_value(rounding) * tick
+        trigger = (price / tick).to_integral_value(rounding) * tick
+        if trigger <= 0:
+            raise Rejected(f"a {side.value} stop at {price} on {symbol} rounds to {trigger}; use a smaller stop_fraction")
+        return trigger
 
 
 def _lookup_params(venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, stop: bool) -> dict[str, Any]:

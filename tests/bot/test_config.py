@@ -90,3 +90,18 @@ def test_an_unconfigured_symbol_is_refused_with_the_fix(tmp_path: Path) -> None:
 def test_intervals_and_limits_that_cannot_work_are_refused(tmp_path: Path, extra: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load(write(tmp_path, MINIMAL + extra), environ={"K": "k", "S": "s"})
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("\n[intervals]\nsync_s = inf\n", "sync_s must be > 0"),
+    ("\n[intervals]\nsync_settle_s = nan\n", "sync_s must be > 0"),
+])
+def test_infinite_or_undefined_intervals_are_refused(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(write(tmp_path, MINIMAL + extra), environ={"K": "k", "S": "s"})
+
+
+def test_a_quoted_boolean_is_refused_not_read_as_true(tmp_path: Path) -> None:
+    text = MINIMAL.replace('name = "bybit"', 'name = "bybit"\ntestnet = "false"')
+    with pytest.raises(ConfigError, match="write true or false, without quotes"):
+        load(write(tmp_path, text), environ={"K": "k", "S": "s"})

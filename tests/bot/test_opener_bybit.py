@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from bot.errors import Rejected
 from bot.lifecycle import IntentState
 from bot.repository import Repository
 from bot.values import Role, Side
@@ -283,6 +284,19 @@ async def test_a_stop_the_venue_never_takes_rolls_back_and_a_lost_close_is_not_r
 async def test_stop_triggers_round_away_from_the_market_onto_the_tick(world: World) -> None:
     bot = await world.bot()
     # GIGA's tick is 0.00001: nearest rounding would pull these toward the entry.
-    assert bot.venue.stop_trigger(GIGA, Side.SHORT, Decimal("0.019891")) == Decimal("0.01990")
-    assert bot.venue.stop_trigger(GIGA, Side.LONG, Decimal("0.019109")) == Decimal("0.01910")
-    assert bot.venue.stop_trigger(GIGA, Side.SHORT, Decimal("0.01989")) == Decimal("0.01989")
+    assert await bot.venue.stop_trigger(GIGA, Side.SHORT, Decimal("0.019891")) == Decimal("0.01990")
+    assert await bot.venue.stop_trigger(GIGA, Side.LONG, Decimal("0.019109")) == Decimal("0.01910")
+    assert await bot.venue.stop_trigger(GIGA, Side.SHORT, Decimal("0.01989")) == Decimal("0.01989")
+    with pytest.raises(Rejected, match="rounds to 0"):
+        await bot.venue.stop_trigger(GIGA, Side.LONG, Decimal("0.000001"))
+    with pytest.raises(Rejected, match="not listed"):
+        await bot.venue.stop_trigger("NOPE/USDT:USDT", Side.LONG, Decimal(1))
+
+
+async def test_a_stop_that_rounds_to_nothing_rolls_the_entry_back(world: World) -> None:
+    bot = await world.bot()
+
+    record = await bot.opener.open(GIGA, Side.LONG, QTY, Decimal("0.9999"))
+
+    assert record.state is IntentState.ROLLED_BACK and "unprotectable" in str(bot.repo.events(record.intent.intent_id))
+    assert world.venue_positions() == []

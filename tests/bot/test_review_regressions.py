@@ -11,7 +11,7 @@ import pytest
 from bot.errors import RetryLater
 from bot.lifecycle import IntentState
 from bot.values import Role, Side
-from simulator.faults import Fault, HttpAnswer, OnCall, RestTarget
+from simulator.faults import DropBeforeApply, Fault, HttpAnswer, OnCall, RestTarget
 from tests.bot.world import GIGA, Crash, World, crash_at
 
 pytestmark = pytest.mark.virtual_time
@@ -172,3 +172,38 @@ async def test_a_second_bot_process_on_the_same_database_is_refused(world: World
     finally:
         held.release()
     DatabaseLock.take(world.db_path).release()
+
+
+# ---------------------------------------------------------------- second review
+
+
+async def test_a_failed_replacement_stop_leaves_the_old_stop_on(world: World) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    outsider = world.running.rest_client()
+    await outsider.create_order(GIGA, "market", "sell", 920)  # someone doubles the short: the stop no longer covers
+    world.running.faults.add(Fault("creates down", CREATE, DropBeforeApply(), OnCall(n=1, times=1000)))
+
+    actions = await bot.sync.cycle()
+
+    assert [type(a).__name__ for a in actions] == ["Resize", "PlaceStop", "CancelStop"]
+    assert any(e.kind == "sync.action_skipped" for e in bot.repo.events())
+    account = world.running.account.account_id
+    [old_stop] = [o for o in world.engine.orders.open_for(account) if o.trigger_price is not None]
+    assert old_stop.qty == QTY and world.venue_positions() == [("GIGAUSDT", "short", Decimal("1840"))]
+
+
+async def test_a_seeded_intent_never_takes_the_name_of_an_earlier_stop(world: World) -> None:
+    outsider = world.running.rest_client()
+    await outsider.create_order(GIGA, "market", "sell", 920)
+    first = await world.bot(seed=9)
+    await first.sync.cycle()  # names a stop from the RNG
+    [stop] = await first.venue.open_stops()
+    await first.opener.close(first.repo.open_positions()[0].position_id)
+    await world.crash(first)
+
+    second = await world.bot(seed=9)  # the same RNG: its first intent id would name that stop again
+    record = await second.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert f"{record.intent.intent_id}-s" != stop.client_order_id
