@@ -12,6 +12,8 @@ connection is settled only when nothing it sent is between the two kernels:
   which the loop will do: they are not in flight;
 - FIN: after a socket closes or shuts down its write side, the peer's TCP state has left
   ESTABLISHED (it saw the FIN, or a reset);
+- RST: bytes sent to a peer that already closed are answered with a reset; a reset connection
+  has nothing in flight, whatever its send queue still counts;
 - SYN: a loopback ``connect`` in progress holds the clock (see ``VirtualEventLoop.sock_connect``).
 """
 
@@ -30,6 +32,7 @@ _REAL_CLOCK = time.CLOCK_MONOTONIC
 _POLL_S = 0.0001
 _SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes in the send queue not yet transmitted
 _TCP_ESTABLISHED = 1
+_TCP_CLOSE = 7
 
 Address = tuple[Any, ...]
 
@@ -111,6 +114,10 @@ class InFlight:
             return None
         if tapped.closed:
             return None  # the peer is not ours, or gone: a FIN to it concerns nobody on this loop
+        if _tcp_state(tapped.sock) == _TCP_CLOSE:
+            # Reset: bytes sent to a peer that had closed drew an RST. The kernel still counts them
+            # as unacknowledged, but nothing will ever acknowledge them: they are not in flight.
+            return None
         unacknowledged = _unacknowledged(tapped.sock)
         return f"{unacknowledged} bytes unacknowledged (peer not yet accepted)" if unacknowledged else None
 

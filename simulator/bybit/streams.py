@@ -104,6 +104,15 @@ class Streams:
             on_internal_error=self._on_internal_error, trace=self._trace,
         )
 
+    async def drop_private(self) -> int:
+        """Close every private connection from the venue's side, as a venue-side disconnect; keeps serving.
+
+        Returns how many were closed. Clients see a server close and reconnect as they would.
+        """
+        connections = list(self._private)
+        await closing(connections)
+        return len(connections)
+
     async def close_all(self, _app: web.Application | None = None) -> None:
         """Venue shutdown: stop listening to the engine (it may be served again) and close every socket."""
         self._unsubscribe()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -300,3 +301,16 @@ async def test_a_stop_that_rounds_to_nothing_rolls_the_entry_back(world: World) 
 
     assert record.state is IntentState.ROLLED_BACK and "unprotectable" in str(bot.repo.events(record.intent.intent_id))
     assert world.venue_positions() == []
+
+
+async def test_after_the_venue_drops_the_order_stream_the_bot_reconnects_and_hears_pushes_again(world: World) -> None:
+    bot = await world.bot()
+    streams = world.running.venue.streams
+
+    assert await streams.drop_private() == 1
+    await asyncio.sleep(5)  # the bot's stream retries after 0.5 s
+    await asyncio.wait_for(streams.wait_subscribed("order"), 30)
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert decided_source(bot.repo, record.intent.intent_id) == "push"

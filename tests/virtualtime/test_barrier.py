@@ -18,6 +18,7 @@ import pytest
 from virtualtime.barrier import InFlight, Tapped, _queued, _tcp_state, _unacknowledged
 from virtualtime.loop import _is_loopback
 
+TCP_CLOSE = 7
 TCP_CLOSE_WAIT = 8
 
 
@@ -90,6 +91,22 @@ def test_data_to_a_connection_not_yet_accepted_counts_by_the_senders_acknowledge
         accepted, _ = listener.accept()  # the bytes were waiting in the accepted socket all along
         with accepted:
             assert accepted.recv(100).startswith(b"GET /")
+
+
+def test_bytes_that_drew_a_reset_are_not_in_flight() -> None:
+    # A WebSocket server closes; the client's close frame reaches a socket that is gone and draws
+    # an RST. The kernel keeps counting those bytes as unacknowledged, forever.
+    with _connection() as (client, server, _):
+        registry = InFlight()
+        sender, gone = Tapped(client, registry), Tapped(server, registry)
+        gone.close()
+        assert _settle(registry) == []
+        sender.sendall(b"x" * 8)
+        deadline = time.monotonic() + 1.0
+        while _tcp_state(client) != TCP_CLOSE and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert _tcp_state(client) == TCP_CLOSE
+        assert _settle(registry) == []
 
 
 @pytest.mark.parametrize(("address", "loopback"), [
