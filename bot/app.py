@@ -22,7 +22,7 @@ from bot.lock import DatabaseLock
 from bot.opener import PositionOpener
 from bot.policy import Policy
 from bot.reconcile import SyncRules
-from bot.repository import IntentRecord, PositionRecord, Repository
+from bot.repository import EventSink, IntentRecord, PositionRecord, Repository
 from bot.synchronizer import Synchronizer
 from bot.values import Side
 from bot.venue import Venue
@@ -54,7 +54,7 @@ class Bot:
 
     @classmethod
     async def start(cls, config: BotConfig, *, clock: Clock | None = None, rng: random.Random | None = None,
-                    client_options: Mapping[str, Any] | None = None) -> Bot:
+                    client_options: Mapping[str, Any] | None = None, on_event: EventSink | None = None) -> Bot:
         """Connect to the venue and open the database; ``rng`` defaults to the config's seed or fresh entropy."""
         clock = clock or SystemClock()
         rng = rng or random.Random(config.seed)  # seed None: fresh entropy, ids never repeat across runs
@@ -65,7 +65,7 @@ class Bot:
         except BaseException:
             lock.release()
             raise
-        repo = Repository.open(str(config.database), clock)
+        repo = Repository.open(str(config.database), clock, on_event)
         log.info("bot started venue=%s database=%s unfinished=%d open_positions=%d", venue.name, config.database,
                  len(repo.unfinished()), len(repo.open_positions()))
         bot = cls(config, venue, repo, clock=clock, rng=rng)

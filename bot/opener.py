@@ -47,6 +47,7 @@ class PositionOpener:
         self.rng = rng
         self.policy = policy or Policy()
         self.prefix = prefix
+        self._driving: set[IntentId] = set()  # intents a call in this process is advancing now
 
     # ------------------------------------------------------------------ entry points
 
@@ -71,6 +72,8 @@ class PositionOpener:
         """Drive every unfinished intent in the database (after a restart, or on each supervisor cycle)."""
         done = []
         for record in self.repo.unfinished():
+            if record.intent.intent_id in self._driving:
+                continue  # another call in this process is driving it right now
             try:
                 done.append(await self.drive(record.intent.intent_id))
             except Halt:
@@ -83,6 +86,15 @@ class PositionOpener:
 
     async def drive(self, intent_id: IntentId) -> IntentRecord:
         """Advance one intent until it is final; raises when the venue cannot tell yet (state kept)."""
+        if intent_id in self._driving:
+            raise RetryLater(f"intent {intent_id} is already being driven in this process")
+        self._driving.add(intent_id)
+        try:
+            return await self._drive(intent_id)
+        finally:
+            self._driving.discard(intent_id)
+
+    async def _drive(self, intent_id: IntentId) -> IntentRecord:
         ack: Ack | None = None
         while not (record := self.repo.intent(intent_id)).state.is_final:
             state = record.state

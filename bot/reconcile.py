@@ -9,7 +9,7 @@ left alone until it finishes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -79,7 +79,8 @@ Action = Adopt | CloseOut | Resize | RecordStop | PlaceStop | CancelStop
 class SyncRules:
     client_prefix: str  # stops whose client id starts with this are ours
     stop_fraction: Decimal  # for a position that has no stop price of its own (adopted)
-    settle_ms: int = 5_000  # a database position younger than this is not closed out on one flat reading
+    settle_ms: int = 5_000  # the venue must show a symbol flat this long before its position is closed out ...
+    orphan_ms: int = 60_000  # ... and this long before our stops on it are cancelled (they cannot open exposure)
 
 
 def reconcile(
@@ -89,11 +90,15 @@ def reconcile(
     venue_stops: Iterable[OrderReport],
     now_ms: int,
     rules: SyncRules,
+    flat_since: Mapping[str, int] | None = None,
 ) -> list[Action]:
     """Actions in the order they must run: database fixes, new stops, then stop cancels.
 
     A replacement stop goes on before the stop it replaces comes off, so a position is never bare.
+    ``flat_since`` says since when the venue has shown each symbol flat: one reading of "flat",
+    which a stale or odd answer can give, never closes a position out or cancels a stop.
     """
+    flat_since = flat_since or {}
     held = {p.symbol: p for p in venue_positions if p.size > 0}
     mine = {p.symbol: p for p in local if p.is_open}
     stops: dict[str, list[OrderReport]] = {}
@@ -108,14 +113,15 @@ def reconcile(
         if symbol in busy_symbols:
             continue
         venue_pos, local_pos = held.get(symbol), mine.get(symbol)
+        flat_for = now_ms - flat_since.get(symbol, now_ms) if venue_pos is None else None
         stop_price = None
         if local_pos is not None:
             same = same_side(local_pos, venue_pos)
-            if not same and now_ms - local_pos.opened_ms >= rules.settle_ms:
+            if not same and (flat_for is None or flat_for >= rules.settle_ms):
                 held_text = "nothing" if venue_pos is None else f"a {venue_pos.side.value} {venue_pos.size}"
                 fixes.append(CloseOut(local_pos.position_id, f"the venue holds {held_text} on {symbol}"))
             elif not same:
-                continue  # too young to judge on one reading: a fresh fill may not be listed yet
+                continue  # flat too briefly to judge: a fresh fill may not be listed yet, or the list is stale
             elif venue_pos is not None and venue_pos.size != local_pos.qty:
                 fixes.append(Resize(local_pos.position_id, venue_pos.size))
             if same:
@@ -124,9 +130,10 @@ def reconcile(
         if venue_pos is not None and (local_pos is None or local_pos.side is not venue_pos.side):
             fixes.append(Adopt(symbol, venue_pos.side, venue_pos.size, venue_pos.entry_price, keep))
         for stop in stops.get(symbol, []):
-            if stop is not keep:
-                why = "protects nothing the venue holds" if venue_pos is None else "duplicates or no longer covers"
-                cancels.append(CancelStop(symbol, stop.venue_order_id, stop.client_order_id, f"stop {why}"))
+            if stop is keep or (flat_for is not None and flat_for < rules.orphan_ms):
+                continue
+            why = "protects nothing the venue holds" if venue_pos is None else "duplicates or no longer covers"
+            cancels.append(CancelStop(symbol, stop.venue_order_id, stop.client_order_id, f"stop {why}"))
         if keep is not None and local_pos is not None and same_side(local_pos, venue_pos) \
                 and keep.venue_order_id != local_pos.stop_order_id:
             fixes.append(RecordStop(local_pos.position_id, keep.venue_order_id, keep.client_order_id,

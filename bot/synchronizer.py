@@ -6,7 +6,6 @@ cycle, which re-reads the venue, so a cycle never acts on what it merely assumes
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 
@@ -21,7 +20,6 @@ from bot.values import ClientOrderId
 from bot.venue import Venue
 
 log = logging.getLogger("bot.synchronizer")
-DESTRUCTIVE = (CloseOut, CancelStop)
 
 
 class Synchronizer:
@@ -36,6 +34,7 @@ class Synchronizer:
         self.clock = clock
         self.rng = rng
         self.policy = policy or Policy()
+        self.flat_since: dict[str, int] = {}  # when the venue first showed each symbol flat (in this process)
 
     async def plan(self) -> list[Action]:
         """What one cycle would do now (reads the venue, changes nothing)."""
@@ -44,23 +43,16 @@ class Synchronizer:
         # The database is read after the venue: an intent that started or filled during the reads
         # is then either busy (left to the opener) or already holds its position.
         busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
-        return reconcile(self.repo.open_positions(), busy, positions, stops, self.clock.now_ms(), self.rules)
+        local = self.repo.open_positions()
+        now = self.clock.now_ms()
+        held = {p.symbol for p in positions if p.size > 0}
+        watched = {p.symbol for p in local} | {s.symbol for s in stops}
+        self.flat_since = {symbol: self.flat_since.get(symbol, now) for symbol in watched - held}
+        return reconcile(local, busy, positions, stops, now, self.rules, self.flat_since)
 
     async def cycle(self) -> list[Action]:
-        """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed).
-
-        An action that gives up on something (closing a position out of the database, cancelling
-        a stop) must show in a second reading too: one odd answer never removes protection.
-        """
+        """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""
         actions = await self.plan()
-        if any(isinstance(a, DESTRUCTIVE) for a in actions):
-            await asyncio.sleep(self.policy.retry_delay_s)
-            first, actions = actions, await self.plan()
-            dropped = [a for a in actions if isinstance(a, DESTRUCTIVE) and a not in first]
-            actions = [a for a in actions if a not in dropped]
-            dropped += [a for a in first if isinstance(a, DESTRUCTIVE) and a not in actions]
-            if dropped:
-                self.repo.journal("sync.unconfirmed", actions=[repr(a) for a in dropped])
         self.repo.journal("sync.cycle", actions=[repr(a) for a in actions])
         unprotected: set[str] = set()  # symbols whose new stop failed: their old stops stay on
         for action in actions:

@@ -25,14 +25,14 @@ from typing import Any
 from simulator.server import RunningVenue
 from virtualtime.trace import NO_TRACE, Recorder
 
-ACTOR = "known-bad"
+ACTOR = "seed-flow"
 FETCH_ATTEMPTS = 5
 FETCH_DELAY_S = 0.5
 FETCH_BACKOFF = 1.5
 
 
 class KnownBadBot:
-    name = "known-bad"
+    name = "seed-flow"
 
     def __init__(self) -> None:
         self._db: sqlite3.Connection | None = None
@@ -41,8 +41,11 @@ class KnownBadBot:
         self._watch: asyncio.Task[None] | None = None
         self._trace: Recorder = NO_TRACE
         self._order_cache: dict[str, dict[str, Any]] = {}
+        self._venue: Any = None
+        self._workdir = Path(".")
 
     async def start(self, venue: RunningVenue, workdir: Path, trace: Recorder) -> None:
+        self._venue, self._workdir = venue, workdir
         self._trace = trace
         self._db = sqlite3.connect(workdir / "known_bad.sqlite3", isolation_level=None)
         self._db.execute("CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, side TEXT, qty TEXT,"
@@ -59,7 +62,7 @@ class KnownBadBot:
             for p in await self._pro.watch_positions():
                 self._trace.record(ACTOR, "ws.position", symbol=p["symbol"], size=p["contracts"], side=p["side"])
 
-    async def open(self, symbol: str, side: str, qty: Decimal) -> None:
+    async def open(self, symbol: str, side: str, qty: Decimal) -> bool:
         db = self._require_db()
         order_side = "buy" if side == "long" else "sell"
         db.execute("BEGIN")
@@ -76,6 +79,7 @@ class KnownBadBot:
             order = self._normalize(raw_order)
             db.execute("UPDATE positions SET state = 'open', order_id = ? WHERE symbol = ?", (order["id"], symbol))
             db.execute("COMMIT")
+            return True
         except Exception as error:
             db.execute("ROLLBACK")  # the record goes; the position on the venue does not
             self._trace.record(ACTOR, "rolled back", symbol=symbol, error=str(error))
@@ -115,6 +119,23 @@ class KnownBadBot:
                            (p["symbol"], p["side"], str(p["contracts"])))
                 self._trace.record(ACTOR, "sync.added-missing", symbol=p["symbol"], size=p["contracts"])
 
+    async def close_position(self, symbol: str) -> bool:
+        db = self._require_db()
+        row = db.execute("SELECT side, qty FROM positions WHERE symbol = ? AND state = 'open'", (symbol,)).fetchone()
+        if row is None:
+            return False
+        await self._rest.create_order(symbol, "market", "sell" if row[0] == "long" else "buy", float(row[1]), None,
+                                      {"reduceOnly": True})
+        db.execute("DELETE FROM positions WHERE symbol = ?", (symbol,))
+        return True
+
+    async def restart(self) -> None:
+        await self.close()
+        await self.start(self._venue, self._workdir, self._trace)
+
+    def pending_symbols(self) -> frozenset[str]:
+        return frozenset()  # it records nothing between pre-registration and commit that survives a rollback
+
     def db_positions(self) -> list[tuple[str, str, Decimal]]:
         rows = self._require_db().execute("SELECT symbol, side, qty FROM positions WHERE state = 'open'")
         return [(symbol, side, Decimal(qty)) for symbol, side, qty in rows]
@@ -125,6 +146,7 @@ class KnownBadBot:
             await asyncio.gather(self._watch, return_exceptions=True)
         if self._db is not None:
             self._db.close()
+            self._db = None
 
     def _require_db(self) -> sqlite3.Connection:
         if self._db is None:

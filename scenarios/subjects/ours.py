@@ -1,24 +1,26 @@
-"""Our execution core (``bot``) as a scenario subject: its journal goes to the run's trace."""
+"""Our execution core as a scenario subject: the assembled ``bot.app.Bot``, its journal going to the trace.
+
+It runs as in production: the supervisor passes (resume, reconcile) on startup and every 30 s in
+the background, besides whatever the scenario tells it to do.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.bybit import BybitVenue
-from bot.clock import SystemClock
-from bot.opener import PositionOpener
-from bot.reconcile import SyncRules
-from bot.repository import Repository
-from bot.synchronizer import Synchronizer
+from bot.app import Bot
+from bot.config import parse
+from bot.lifecycle import IntentState
 from bot.values import IntentId, Side
+from simulator.catalog import default_instruments
 from simulator.server import RunningVenue
-from virtualtime.trace import Recorder
+from virtualtime.trace import NO_TRACE, Recorder
 
 ACTOR = "bot"
-STOP_FRACTION = Decimal("0.02")
 
 
 class OurBot:
@@ -26,41 +28,68 @@ class OurBot:
 
     def __init__(self, seed: int = 0) -> None:
         self._seed = seed
-        self._parts: tuple[BybitVenue, Repository, PositionOpener, Synchronizer] | None = None
+        self._boots = 0
+        self._bot: Bot | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._venue: RunningVenue | None = None
+        self._workdir = Path(".")
+        self._trace: Recorder = NO_TRACE
 
     async def start(self, venue: RunningVenue, workdir: Path, trace: Recorder) -> None:
-        def tell(kind: str, intent_id: IntentId | None, data: dict[str, Any]) -> None:
-            trace.record(ACTOR, kind, **({"intent": intent_id} if intent_id else {}), **data)
-
-        clock, rng = SystemClock(), random.Random(self._seed)
-        adapter = BybitVenue(api_key=venue.api_key, secret=venue.api_secret, rest_url=venue.base_url)
-        await adapter.start()
+        self._venue, self._workdir, self._trace = venue, workdir, trace
+        symbols = [{"name": _unified(str(i.symbol)), "max_qty": "1000000000"} for i, _ in default_instruments()]
+        config = parse({
+            "venue": {"name": "bybit", "rest_url": venue.base_url, "api_key": venue.api_key,
+                      "api_secret": venue.api_secret},
+            "bot": {"database": "bot.sqlite3"},
+            "risk": {"max_open_positions": 10, "stop_fraction": "0.02"},
+            "intervals": {"sync_s": 30},
+            "symbol": symbols,
+        }, where="scenario subject", environ={}, base=workdir)
+        self._boots += 1
+        # A restarted bot draws fresh ids, as a new process would.
+        self._bot = await Bot.start(config, rng=random.Random(f"{self._seed}/{self._boots}"), on_event=self._tell)
         await venue.venue.streams.wait_subscribed("order")
-        repo = Repository.open(str(workdir / "bot.sqlite3"), clock, on_event=tell)
-        opener = PositionOpener(adapter, repo, clock=clock, rng=rng)
-        sync = Synchronizer(adapter, repo, opener, rules=SyncRules(client_prefix=opener.prefix,
-                                                                   stop_fraction=STOP_FRACTION),
-                            clock=clock, rng=rng)
-        self._parts = (adapter, repo, opener, sync)
+        self._supervisor = asyncio.ensure_future(self._bot.run(asyncio.Event()))
 
-    async def open(self, symbol: str, side: str, qty: Decimal) -> None:
-        await self._require()[2].open(symbol, Side(side), qty, STOP_FRACTION)
+    def _tell(self, kind: str, intent_id: IntentId | None, data: dict[str, Any]) -> None:
+        self._trace.record(ACTOR, kind, **({"intent": intent_id} if intent_id else {}), **data)
+
+    async def open(self, symbol: str, side: str, qty: Decimal) -> bool:
+        record = await self._require().open(symbol, Side(side), qty)
+        return record.state is IntentState.OPEN
+
+    async def close_position(self, symbol: str) -> bool:
+        return not (await self._require().close_symbol(symbol)).is_open
 
     async def sync_pass(self) -> None:
-        _, _, opener, sync = self._require()
-        await opener.resume()
-        await sync.cycle()
+        await self._require().step()
+
+    async def restart(self) -> None:
+        await self.close()
+        assert self._venue is not None
+        await self.start(self._venue, self._workdir, self._trace)
 
     def db_positions(self) -> list[tuple[str, str, Decimal]]:
-        return [(p.symbol, p.side.value, p.qty) for p in self._require()[1].open_positions()]
+        return [(p.symbol, p.side.value, p.qty) for p in self._require().repo.open_positions()]
+
+    def pending_symbols(self) -> frozenset[str]:
+        return frozenset(r.intent.symbol for r in self._require().repo.unfinished())
 
     async def close(self) -> None:
-        if self._parts is not None:
-            adapter, repo, _, _ = self._parts
-            await adapter.close()
-            repo.close()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+            self._supervisor = None
+        if self._bot is not None:
+            await self._bot.close()
+            self._bot = None
 
-    def _require(self) -> tuple[BybitVenue, Repository, PositionOpener, Synchronizer]:
-        if self._parts is None:
-            raise RuntimeError("the bot subject was not started")
-        return self._parts
+    def _require(self) -> Bot:
+        if self._bot is None:
+            raise RuntimeError("the bot subject is not running")
+        return self._bot
+
+
+def _unified(venue_symbol: str) -> str:
+    return f"{venue_symbol.removesuffix('USDT')}/USDT:USDT"

@@ -50,9 +50,12 @@ def stop(vid: str, symbol: str, side: str, qty: str, *, client: str | None = "hb
     )
 
 
+LONG_FLAT = {A: 0, B: 0, "C/USDT:USDT": 0}  # every symbol flat since long ago
+
+
 def run(locals_: list[PositionRecord], venue: list[PositionReport], stops: list[OrderReport],
-        busy: frozenset[str] = frozenset(), now: int = NOW) -> list[Action]:
-    return reconcile(locals_, busy, venue, stops, now, RULES)
+        busy: frozenset[str] = frozenset(), now: int = NOW, flat_since: dict[str, int] | None = None) -> list[Action]:
+    return reconcile(locals_, busy, venue, stops, now, RULES, LONG_FLAT if flat_since is None else flat_since)
 
 
 def test_agreeing_books_need_nothing() -> None:
@@ -77,8 +80,17 @@ def test_a_settled_position_the_venue_lacks_is_closed_out_and_its_stop_cancelled
     assert actions[0].position_id == 1 and "holds nothing" in actions[0].reason  # type: ignore[union-attr]
 
 
-def test_a_young_position_the_venue_lacks_is_left_for_the_next_cycle() -> None:
-    assert run([local(1, A, Side.LONG, "2", opened_ms=NOW - 1_000)], [], []) == []
+def test_a_symbol_just_seen_flat_is_left_for_the_next_cycle() -> None:
+    assert run([local(1, A, Side.LONG, "2", stop_id="s1")], [], [stop("s1", A, "sell", "2")], flat_since={}) == []
+    assert run([local(1, A, Side.LONG, "2")], [], [], flat_since={A: NOW - RULES.settle_ms + 1}) == []
+
+
+def test_a_position_flat_past_the_settle_time_is_closed_out_but_its_stop_waits_for_the_orphan_time() -> None:
+    actions = run([local(1, A, Side.LONG, "2", stop_id="s1")], [], [stop("s1", A, "sell", "2")],
+                  flat_since={A: NOW - RULES.settle_ms})
+    assert [type(a) for a in actions] == [CloseOut]
+    actions = run([], [], [stop("s1", A, "sell", "2")], flat_since={A: NOW - RULES.orphan_ms})
+    assert [type(a) for a in actions] == [CancelStop]
 
 
 def test_a_flipped_position_is_closed_out_then_adopted_on_the_venue_side() -> None:
@@ -176,13 +188,17 @@ def apply(
 @given(worlds())
 def test_reconcile_converges_within_two_acting_cycles(world: tuple) -> None:
     locals_, venue, stops = world
-    now, counter, acting = NOW, [0], []
-    for cycle in range(4):  # cycles an interval apart; a young position may wait for the second
-        if actions := run(locals_, venue, stops, now=now):
+    now, counter, acting, flat_since = NOW, [0], [], {}
+    held = {v.symbol for v in venue}
+    for cycle in range(5):  # cycles an interval apart (longer than the orphan time), as the synchronizer runs
+        watched = {p.symbol for p in locals_} | {s.symbol for s in stops}
+        flat_since = {symbol: flat_since.get(symbol, now) for symbol in watched - held}
+        if actions := run(locals_, venue, stops, now=now, flat_since=flat_since):
             acting.append(cycle)
             locals_, stops = apply(actions, locals_, stops, now, counter)
-        now += RULES.settle_ms
-    assert len(acting) <= 2 and all(c <= 1 for c in acting), f"acted in cycles {acting}"
+        now += RULES.orphan_ms
+    # Held symbols are settled in the first pass; flat ones once they have been seen flat long enough.
+    assert set(acting) <= {0, 1}, f"acted in cycles {acting}"
 
     # Converged means agreed: the database holds exactly the venue's exposure ...
     assert sorted((p.symbol, p.side, p.qty) for p in locals_) == sorted((v.symbol, v.side, v.size) for v in venue)

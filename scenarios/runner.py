@@ -1,0 +1,263 @@
+"""Running one scenario against one subject under virtual time, and judging it.
+
+The runner serves the scenario's venue on the world's clock, plans its faults, moves prices on
+schedule (or right after a fill), tells the subject what to do and when, and watches engine truth
+against the subject's database the whole time. A restart cancels whatever the subject was doing,
+as a dying process would, and starts it again on the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from scenarios import checks, timeline
+from scenarios.invariants import Snapshot, Violation, Watch
+from scenarios.model import Scenario, Step
+from scenarios.subjects import Subject, factory
+from simulator.engine.events import EngineEvent, Executed
+from simulator.server import RunningVenue, bybit_engine
+from simulator.simulation import Simulation, simulation
+
+SAMPLE_S = 0.25
+ACTOR = "scenario"
+
+
+@dataclass
+class Verdict:
+    scenario: Scenario
+    subject: str
+    seed: int
+    violations: list[Violation]
+    timeline: list[str]
+    start_ms: int
+    simulated_ms: int
+    wall_ms: int = 0
+    trace_sha256: str = ""
+    final_venue: tuple[tuple[str, str, Decimal], ...] = ()
+    final_database: tuple[tuple[str, str, Decimal], ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+    @property
+    def expectation_held(self) -> bool:
+        expected = self.scenario.expectation(self.subject)
+        if expected.passes:
+            return self.passed
+        found = {v.invariant for v in self.violations}
+        return not self.passed and set(expected.violations) <= found
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.id, "venue": self.scenario.venue, "subject": self.subject, "seed": self.seed,
+            "passed": self.passed, "expected_to_pass": self.scenario.expectation(self.subject).passes,
+            "expectation_held": self.expectation_held,
+            "violations": [{"invariant": v.invariant, "since_ms": v.since_ms - self.start_ms,
+                            "until_ms": v.until_ms - self.start_ms, "evidence": v.evidence} for v in self.violations],
+            "simulated_ms": self.simulated_ms, "wall_ms": self.wall_ms, "trace_sha256": self.trace_sha256,
+        }
+
+
+def replay(scenario: Scenario, subject: str, seed: int = 0) -> Verdict:
+    """A fresh world, the scenario run in it, the verdict with the run's wall time and trace hash."""
+    started = time.perf_counter()
+    with simulation(seed=seed) as sim:
+        verdict = sim.run(lambda: run(sim, scenario, subject))
+    verdict.wall_ms = int((time.perf_counter() - started) * 1000)
+    verdict.trace_sha256 = sim.trace.digest()
+    return verdict
+
+
+async def run(sim: Simulation, scenario: Scenario, subject_name: str) -> Verdict:
+    engine = bybit_engine(clock=sim.clock, seed=sim.seed)
+    for symbol, price in scenario.prices:
+        engine.set_price(symbol, price)
+    subject = factory(subject_name)(sim.seed)
+    with tempfile.TemporaryDirectory(prefix=f"{scenario.id}-") as workdir:
+        async with sim.serve_bybit(engine=engine, balance=scenario.balance) as venue:
+            for fault in scenario.faults:
+                venue.faults.add(fault)
+            await subject.start(venue, Path(workdir), sim.trace)
+            world = _Run(sim, scenario, venue, subject, subject_name)
+            try:
+                return await world.play()
+            finally:
+                await subject.close()
+
+
+@dataclass
+class _Run:
+    sim: Simulation
+    scenario: Scenario
+    venue: RunningVenue
+    subject: Subject
+    subject_name: str
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    failures: list[tuple[str, int]] = field(default_factory=list)  # (symbol, when the subject said it failed)
+
+    async def play(self) -> Verdict:
+        sim, scenario = self.sim, self.scenario
+        self.start_ms = sim.now_ms()
+        sim.trace.record(ACTOR, "start", scenario=scenario.id, subject=self.subject_name)
+        first_record = len(sim.trace) - 1
+        watch = Watch(grace_ms=scenario.convergence_ms)
+        self._move_prices()
+        monitor = asyncio.ensure_future(self._monitor(watch))
+        try:
+            for step in scenario.steps:
+                await self._until(step.at_ms)
+                await self._do(step)
+            await self._until(scenario.duration_ms)
+            await self._cancel_pending()
+            final = self._snapshot()
+            watch.observe(final)
+            self._judge_failures(final, watch, final=True)
+        finally:
+            monitor.cancel()
+            await asyncio.gather(monitor, return_exceptions=True)
+        violations = watch.finish() + self._end_checks(final) + self._disagreement(final)
+        violations.sort(key=lambda v: (v.since_ms, v.invariant))
+        for v in violations:
+            sim.trace.record(ACTOR, "violation", invariant=v.invariant, evidence=v.evidence,
+                             since_ms=v.since_ms - self.start_ms, until_ms=v.until_ms - self.start_ms)
+        records = sim.trace.records[first_record:]
+        return Verdict(scenario, self.subject_name, sim.seed, violations,
+                       timeline.lines(records, self.start_ms, self.subject_name), self.start_ms,
+                       sim.now_ms() - self.start_ms, final_venue=final.venue, final_database=final.database)
+
+    # ------------------------------------------------------------------ driving
+
+    async def _until(self, at_ms: int) -> None:
+        delay_ms = self.start_ms + at_ms - self.sim.now_ms()
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
+
+    async def _do(self, step: Step) -> None:
+        self.sim.trace.record(ACTOR, step.do, **{k: v for k, v in
+                                                 (("symbol", step.symbol), ("side", step.side), ("qty", step.qty))
+                                                 if v is not None})
+        if step.do == "restart":
+            await self._cancel_pending()
+            await self.subject.restart()
+            self.sim.trace.record(ACTOR, "restarted")
+        elif step.do == "open":
+            assert step.symbol and step.side and step.qty is not None
+            self.tasks.append(asyncio.ensure_future(self._open(step.symbol, step.side, step.qty)))
+        elif step.do == "close":
+            assert step.symbol
+            self.tasks.append(asyncio.ensure_future(self._report("close", self.subject.close_position(step.symbol))))
+        else:
+            self.tasks.append(asyncio.ensure_future(self._report("sync", self.subject.sync_pass())))
+
+    async def _open(self, symbol: str, side: str, qty: Decimal) -> None:
+        if not await self._report("open", self.subject.open(symbol, side, qty)):
+            self.failures.append((symbol, self.sim.now_ms()))
+
+    async def _report(self, what: str, call: Any) -> Any:
+        try:
+            result = await call
+        except Exception as error:  # noqa: BLE001 - a subject failing is an outcome to judge, not a crash
+            self.sim.trace.record(ACTOR, f"{what}.raised", error=f"{type(error).__name__}: {str(error)[:160]}")
+            return False
+        self.sim.trace.record(ACTOR, f"{what}.returned", result=result)
+        return result
+
+    async def _cancel_pending(self) -> None:
+        pending = [t for t in self.tasks if not t.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            self.sim.trace.record(ACTOR, "cancelled", calls=len(pending))
+        self.tasks = []
+
+    def _move_prices(self) -> None:
+        loop = asyncio.get_running_loop()
+        engine = self.venue.engine
+        for point in self.scenario.price_path:
+            if point.at_ms is not None:
+                loop.call_at(loop.time() + point.at_ms / 1000, engine.set_price, point.symbol, point.price)
+        on_fill = {p.on_fill: p for p in self.scenario.price_path if p.on_fill is not None}
+        if not on_fill:
+            return
+        fills = [0]
+        account = self.venue.account.account_id
+
+        def listener(batch: Sequence[EngineEvent]) -> None:
+            for event in batch:
+                if isinstance(event, Executed) and event.execution.account_id == account:
+                    fills[0] += 1
+                    if (point := on_fill.get(fills[0])) is not None:
+                        loop.call_soon(engine.set_price, point.symbol, point.price)
+
+        engine.subscribe(listener)
+
+    # ------------------------------------------------------------------ judging
+
+    async def _monitor(self, watch: Watch) -> None:
+        while True:
+            snapshot = self._snapshot()
+            watch.observe(snapshot)
+            self._judge_failures(snapshot, watch, final=False)
+            await asyncio.sleep(SAMPLE_S)
+
+    def _snapshot(self) -> Snapshot:
+        engine, account = self.venue.engine, self.venue.account.account_id
+        held, protected = [], set()
+        for position in engine.positions(account):
+            if not position.size:
+                continue
+            symbol = _unified(str(position.symbol))
+            held.append((symbol, "long" if position.size > 0 else "short", abs(position.size)))
+            covering = [o for o in engine.orders.open_for(account, position.symbol)
+                        if o.trigger_price is not None and (o.reduce_only or o.close_on_trigger)
+                        and o.side is not position.side and o.qty >= abs(position.size)]
+            if covering or position.stop_loss is not None:
+                protected.add(symbol)
+        try:
+            database = tuple(sorted(self.subject.db_positions()))
+            pending = self.subject.pending_symbols()
+        except Exception:  # noqa: BLE001 - a subject mid-restart has no database open
+            database, pending = (), frozenset()
+        return Snapshot(self.sim.now_ms(), tuple(sorted(held)), frozenset(protected), database, pending)
+
+    def _judge_failures(self, snapshot: Snapshot, watch: Watch, *, final: bool) -> None:
+        """An open reported failed must leave no exposure its database does not hold, one window later."""
+        due = [(s, at) for s, at in self.failures if final or snapshot.at_ms - at >= self.scenario.convergence_ms]
+        for symbol, at in due:
+            self.failures.remove((symbol, at))
+            stray = [h for h in snapshot.venue if h[0] == symbol and h not in snapshot.database]
+            if stray:
+                _, side, size = stray[0]
+                watch.violations.append(Violation("reported failure left exposure", at, snapshot.at_ms,
+                                                  f"open of {symbol} reported failed; venue holds {side} {size}"))
+
+    def _end_checks(self, final: Snapshot) -> list[Violation]:
+        engine, account = self.venue.engine, self.venue.account.account_id
+        now = final.at_ms
+        wallet = engine.wallet(account)
+        issued = {str(o.order_id) for o in engine.orders.all_orders()}
+        opens = sum(1 for s in self.scenario.steps if s.do == "open")
+        return (checks.ledger(engine.orders.executions_for(account), self.scenario.balance, wallet.balance, now)
+                + checks.unknown_lookups(self.sim.trace.records, issued, timeline.VENUE)
+                + checks.duplicate_entries(engine.orders.all_for(account), opens, now))
+
+    @staticmethod
+    def _disagreement(final: Snapshot) -> list[Violation]:
+        """After the run (its convergence window included) the database holds exactly the venue's exposure."""
+        if set(final.venue) == set(final.database):
+            return []
+        return [Violation("database and venue disagree at the end", final.at_ms, final.at_ms,
+                          f"venue {list(final.venue)} vs database {list(final.database)}")]
+
+
+def _unified(venue_symbol: str) -> str:
+    return f"{venue_symbol.removesuffix('USDT')}/USDT:USDT"

@@ -1,0 +1,54 @@
+"""A run's trace as the incident report's kind of timeline: T+ms, actor, event, key fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from virtualtime.trace import Record
+
+VENUE = "bybit"
+# Subject journal kinds worth a line; everything else stays in the full trace (`--trace`).
+_SUBJECT_KINDS = ("intent.", "position.", "sync.cycle", "sync.action", "sync.unconfirmed", "confirm.source",
+                  "entry.", "flatten.", "stop.")
+_DROP = {"avg_price", "filled_qty", "entry_order_id", "reason"}  # shown when set
+
+
+def lines(records: Iterable[Record], start_ms: int, subject: str) -> list[str]:
+    out = []
+    for record in records:
+        text = _describe(record, subject)
+        if text is not None:
+            out.append(f"T+{record.at_ms - start_ms:>7} ms  {record.actor:<9} {text}")
+    return out
+
+
+def _describe(record: Record, subject: str) -> str | None:
+    fields = record.fields
+    if record.actor == "scenario":
+        return f"{record.kind}  {_flat(fields)}".rstrip()
+    if record.actor == VENUE:
+        if record.kind == "execution":
+            e = fields["execution"]
+            return (f"fill  {e['side']} {e['qty']} {e['symbol']} @ {e['price']}  order={e['order_id']}"
+                    f" link={e.get('client_order_id') or '-'}")
+        if record.kind == "fault":
+            return f"fault  {_flat(fields)}"
+        return None
+    if record.kind == "sync.cycle" and not fields.get("actions"):
+        return None  # a pass that found nothing to do
+    if record.actor == subject or record.actor == "seed-flow":
+        if record.actor == "seed-flow" or record.kind.startswith(_SUBJECT_KINDS):
+            shown = {k: v for k, v in fields.items() if v is not None or record.actor == "seed-flow"}
+            return f"{record.kind}  {_flat(shown)}".rstrip()
+    return None
+
+
+def _flat(fields: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in fields.items():
+        if key in _DROP and value in (None, ""):
+            continue
+        text = str(value)
+        parts.append(f"{key}={text if len(text) <= 120 else text[:117] + '...'}")
+    return " ".join(parts)
