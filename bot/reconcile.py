@@ -9,7 +9,7 @@ left alone until it finishes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -79,8 +79,8 @@ Action = Adopt | CloseOut | Resize | RecordStop | PlaceStop | CancelStop
 class SyncRules:
     client_prefix: str  # stops whose client id starts with this are ours
     stop_fraction: Decimal  # for a position that has no stop price of its own (adopted)
-    settle_ms: int = 5_000  # the venue must show a symbol flat this long before its position is closed out ...
-    orphan_ms: int = 60_000  # ... and this long before our stops on it are cancelled (they cannot open exposure)
+    settle_ms: int = 5_000  # flat readings spanning this long (after it opened) close a database position out ...
+    orphan_ms: int = 60_000  # ... and spanning this long cancel our stops there (they cannot open exposure)
 
 
 def reconcile(
@@ -90,15 +90,16 @@ def reconcile(
     venue_stops: Iterable[OrderReport],
     now_ms: int,
     rules: SyncRules,
-    flat_since: Mapping[str, int] | None = None,
+    flat_readings: Mapping[str, Sequence[int]] | None = None,
 ) -> list[Action]:
     """Actions in the order they must run: database fixes, new stops, then stop cancels.
 
     A replacement stop goes on before the stop it replaces comes off, so a position is never bare.
-    ``flat_since`` says since when the venue has shown each symbol flat: one reading of "flat",
-    which a stale or odd answer can give, never closes a position out or cancels a stop.
+    ``flat_readings`` holds, per symbol, when consecutive venue readings showed it flat. One
+    reading of "flat" (a stale or odd answer can give one) never closes a position out or cancels
+    a stop: that takes two or more readings, spanning the settle (or orphan) time.
     """
-    flat_since = flat_since or {}
+    flat_readings = flat_readings or {}
     held = {p.symbol: p for p in venue_positions if p.size > 0}
     mine = {p.symbol: p for p in local if p.is_open}
     stops: dict[str, list[OrderReport]] = {}
@@ -113,11 +114,11 @@ def reconcile(
         if symbol in busy_symbols:
             continue
         venue_pos, local_pos = held.get(symbol), mine.get(symbol)
-        flat_for = now_ms - flat_since.get(symbol, now_ms) if venue_pos is None else None
+        readings = flat_readings.get(symbol, ()) if venue_pos is None else None
         stop_price = None
         if local_pos is not None:
             same = same_side(local_pos, venue_pos)
-            if not same and (flat_for is None or flat_for >= rules.settle_ms):
+            if not same and (readings is None or _settled(readings, local_pos.opened_ms, rules.settle_ms)):
                 held_text = "nothing" if venue_pos is None else f"a {venue_pos.side.value} {venue_pos.size}"
                 fixes.append(CloseOut(local_pos.position_id, f"the venue holds {held_text} on {symbol}"))
             elif not same:
@@ -130,7 +131,8 @@ def reconcile(
         if venue_pos is not None and (local_pos is None or local_pos.side is not venue_pos.side):
             fixes.append(Adopt(symbol, venue_pos.side, venue_pos.size, venue_pos.entry_price, keep))
         for stop in stops.get(symbol, []):
-            if stop is keep or (flat_for is not None and flat_for < rules.orphan_ms):
+            # Only readings taken since the stop existed say it protects nothing.
+            if stop is keep or (readings is not None and not _settled(readings, stop.created_ms or 0, rules.orphan_ms)):
                 continue
             why = "protects nothing the venue holds" if venue_pos is None else "duplicates or no longer covers"
             cancels.append(CancelStop(symbol, stop.venue_order_id, stop.client_order_id, f"stop {why}"))
@@ -142,6 +144,12 @@ def reconcile(
             trigger = stop_price or venue_pos.side.stop_price(venue_pos.entry_price, rules.stop_fraction)
             places.append(PlaceStop(symbol, venue_pos.side, venue_pos.size, trigger))
     return fixes + places + cancels
+
+
+def _settled(readings: Sequence[int], since_ms: int, span_ms: int) -> bool:
+    """Two or more flat readings taken since ``since_ms``, at least ``span_ms`` apart end to end."""
+    counted = [r for r in readings if r >= since_ms]
+    return len(counted) >= 2 and counted[-1] - counted[0] >= span_ms
 
 
 def same_side(local_pos: PositionRecord, venue_pos: PositionReport | None) -> bool:

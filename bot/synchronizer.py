@@ -20,6 +20,7 @@ from bot.values import ClientOrderId
 from bot.venue import Venue
 
 log = logging.getLogger("bot.synchronizer")
+MAX_READINGS = 10
 
 
 class Synchronizer:
@@ -34,21 +35,23 @@ class Synchronizer:
         self.clock = clock
         self.rng = rng
         self.policy = policy or Policy()
-        self.flat_since: dict[str, int] = {}  # when the venue first showed each symbol flat (in this process)
+        # When consecutive venue readings (in this process) showed each symbol flat, newest last.
+        self.flat_readings: dict[str, list[int]] = {}
 
     async def plan(self) -> list[Action]:
         """What one cycle would do now (reads the venue, changes nothing)."""
+        read_at = self.clock.now_ms()
         positions = await self.venue.positions()
         stops = await self.venue.open_stops()
         # The database is read after the venue: an intent that started or filled during the reads
         # is then either busy (left to the opener) or already holds its position.
         busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
         local = self.repo.open_positions()
-        now = self.clock.now_ms()
         held = {p.symbol for p in positions if p.size > 0}
         watched = {p.symbol for p in local} | {s.symbol for s in stops}
-        self.flat_since = {symbol: self.flat_since.get(symbol, now) for symbol in watched - held}
-        return reconcile(local, busy, positions, stops, now, self.rules, self.flat_since)
+        self.flat_readings = {symbol: [*self.flat_readings.get(symbol, [])[-(MAX_READINGS - 1):], read_at]
+                              for symbol in watched - held}
+        return reconcile(local, busy, positions, stops, self.clock.now_ms(), self.rules, self.flat_readings)
 
     async def cycle(self) -> list[Action]:
         """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""

@@ -84,6 +84,7 @@ class OrderReport:
     reduce_only: bool
     trigger_price: Decimal | None
     source: str  # which source told us: "create", "push", "realtime", "history", ...
+    created_ms: int | None = None  # when the venue created it, where the source says
 
 
 @dataclass(frozen=True, slots=True)

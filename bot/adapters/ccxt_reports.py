@@ -45,6 +45,7 @@ def order_report(order: dict[str, Any], source: str) -> OrderReport | None:
         reduce_only=bool(order.get("reduceOnly")),
         trigger_price=decimal(order.get("triggerPrice")) or None,
         source=source,
+        created_ms=int(order["timestamp"]) if order.get("timestamp") else None,
     )
 
 

@@ -50,12 +50,13 @@ def stop(vid: str, symbol: str, side: str, qty: str, *, client: str | None = "hb
     )
 
 
-LONG_FLAT = {A: 0, B: 0, "C/USDT:USDT": 0}  # every symbol flat since long ago
+LONG_FLAT = {s: [0, NOW] for s in (A, B, "C/USDT:USDT")}  # every symbol seen flat since long ago
 
 
 def run(locals_: list[PositionRecord], venue: list[PositionReport], stops: list[OrderReport],
-        busy: frozenset[str] = frozenset(), now: int = NOW, flat_since: dict[str, int] | None = None) -> list[Action]:
-    return reconcile(locals_, busy, venue, stops, now, RULES, LONG_FLAT if flat_since is None else flat_since)
+        busy: frozenset[str] = frozenset(), now: int = NOW,
+        flat: dict[str, list[int]] | None = None) -> list[Action]:
+    return reconcile(locals_, busy, venue, stops, now, RULES, LONG_FLAT if flat is None else flat)
 
 
 def test_agreeing_books_need_nothing() -> None:
@@ -80,16 +81,22 @@ def test_a_settled_position_the_venue_lacks_is_closed_out_and_its_stop_cancelled
     assert actions[0].position_id == 1 and "holds nothing" in actions[0].reason  # type: ignore[union-attr]
 
 
-def test_a_symbol_just_seen_flat_is_left_for_the_next_cycle() -> None:
-    assert run([local(1, A, Side.LONG, "2", stop_id="s1")], [], [stop("s1", A, "sell", "2")], flat_since={}) == []
-    assert run([local(1, A, Side.LONG, "2")], [], [], flat_since={A: NOW - RULES.settle_ms + 1}) == []
+def test_one_flat_reading_or_readings_too_close_together_remove_nothing() -> None:
+    position, its_stop = local(1, A, Side.LONG, "2", stop_id="s1"), stop("s1", A, "sell", "2")
+    assert run([position], [], [its_stop], flat={A: [NOW]}) == []
+    assert run([position], [], [its_stop], flat={A: [NOW - RULES.settle_ms + 1, NOW]}) == []
+
+
+def test_readings_from_before_the_position_opened_do_not_count() -> None:
+    young = local(1, A, Side.LONG, "2", opened_ms=NOW - 1_000)
+    assert run([young], [], [], flat={A: [NOW - 60_000, NOW]}) == []
 
 
 def test_a_position_flat_past_the_settle_time_is_closed_out_but_its_stop_waits_for_the_orphan_time() -> None:
     actions = run([local(1, A, Side.LONG, "2", stop_id="s1")], [], [stop("s1", A, "sell", "2")],
-                  flat_since={A: NOW - RULES.settle_ms})
+                  flat={A: [NOW - RULES.settle_ms, NOW]})
     assert [type(a) for a in actions] == [CloseOut]
-    actions = run([], [], [stop("s1", A, "sell", "2")], flat_since={A: NOW - RULES.orphan_ms})
+    actions = run([], [], [stop("s1", A, "sell", "2")], flat={A: [NOW - RULES.orphan_ms, NOW]})
     assert [type(a) for a in actions] == [CancelStop]
 
 
@@ -188,12 +195,12 @@ def apply(
 @given(worlds())
 def test_reconcile_converges_within_two_acting_cycles(world: tuple) -> None:
     locals_, venue, stops = world
-    now, counter, acting, flat_since = NOW, [0], [], {}
+    now, counter, acting, flat = NOW, [0], [], {}
     held = {v.symbol for v in venue}
     for cycle in range(5):  # cycles an interval apart (longer than the orphan time), as the synchronizer runs
         watched = {p.symbol for p in locals_} | {s.symbol for s in stops}
-        flat_since = {symbol: flat_since.get(symbol, now) for symbol in watched - held}
-        if actions := run(locals_, venue, stops, now=now, flat_since=flat_since):
+        flat = {symbol: [*flat.get(symbol, []), now] for symbol in watched - held}
+        if actions := run(locals_, venue, stops, now=now, flat=flat):
             acting.append(cycle)
             locals_, stops = apply(actions, locals_, stops, now, counter)
         now += RULES.orphan_ms
@@ -211,3 +218,10 @@ def test_reconcile_converges_within_two_acting_cycles(world: tuple) -> None:
     # ... no stop of ours on a flat symbol, and nothing of anyone else's touched.
     assert {s.symbol for s in ours} == {p.symbol for p in locals_}
     assert [s for s in stops if s not in ours] == [s for s in world[2] if not (s.client_order_id or "").startswith("hb")]
+
+
+def test_readings_from_before_a_stop_existed_do_not_make_it_an_orphan() -> None:
+    newer = dataclasses.replace(stop("s1", A, "sell", "2"), created_ms=NOW - 30_000)
+    assert run([], [], [newer], flat={A: [NOW - RULES.orphan_ms, NOW - 29_000, NOW]}) == []
+    older = dataclasses.replace(newer, created_ms=NOW - RULES.orphan_ms)
+    assert [type(a) for a in run([], [], [older], flat={A: [NOW - RULES.orphan_ms, NOW]})] == [CancelStop]

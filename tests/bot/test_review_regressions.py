@@ -51,11 +51,11 @@ async def test_one_well_formed_but_empty_reading_does_not_remove_protection(worl
     world.running.faults.add(Fault("stale list", POSITIONS, HttpAnswer(200, stale, "application/json")))
 
     assert await bot.sync.cycle() == []  # one reading of "flat" only starts the clock
-    assert GIGA in bot.sync.flat_since
+    assert GIGA in bot.sync.flat_readings
     await asyncio.sleep(30)
     assert await bot.sync.cycle() == []  # the next, true reading clears it
 
-    assert bot.sync.flat_since == {}
+    assert bot.sync.flat_readings == {}
     assert len(bot.repo.open_positions()) == 1
     assert len(await bot.venue.open_stops()) == 1
 
