@@ -135,6 +135,7 @@ async def serve_bybit(
     )
     venue = BybitVenue(engine, trace=trace)
     runner, base_url = await listen(venue.build_app(), host=host, port=port)
+    trace.add_alias(base_url.removeprefix("http://"), "bybit-venue")  # the port differs run to run
     running = RunningVenue(venue=venue, base_url=base_url, account=account)
     try:
         yield running

@@ -39,6 +39,8 @@ class Recorder(Protocol):
 
     def add_secret(self, secret: str) -> None: ...
 
+    def add_alias(self, text: str, alias: str) -> None: ...
+
 
 class NoTrace:
     """A recorder that keeps nothing: the default when nobody is watching."""
@@ -47,6 +49,9 @@ class NoTrace:
         return None
 
     def add_secret(self, secret: str) -> None:
+        return None
+
+    def add_alias(self, text: str, alias: str) -> None:
         return None
 
 
@@ -80,12 +85,18 @@ class Trace:
     def __init__(self, clock: TimeSource) -> None:
         self._clock = clock
         self._records: list[Record] = []
-        self._secrets: set[str] = set()
+        self._replacements: dict[str, str] = {}
 
     def add_secret(self, secret: str) -> None:
         """Scrub ``secret`` from every string recorded from now on (API keys, API secrets)."""
         if secret:
-            self._secrets.add(secret)
+            self._replacements[secret] = REDACTED
+
+    def add_alias(self, text: str, alias: str) -> None:
+        """Write ``alias`` for ``text`` in every string recorded from now on: a machine-specific value
+        (a venue's host and port, in an error message a client reports) must not make runs differ."""
+        if text:
+            self._replacements[text] = alias
 
     def record(self, actor: str, kind: str, **fields: Any) -> None:
         plain = {name: self._plain(value, name) for name, value in fields.items()}
@@ -167,9 +178,9 @@ class Trace:
         )
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
+        for found, replacement in self._replacements.items():
+            if found in text:
+                text = text.replace(found, replacement)
         return text
 
 

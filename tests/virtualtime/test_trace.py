@@ -107,3 +107,12 @@ def test_wire_bodies_are_hashed_as_sent_and_shown_as_json_in_the_timeline() -> N
     trace.record("venue", "rest.response", body='{"retCode":0,"result":{}}', note="[not json")
     assert trace.records[0].fields["body"] == '{"retCode":0,"result":{}}'
     assert trace.timeline().endswith('{"body":{"result":{},"retCode":0},"note":"[not json"}')
+
+
+def test_an_alias_replaces_a_machine_specific_value_in_everything_recorded_after() -> None:
+    trace, _ = _trace()
+    trace.add_alias("127.0.0.1:40123", "bybit-venue")
+    trace.record("bot", "error", text="POST http://127.0.0.1:40123/v5/order/create", nested={"url": "ws://127.0.0.1:40123/x"})
+
+    [record] = trace.records
+    assert record.fields == {"text": "POST http://bybit-venue/v5/order/create", "nested": {"url": "ws://bybit-venue/x"}}
