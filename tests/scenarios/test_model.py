@@ -1,0 +1,67 @@
+"""Scenario files: the library loads, and every mistake is refused with the file, the table and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scenarios.model import ScenarioError, library, load
+
+GOOD = """
+id = "x"
+title = "t"
+story = "s"
+venue = "bybit"
+duration_ms = 1000
+convergence_ms = 100
+
+[[action]]
+at_ms = 0
+do = "open"
+symbol = "GIGA/USDT:USDT"
+side = "short"
+qty = "920"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "x") -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_the_library_loads_and_ids_match_file_names() -> None:
+    scenarios = library()
+    assert "gigausdt-phantom-position" in scenarios
+    for scenario_id, scenario in scenarios.items():
+        assert scenario.path.stem == scenario_id and scenario.story and scenario.steps
+
+
+def test_a_minimal_scenario_loads_with_defaults(tmp_path: Path) -> None:
+    scenario = load(write(tmp_path, GOOD))
+    assert (scenario.balance, scenario.faults, scenario.expectation("anyone").passes) == (10000, (), True)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: "duraton_ms = 5\n" + t, "x.toml: unknown key(s) ['duraton_ms']"),
+    (lambda t: t.replace('qty = "920"', 'qty = "920"\nprice = 1'), "[[action]] #1: unknown key(s) ['price']"),
+    (lambda t: t.replace('do = "open"', 'do = "buy"'), "[[action]] #1: do = 'buy'"),
+    (lambda t: t.replace('side = "short"', 'side = "sell"'), "an open needs symbol, side"),
+    (lambda t: t.replace('venue = "bybit"', 'venue = "kraken"'), "venue = 'kraken'"),
+    (lambda t: t.replace("at_ms = 0", "at_ms = 5000"), "after duration_ms"),
+    (lambda t: t + '\n[[price]]\nsymbol = "GIGAUSDT"\nprice = "1"\n', "give exactly one of at_ms or on_fill"),
+    (lambda t: t + '\n[[fault]]\nname = "f"\nmethod = "POST"\npath = "/v5/order/create"\neffect = "explode"\n',
+     "effect = 'explode'"),
+    (lambda t: t + '\n[[fault]]\nname = "f"\nmethod = "POST"\npath = "/p"\neffect = "http"\nstatus = 502\non_call = 0\n',
+     "n >= 1"),
+    (lambda t: t + '\n[[expect]]\nsubject = "bot"\npasses = "yes"\n', "write true or false"),
+    (lambda t: t + '\n[[expect]]\nsubject = "bot"\npasses = true\nviolations = ["phantom position"]\n',
+     "a subject that passes has no violations"),
+    (lambda t: t.replace('id = "x"', 'id = "y"'), "must match the file name"),
+])
+def test_mistakes_are_refused_by_place(tmp_path: Path, change, message: str) -> None:  # noqa: ANN001
+    with pytest.raises(ScenarioError) as caught:
+        load(write(tmp_path, change(GOOD)))
+    assert message in str(caught.value)
+    assert str(tmp_path / "x.toml") in str(caught.value)
