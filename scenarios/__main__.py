@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--subject", help="bot, seed-flow, or module:factory (default: each the scenario names)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--json", action="store_true", help="one JSON object per scenario and subject")
+    run.add_argument("--log-level", default="ERROR", help="the subjects' own logs on stderr (default ERROR)")
     traced = commands.add_parser("trace", help="run a traced scenario on virtual time; print its trace digest")
     traced.add_argument("name", choices=sorted(TRACED))
     traced.add_argument("--seed", type=int, default=0)
@@ -59,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "trace":
         return _trace(args.name, args.seed, args.save, args.timeline)
+    # The subjects' journals are in the timeline; their log lines would only repeat them.
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     names = args.names or [*scenarios, *MECHANICS]
     unknown = sorted(set(names) - set(scenarios) - set(MECHANICS))
     if unknown:

@@ -15,12 +15,25 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from simulator.faults import DropAfterApply, DropBeforeApply, Effect, Fault, HttpAnswer, OnCall, RestTarget
+from simulator.faults import (
+    CloseStream,
+    DelayFrame,
+    DropAfterApply,
+    DropBeforeApply,
+    DropFrame,
+    Effect,
+    Fault,
+    HttpAnswer,
+    OnCall,
+    RestTarget,
+    StreamTarget,
+)
 
 LIBRARY = Path(__file__).parent / "library"
 VENUES = ("bybit",)
 ACTIONS = ("open", "close", "sync", "restart")
-EFFECTS = ("drop-before-apply", "drop-after-apply", "http")
+REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http")
+STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream")
 
 
 class ScenarioError(ValueError):
@@ -79,7 +92,8 @@ _TOP = {"id", "title", "story", "venue", "balance", "duration_ms", "convergence_
 _TABLES = {
     "start_price": {"symbol", "price"},
     "price": {"symbol", "price", "at_ms", "on_fill"},
-    "fault": {"name", "method", "path", "effect", "on_call", "times", "status", "body", "content_type"},
+    "fault": {"name", "method", "path", "stream", "topic", "effect", "on_call", "times", "status", "body",
+              "content_type", "delay_ms"},
     "action": {"at_ms", "do", "symbol", "side", "qty"},
     "expect": {"subject", "passes", "violations"},
 }
@@ -170,6 +184,8 @@ def _price(t: Mapping[str, Any], where: str) -> PricePoint:
 def _fault(t: Mapping[str, Any], where: str) -> Fault:
     effect_name = _text(t, "effect", where)
     effect: Effect
+    if effect_name in STREAM_EFFECTS:
+        return _stream_fault(t, effect_name, where)
     if effect_name == "drop-before-apply":
         effect = DropBeforeApply()
     elif effect_name == "drop-after-apply":
@@ -178,13 +194,32 @@ def _fault(t: Mapping[str, Any], where: str) -> Fault:
         effect = HttpAnswer(status=_int(t, "status", where), body=str(t.get("body", "")),
                             content_type=str(t.get("content_type", "text/html")))
     else:
-        raise ScenarioError(f"{where}: effect = {effect_name!r}; one of {list(EFFECTS)}")
+        raise ScenarioError(f"{where}: effect = {effect_name!r}; one of {[*REST_EFFECTS, *STREAM_EFFECTS]}")
     try:
         trigger = OnCall(n=int(t.get("on_call", 1)), times=int(t.get("times", 1)))
     except ValueError as error:
         raise ScenarioError(f"{where}: {error}") from None
     return Fault(_text(t, "name", where), RestTarget(_text(t, "method", where), _text(t, "path", where)), effect,
                  trigger)
+
+
+def _stream_fault(t: Mapping[str, Any], effect_name: str, where: str) -> Fault:
+    effect: Effect
+    if effect_name == "drop-frame":
+        effect = DropFrame()
+    elif effect_name == "close-stream":
+        effect = CloseStream()
+    else:
+        try:
+            effect = DelayFrame(ms=_int(t, "delay_ms", where))
+        except ValueError as error:
+            raise ScenarioError(f"{where}: {error}") from None
+    try:
+        trigger = OnCall(n=int(t.get("on_call", 1)), times=int(t.get("times", 1)))
+    except ValueError as error:
+        raise ScenarioError(f"{where}: {error}") from None
+    target = StreamTarget(_text(t, "stream", where), t.get("topic"))
+    return Fault(_text(t, "name", where), target, effect, trigger)
 
 
 def _expect(t: Mapping[str, Any], where: str) -> Expectation:

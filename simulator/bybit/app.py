@@ -29,6 +29,7 @@ from simulator.engine.rejections import Rejection
 from simulator.engine.venue import Engine
 from simulator.faults.plan import FaultPlan
 from simulator.faults.rest import rest_faults
+from simulator.faults.ws import FrameRouter
 from simulator.http_body import raw_body, read_body
 from simulator.tracing import record_engine, rest_recorder
 from virtualtime.trace import NO_TRACE, Recorder
@@ -54,12 +55,13 @@ class BybitVenue:
             trace.add_secret(account.api_secret)
         if trace is not NO_TRACE:
             record_engine(engine, trace, ACTOR)
-        self.streams = Streams(engine, on_internal_error=self.record_internal_error, trace=trace)
+        self.faults = FaultPlan()
+        self.streams = Streams(engine, on_internal_error=self.record_internal_error, trace=trace,
+                               router=FrameRouter(self.faults, trace, ACTOR))
         # Anything that escaped a handler as an unexpected exception: a simulator bug.
         # Clients got Bybit's system-error envelope; tests assert this stays empty.
         self.internal_errors: list[str] = []
         self._routes: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
-        self.faults = FaultPlan()
 
     def build_app(self) -> web.Application:
         middlewares: list[Middleware] = [read_body, rest_faults(self.faults, self.trace, ACTOR)]

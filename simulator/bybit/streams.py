@@ -35,6 +35,7 @@ from simulator.engine.events import (
 from simulator.engine.positions import Position
 from simulator.engine.values import AccountId, OrderStatus
 from simulator.engine.venue import Engine
+from simulator.faults.ws import FrameRouter
 from virtualtime.trace import NO_TRACE, Recorder
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,12 @@ PRIVATE_TOPICS = {
 
 
 class Streams:
-    def __init__(self, engine: Engine, *, on_internal_error: InternalError, trace: Recorder = NO_TRACE) -> None:
+    def __init__(
+        self, engine: Engine, *, on_internal_error: InternalError, trace: Recorder = NO_TRACE,
+        router: FrameRouter | None = None,
+    ) -> None:
         self._engine = engine
+        self.router = router  # every outgoing frame passes through it (the WebSocket fault seam)
         self._trace = trace
         self._ids = engine.ids.child()
         self._on_internal_error = on_internal_error
@@ -88,7 +93,7 @@ class Streams:
         return await serve_frames(
             request, self._ids.uuid(), self._on_private, self._bad_frame,
             on_open=self._open_private, on_close=self._close_private, on_internal_error=self._on_internal_error,
-            trace=self._trace,
+            trace=self._trace, router=self.router,
         )
 
     def _open_private(self, conn: Connection) -> None:
@@ -101,7 +106,7 @@ class Streams:
         return await serve_frames(
             request, self._ids.uuid(), self._on_public, self._bad_frame,
             on_open=lambda c: self._public.setdefault(c, None), on_close=lambda c: self._public.pop(c, None),
-            on_internal_error=self._on_internal_error, trace=self._trace,
+            on_internal_error=self._on_internal_error, trace=self._trace, router=self.router,
         )
 
     async def drop_private(self) -> int:

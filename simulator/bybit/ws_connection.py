@@ -11,6 +11,8 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from simulator.bybit.wire import ACTOR, dumps
+from simulator.faults.plan import CloseStream, DelayFrame, DropFrame
+from simulator.faults.ws import FrameRouter
 from virtualtime.trace import REDACTED, Recorder
 
 log = logging.getLogger(__name__)
@@ -27,9 +29,12 @@ class Connection:
 
     def __init__(
         self, ws: web.WebSocketResponse, conn_id: str, on_internal_error: InternalError, trace: Recorder,
+        *, path: str = "", router: FrameRouter | None = None,
     ) -> None:
         self.ws = ws
         self.conn_id = conn_id
+        self.path = path
+        self._router = router
         self.topics: set[str] = set()
         # What this connection last received per stream key, for delta messages.
         self.last_sent: dict[str, dict[str, Any]] = {}
@@ -40,7 +45,19 @@ class Connection:
         self._writer = asyncio.ensure_future(self._write())
 
     def send(self, message: dict[str, Any]) -> None:
-        if self._overflowed:
+        effect = self._router.route(self.path, self.conn_id, message) if self._router is not None else None
+        if isinstance(effect, DropFrame):
+            return
+        if isinstance(effect, DelayFrame):
+            asyncio.get_running_loop().call_later(effect.ms / 1000, self._queue, message)
+            return
+        if isinstance(effect, CloseStream):
+            asyncio.ensure_future(self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"going away"))
+            return
+        self._queue(message)
+
+    def _queue(self, message: dict[str, Any]) -> None:
+        if self._overflowed or self.ws.closed:
             return
         try:
             self._outbox.put_nowait((dumps(message), message))
@@ -81,11 +98,11 @@ BadFrame = Callable[[Connection, str], None]
 async def serve_frames(
     request: web.Request, conn_id: str, on_message: Handler, on_bad_frame: BadFrame, *,
     on_open: Callable[[Connection], None], on_close: Callable[[Connection], None], on_internal_error: InternalError,
-    trace: Recorder,
+    trace: Recorder, router: FrameRouter | None = None,
 ) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
-    conn = Connection(ws, conn_id, on_internal_error, trace)
+    conn = Connection(ws, conn_id, on_internal_error, trace, path=request.path, router=router)
     trace.record(ACTOR, "ws.open", conn=conn_id, path=request.path)
     on_open(conn)
     try:

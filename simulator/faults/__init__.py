@@ -1,20 +1,29 @@
 """Faults: named frozen values that enter a venue through one seam (REST: an aiohttp middleware).
 
     venue.faults.add(Fault("create lost after fill", RestTarget("POST", "/v5/order/create"), DropAfterApply()))
+    venue.faults.add(Fault("order push lost", StreamTarget("/v5/private", "order"), DropFrame()))
 
+WebSocket faults enter through one frame router every outgoing frame passes (``faults/ws.py``).
 Endpoint handlers carry no fault code. Every applied fault is recorded in the trace with what the
 venue did and what the client was told.
 """
 
 from simulator.faults.plan import (
+    CloseStream,
+    DelayFrame,
     DropAfterApply,
     DropBeforeApply,
+    DropFrame,
     Effect,
     Fault,
     FaultPlan,
     HttpAnswer,
     OnCall,
     RestTarget,
+    StreamTarget,
 )
 
-__all__ = ["DropAfterApply", "DropBeforeApply", "Effect", "Fault", "FaultPlan", "HttpAnswer", "OnCall", "RestTarget"]
+__all__ = [
+    "CloseStream", "DelayFrame", "DropAfterApply", "DropBeforeApply", "DropFrame", "Effect", "Fault", "FaultPlan",
+    "HttpAnswer", "OnCall", "RestTarget", "StreamTarget",
+]

@@ -15,6 +15,17 @@ class RestTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamTarget:
+    """Frames the venue sends on a WebSocket path, optionally only those of one topic ("order", "position")."""
+
+    path: str  # "/v5/private"
+    topic: str | None = None
+
+    def matches(self, path: str, topic: object) -> bool:
+        return self.path == path and (self.topic is None or self.topic == topic)
+
+
+@dataclass(frozen=True, slots=True)
 class OnCall:
     """Fire on the ``n``-th matching call (1-based) and the ``times - 1`` matching calls after it."""
 
@@ -53,15 +64,45 @@ class HttpAnswer:
             raise ValueError(f"HttpAnswer status must be an HTTP status (100-599), got {self.status}")
 
 
-Effect = DropBeforeApply | DropAfterApply | HttpAnswer
+@dataclass(frozen=True, slots=True)
+class DropFrame:
+    """The venue never sends the frame: a push lost."""
+
+
+@dataclass(frozen=True, slots=True)
+class DelayFrame:
+    """The frame goes out ``ms`` later; frames behind it overtake it."""
+
+    ms: int
+
+    def __post_init__(self) -> None:
+        if self.ms <= 0:
+            raise ValueError(f"DelayFrame needs ms > 0, got {self.ms}")
+
+
+@dataclass(frozen=True, slots=True)
+class CloseStream:
+    """Instead of sending the frame the venue closes the connection (1001, going away)."""
+
+
+RestEffect = DropBeforeApply | DropAfterApply | HttpAnswer
+StreamEffect = DropFrame | DelayFrame | CloseStream
+Effect = RestEffect | StreamEffect
 
 
 @dataclass(frozen=True, slots=True)
 class Fault:
     name: str
-    target: RestTarget
+    target: RestTarget | StreamTarget
     effect: Effect
     trigger: OnCall = field(default_factory=OnCall)
+
+    def __post_init__(self) -> None:
+        stream_effect = isinstance(self.effect, DropFrame | DelayFrame | CloseStream)
+        if stream_effect != isinstance(self.target, StreamTarget):
+            kind = "a WebSocket" if stream_effect else "a REST"
+            raise ValueError(f"fault {self.name!r}: {type(self.effect).__name__} is {kind} effect, but the target is"
+                             f" {self.target!r}; use a {'StreamTarget' if stream_effect else 'RestTarget'}")
 
 
 class FaultPlan:
@@ -86,10 +127,20 @@ class FaultPlan:
         self._calls.clear()
 
     def pick(self, method: str, path: str) -> Fault | None:
-        """The first planned fault that fires on this call; every matching fault counts the call."""
+        """The first planned REST fault that fires on this call; every matching fault counts the call."""
         chosen = None
         for fault in self._faults:
-            if fault.target.matches(method, path):
+            if isinstance(fault.target, RestTarget) and fault.target.matches(method, path):
+                self._calls[fault.name] += 1
+                if chosen is None and fault.trigger.fires(self._calls[fault.name]):
+                    chosen = fault
+        return chosen
+
+    def pick_frame(self, path: str, topic: object) -> Fault | None:
+        """The first planned WebSocket fault that fires on this outgoing frame; matching faults count it."""
+        chosen = None
+        for fault in self._faults:
+            if isinstance(fault.target, StreamTarget) and fault.target.matches(path, topic):
                 self._calls[fault.name] += 1
                 if chosen is None and fault.trigger.fires(self._calls[fault.name]):
                     chosen = fault

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from scenarios.model import ScenarioError, library, load
+from simulator.faults import DelayFrame, OnCall, StreamTarget
 
 GOOD = """
 id = "x"
@@ -59,9 +60,19 @@ def test_a_minimal_scenario_loads_with_defaults(tmp_path: Path) -> None:
     (lambda t: t + '\n[[expect]]\nsubject = "bot"\npasses = true\nviolations = ["phantom position"]\n',
      "a subject that passes has no violations"),
     (lambda t: t.replace('id = "x"', 'id = "y"'), "must match the file name"),
+    (lambda t: t + '\n[[fault]]\nname = "f"\nstream = "/v5/private"\neffect = "delay-frame"\n', "'delay_ms' is required"),
+    (lambda t: t + '\n[[fault]]\nname = "f"\neffect = "drop-frame"\n', "'stream' is required"),
 ])
 def test_mistakes_are_refused_by_place(tmp_path: Path, change, message: str) -> None:  # noqa: ANN001
     with pytest.raises(ScenarioError) as caught:
         load(write(tmp_path, change(GOOD)))
     assert message in str(caught.value)
     assert str(tmp_path / "x.toml") in str(caught.value)
+
+
+def test_a_stream_fault_loads_as_a_frame_router_fault(tmp_path: Path) -> None:
+    text = GOOD + '\n[[fault]]\nname = "late"\nstream = "/v5/private"\ntopic = "order"\neffect = "delay-frame"\n' \
+        'delay_ms = 500\ntimes = 2\n'
+    [fault] = load(write(tmp_path, text)).faults
+    assert (fault.target, fault.effect, fault.trigger) == (StreamTarget("/v5/private", "order"), DelayFrame(500),
+                                                           OnCall(1, 2))

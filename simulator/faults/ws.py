@@ -1,0 +1,32 @@
+"""The WebSocket fault seam: one router every outgoing frame of a venue passes through.
+
+A connection asks the router what to do with each frame before queueing it; the answer is a
+stream effect from the plan, or nothing. Every applied fault is recorded with what the client got.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.faults.plan import CloseStream, DelayFrame, DropFrame, FaultPlan, StreamEffect
+from virtualtime.trace import Recorder
+
+_TOLD = {DropFrame: "nothing (frame dropped)", CloseStream: "the connection closed (1001)"}
+
+
+class FrameRouter:
+    def __init__(self, plan: FaultPlan, trace: Recorder, actor: str) -> None:
+        self._plan = plan
+        self._trace = trace
+        self._actor = actor
+
+    def route(self, path: str, conn_id: str, message: dict[str, Any]) -> StreamEffect | None:
+        topic = message.get("topic")
+        fault = self._plan.pick_frame(path, topic)
+        if fault is None:
+            return None
+        effect = fault.effect
+        assert isinstance(effect, DropFrame | DelayFrame | CloseStream)
+        told = f"the frame {effect.ms} ms late" if isinstance(effect, DelayFrame) else _TOLD[type(effect)]
+        self._trace.record(self._actor, "fault", name=fault.name, stream=path, conn=conn_id, topic=topic, told=told)
+        return effect
