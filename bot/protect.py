@@ -42,10 +42,15 @@ async def ensure_stop(
 ) -> OrderReport:
     """A stop-loss for ``side`` at ``trigger`` that the venue shows open; placed only if not already there.
 
-    Up to ``protect_attempts`` placements, each followed by a lookup that must show the stop open.
+    Up to ``protect_attempts`` placements while no stop is in sight. Once the venue has accepted the
+    stop (an answer with its id, or a duplicate refusal of the client id, which says it is open),
+    no more placements: the lookups continue on the confirmation ladder's delays, and a venue whose
+    read side lags behind it gets ``RetryLater`` (verify later), never a rollback of a protected position.
     """
     last_error = "no attempt made"
     placements = 0
+    accepted = False
+    waits = iter(policy.confirm_delays())
     while True:
         try:
             existing = await venue.order_realtime(symbol, client_id=client_id, stop=True)
@@ -64,6 +69,13 @@ async def ensure_stop(
                 f"stop {client_id} on {symbol} is {existing.status.value} {existing.side} {existing.qty} at trigger"
                 f" {existing.trigger_price}; wanted an open {side.exit} {qty} at {trigger}"
             )
+        if accepted:
+            wait = next(waits, None)
+            if wait is None:
+                raise RetryLater(f"the venue accepted stop {client_id} on {symbol} but has not listed it open"
+                                 f" (last: {last_error}); verify again later")
+            await asyncio.sleep(wait)
+            continue
         if placements == policy.protect_attempts:
             break
         placements += 1
@@ -76,11 +88,14 @@ async def ensure_stop(
                            attempts=policy.write_attempts, delay_s=policy.retry_delay_s)
         except Rejected as error:
             raise ProtectionFailed(f"the venue refused stop {client_id} at {trigger} on {symbol}: {error}") from error
-        except (DuplicateClientId, OutcomeUnknown, RetryLater) as error:
+        except DuplicateClientId as error:
+            accepted, last_error = True, str(error)  # an open order already carries this client id
+            continue
+        except (OutcomeUnknown, RetryLater) as error:
             last_error = str(error)  # the lookup decides whether it landed
         else:
-            last_error = "placed, but the venue did not list it open"
-            continue  # verify at once: the venue lists a new order as soon as it answers
+            accepted, last_error = True, "accepted, not yet listed open"
+            continue  # verify at once: most venues list a new order as soon as they answer
         await asyncio.sleep(policy.retry_delay_s * placements)
     if lookup_failed:
         # The venue could not be read: the stop may well be there. Not a reason to close the

@@ -25,8 +25,10 @@ from simulator.faults import (
     Fault,
     HttpAnswer,
     OnCall,
+    QueryTarget,
     RestTarget,
     StreamTarget,
+    VisibilityLag,
 )
 
 LIBRARY = Path(__file__).parent / "library"
@@ -34,6 +36,7 @@ VENUES = ("bybit",)
 ACTIONS = ("open", "close", "sync", "restart")
 REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http")
 STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream")
+QUERY_EFFECTS = ("visibility-lag",)
 
 
 class ScenarioError(ValueError):
@@ -92,8 +95,8 @@ _TOP = {"id", "title", "story", "venue", "balance", "duration_ms", "convergence_
 _TABLES = {
     "start_price": {"symbol", "price"},
     "price": {"symbol", "price", "at_ms", "on_fill"},
-    "fault": {"name", "method", "path", "stream", "topic", "effect", "on_call", "times", "status", "body",
-              "content_type", "delay_ms"},
+    "fault": {"name", "method", "path", "stream", "topic", "queries", "effect", "on_call", "times", "status",
+              "body", "content_type", "delay_ms", "lag_ms"},
     "action": {"at_ms", "do", "symbol", "side", "qty"},
     "expect": {"subject", "passes", "violations"},
 }
@@ -186,6 +189,12 @@ def _fault(t: Mapping[str, Any], where: str) -> Fault:
     effect: Effect
     if effect_name in STREAM_EFFECTS:
         return _stream_fault(t, effect_name, where)
+    if effect_name in QUERY_EFFECTS:
+        try:
+            return Fault(_text(t, "name", where), QueryTarget(str(t.get("queries", "orders"))),
+                         VisibilityLag(ms=_int(t, "lag_ms", where)))
+        except ValueError as error:
+            raise ScenarioError(f"{where}: {error}") from None
     if effect_name == "drop-before-apply":
         effect = DropBeforeApply()
     elif effect_name == "drop-after-apply":
@@ -194,7 +203,8 @@ def _fault(t: Mapping[str, Any], where: str) -> Fault:
         effect = HttpAnswer(status=_int(t, "status", where), body=str(t.get("body", "")),
                             content_type=str(t.get("content_type", "text/html")))
     else:
-        raise ScenarioError(f"{where}: effect = {effect_name!r}; one of {[*REST_EFFECTS, *STREAM_EFFECTS]}")
+        raise ScenarioError(f"{where}: effect = {effect_name!r};"
+                            f" one of {[*REST_EFFECTS, *STREAM_EFFECTS, *QUERY_EFFECTS]}")
     try:
         trigger = OnCall(n=int(t.get("on_call", 1)), times=int(t.get("times", 1)))
     except ValueError as error:

@@ -55,7 +55,8 @@ class BybitVenue:
             trace.add_secret(account.api_secret)
         if trace is not NO_TRACE:
             record_engine(engine, trace, ACTOR)
-        self.faults = FaultPlan()
+        self.faults = FaultPlan(trace, ACTOR)
+        engine.query_faults = self.faults
         self.streams = Streams(engine, on_internal_error=self.record_internal_error, trace=trace,
                                router=FrameRouter(self.faults, trace, ACTOR))
         # Anything that escaped a handler as an unexpected exception: a simulator bug.

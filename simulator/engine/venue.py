@@ -51,6 +51,7 @@ from simulator.engine.values import (
     TimeInForce,
     VenueOrderId,
 )
+from simulator.faults.plan import FaultPlan
 
 Listener = Callable[[Sequence[EngineEvent]], None]
 
@@ -77,6 +78,8 @@ class Engine:
         self._positions: dict[tuple[AccountId, Symbol], Position] = {}
         self._leverage: dict[tuple[AccountId, Symbol], Decimal] = {}
         self._listeners: list[Listener] = []
+        # The consistency faults of the venue's read side (set by the wire layer that owns the plan).
+        self.query_faults: FaultPlan | None = None
         self._pending: list[EngineEvent] = []
         self._depth = 0
         self._seq = 0
@@ -292,6 +295,13 @@ class Engine:
     def restart(self) -> None:
         """A venue restart: after it, closed orders are served by history only."""
         self.orders.forget_recent_closed()
+
+    def queryable(self, orders: list[Order]) -> list[Order]:
+        """``orders`` as a client's query sees them: the query model's consistency faults applied."""
+        if self.query_faults is None:
+            return orders
+        now = self.now_ms()
+        return [o for o in orders if not self.query_faults.hidden_from_queries(o.created_ms, now, str(o.order_id))]
 
     def find_order(
         self,

@@ -19,11 +19,13 @@ from simulator.faults.plan import (
     FaultPlan,
     HttpAnswer,
     OnCall,
+    QueryTarget,
     RestTarget,
     StreamTarget,
+    VisibilityLag,
 )
 
 __all__ = [
     "CloseStream", "DelayFrame", "DropAfterApply", "DropBeforeApply", "DropFrame", "Effect", "Fault", "FaultPlan",
-    "HttpAnswer", "OnCall", "RestTarget", "StreamTarget",
+    "HttpAnswer", "OnCall", "QueryTarget", "RestTarget", "StreamTarget", "VisibilityLag",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from virtualtime.trace import NO_TRACE, Recorder
+
 
 @dataclass(frozen=True, slots=True)
 class RestTarget:
@@ -23,6 +25,17 @@ class StreamTarget:
 
     def matches(self, path: str, topic: object) -> bool:
         return self.path == path and (self.topic is None or self.topic == topic)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTarget:
+    """What clients can query of the venue's books (the engine's query model): "orders" so far."""
+
+    books: str = "orders"
+
+    def __post_init__(self) -> None:
+        if self.books != "orders":
+            raise ValueError(f"QueryTarget doesn't (yet) support {self.books!r}; only 'orders'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,32 +98,51 @@ class CloseStream:
     """Instead of sending the frame the venue closes the connection (1001, going away)."""
 
 
+@dataclass(frozen=True, slots=True)
+class VisibilityLag:
+    """Orders stay invisible to every order query (real-time, history) for ``ms`` after their creation,
+    while they trade and fill as usual: the venue's read side lags its write side."""
+
+    ms: int
+
+    def __post_init__(self) -> None:
+        if self.ms <= 0:
+            raise ValueError(f"VisibilityLag needs ms > 0, got {self.ms}")
+
+
 RestEffect = DropBeforeApply | DropAfterApply | HttpAnswer
 StreamEffect = DropFrame | DelayFrame | CloseStream
-Effect = RestEffect | StreamEffect
+QueryEffect = VisibilityLag
+Effect = RestEffect | StreamEffect | QueryEffect
 
 
 @dataclass(frozen=True, slots=True)
 class Fault:
     name: str
-    target: RestTarget | StreamTarget
+    target: RestTarget | StreamTarget | QueryTarget
     effect: Effect
     trigger: OnCall = field(default_factory=OnCall)
 
     def __post_init__(self) -> None:
-        stream_effect = isinstance(self.effect, DropFrame | DelayFrame | CloseStream)
-        if stream_effect != isinstance(self.target, StreamTarget):
-            kind = "a WebSocket" if stream_effect else "a REST"
-            raise ValueError(f"fault {self.name!r}: {type(self.effect).__name__} is {kind} effect, but the target is"
-                             f" {self.target!r}; use a {'StreamTarget' if stream_effect else 'RestTarget'}")
+        if isinstance(self.effect, DropFrame | DelayFrame | CloseStream):
+            wanted: type = StreamTarget
+        elif isinstance(self.effect, VisibilityLag):
+            wanted = QueryTarget
+        else:
+            wanted = RestTarget
+        if not isinstance(self.target, wanted):
+            raise ValueError(f"fault {self.name!r}: {type(self.effect).__name__} acts on a {wanted.__name__}, but the"
+                             f" target is {self.target!r}; use a {wanted.__name__}")
 
 
 class FaultPlan:
     """The faults a venue applies, each counting the calls that match its target."""
 
-    def __init__(self) -> None:
+    def __init__(self, trace: Recorder = NO_TRACE, actor: str = "venue") -> None:
         self._faults: list[Fault] = []
         self._calls: dict[str, int] = {}
+        self._trace = trace
+        self._actor = actor
 
     @property
     def faults(self) -> tuple[Fault, ...]:
@@ -145,3 +177,12 @@ class FaultPlan:
                 if chosen is None and fault.trigger.fires(self._calls[fault.name]):
                     chosen = fault
         return chosen
+
+    def hidden_from_queries(self, created_ms: int, now_ms: int, order_id: str) -> bool:
+        """Whether an order created at ``created_ms`` is still invisible to order queries at ``now_ms``."""
+        for fault in self._faults:
+            if isinstance(fault.effect, VisibilityLag) and now_ms - created_ms < fault.effect.ms:
+                self._trace.record(self._actor, "fault", name=fault.name, order_id=order_id, applied=True,
+                                   told=f"not found (created {now_ms - created_ms} ms ago)")
+                return True
+        return False

@@ -11,7 +11,16 @@ from bot.errors import Rejected
 from bot.lifecycle import IntentState
 from bot.repository import Repository
 from bot.values import Role, Side
-from simulator.faults import DropAfterApply, DropBeforeApply, Fault, HttpAnswer, OnCall, RestTarget
+from simulator.faults import (
+    DropAfterApply,
+    DropBeforeApply,
+    Fault,
+    HttpAnswer,
+    OnCall,
+    QueryTarget,
+    RestTarget,
+    VisibilityLag,
+)
 from tests.bot.world import GIGA, Crash, World, crash_at
 
 pytestmark = pytest.mark.virtual_time
@@ -314,3 +323,14 @@ async def test_after_the_venue_drops_the_order_stream_the_bot_reconnects_and_hea
 
     assert record.state is IntentState.OPEN
     assert decided_source(bot.repo, record.intent.intent_id) == "push"
+
+
+async def test_a_stop_the_venue_accepted_but_lists_late_is_waited_for_not_rolled_back(world: World) -> None:
+    world.running.faults.add(Fault("read side 5 s behind", QueryTarget("orders"), VisibilityLag(ms=5_000)))
+    bot = await world.bot()
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert len(await bot.venue.open_stops()) == 1
+    assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920"))]

@@ -197,7 +197,7 @@ def realtime(call: Call) -> Mapping[str, Any]:
     if not by_id:
         _scope(params)
     kind = _order_filter(params)
-    found = [o for o in _lookup(call, candidates) if kind(o)]
+    found = [o for o in _lookup(call, call.engine.queryable(candidates)) if kind(o)]
     chunk, cursor = page(found, params, default=20, maximum=50)
     return {"category": "linear", "list": [order_item(o) for o in chunk], "nextPageCursor": cursor}
 
@@ -228,7 +228,7 @@ def history(call: Call) -> Mapping[str, Any]:
         raise params_error("The startTime and endTime interval must be less than 7 days")
     kind = _order_filter(params)
     by_id = "orderId" in params or "orderLinkId" in params
-    candidates = call.engine.orders.all_for(call.account_id)
+    candidates = call.engine.queryable(call.engine.orders.all_for(call.account_id))
     found = [
         o
         for o in _lookup(call, candidates)

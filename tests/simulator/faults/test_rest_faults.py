@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import ccxt
 import pytest
 
-from simulator.faults import DropAfterApply, DropBeforeApply, Fault, FaultPlan, HttpAnswer, OnCall, RestTarget
+from simulator.faults import (
+    DropAfterApply,
+    DropBeforeApply,
+    Fault,
+    FaultPlan,
+    HttpAnswer,
+    OnCall,
+    QueryTarget,
+    RestTarget,
+    VisibilityLag,
+)
 from simulator.server import RunningVenue
 from virtualtime.trace import Trace
 
@@ -97,3 +108,19 @@ def test_the_plan_refuses_what_it_cannot_mean() -> None:
     plan.add(Fault("x", CREATE, DropBeforeApply()))
     with pytest.raises(ValueError, match="already planned"):
         plan.add(Fault("x", CREATE, DropAfterApply()))
+
+
+async def test_a_visibility_lag_hides_new_orders_from_queries_but_not_from_trading(
+    bybit_venue: RunningVenue, bybit_rest: Any, trace: Trace
+) -> None:
+    bybit_venue.faults.add(Fault("read side lags", QueryTarget("orders"), VisibilityLag(ms=3_000)))
+    await bybit_rest.load_markets()
+    created = await bybit_rest.create_order(GIGA, "market", "sell", 920, None, {"clientOrderId": "lag-1"})
+
+    assert await bybit_rest.fetch_canceled_and_closed_orders(GIGA, None, None, {"orderId": created["id"]}) == []
+    [position] = [p for p in await bybit_rest.fetch_positions([GIGA]) if p["contracts"]]  # it filled all the same
+    assert position["contracts"] == 920
+    await asyncio.sleep(3)
+    [found] = await bybit_rest.fetch_canceled_and_closed_orders(GIGA, None, None, {"orderId": created["id"]})
+    assert (found["clientOrderId"], found["status"]) == ("lag-1", "closed")
+    assert any(r.kind == "fault" and r.fields.get("order_id") == created["id"] for r in trace.records)
