@@ -82,6 +82,7 @@ class Scenario:
     convergence_ms: int
     expectations: tuple[Expectation, ...]
     path: Path
+    ends_holding: tuple[tuple[str, str, Decimal], ...] | None = None  # what a correct subject ends with
 
     def expectation(self, subject: str) -> Expectation:
         for expectation in self.expectations:
@@ -91,7 +92,7 @@ class Scenario:
 
 
 _TOP = {"id", "title", "story", "venue", "balance", "duration_ms", "convergence_ms", "start_price", "price",
-        "fault", "action", "expect"}
+        "fault", "action", "expect", "ends_holding"}
 _TABLES = {
     "start_price": {"symbol", "price"},
     "price": {"symbol", "price", "at_ms", "on_fill"},
@@ -151,6 +152,7 @@ def parse(raw: Mapping[str, Any], path: Path) -> Scenario:
         convergence_ms=_int(raw, "convergence_ms", where),
         expectations=tuple(_expect(t, f"{where} [[expect]] #{n}") for n, t in tables["expect"]),
         path=path,
+        ends_holding=_holdings(raw["ends_holding"], f"{where} ends_holding") if "ends_holding" in raw else None,
     )
 
 
@@ -230,6 +232,19 @@ def _stream_fault(t: Mapping[str, Any], effect_name: str, where: str) -> Fault:
         raise ScenarioError(f"{where}: {error}") from None
     target = StreamTarget(_text(t, "stream", where), t.get("topic"))
     return Fault(_text(t, "name", where), target, effect, trigger)
+
+
+def _holdings(value: Any, where: str) -> tuple[tuple[str, str, Decimal], ...]:
+    """``["GIGA/USDT:USDT short 920", ...]``: the exact venue exposure a correct subject ends with."""
+    if not isinstance(value, list):
+        raise ScenarioError(f"{where}: a list of \"SYMBOL long|short SIZE\" strings, or [] for flat")
+    held = []
+    for item in value:
+        parts = str(item).split()
+        if len(parts) != 3 or parts[1] not in ("long", "short"):
+            raise ScenarioError(f"{where}: {item!r} is not \"SYMBOL long|short SIZE\"")
+        held.append((parts[0], parts[1], _decimal(parts[2], f"{where} {item!r}")))
+    return tuple(sorted(held))
 
 
 def _expect(t: Mapping[str, Any], where: str) -> Expectation:

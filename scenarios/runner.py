@@ -123,7 +123,7 @@ class _Run:
         finally:
             monitor.cancel()
             await asyncio.gather(monitor, return_exceptions=True)
-        violations = watch.finish() + self._end_checks(final) + self._disagreement(final)
+        violations = watch.finish() + self._end_checks(final) + self._disagreement(final) + self._end_state(final)
         violations.sort(key=lambda v: (v.since_ms, v.invariant))
         for v in violations:
             sim.trace.record(ACTOR, "violation", invariant=v.invariant, evidence=v.evidence,
@@ -249,6 +249,16 @@ class _Run:
         return (checks.ledger(engine.orders.executions_for(account), self.scenario.balance, wallet.balance, now)
                 + checks.unknown_lookups(self.sim.trace.records, issued, timeline.VENUE)
                 + checks.duplicate_entries(engine.orders.all_for(account), opens, now))
+
+    def _end_state(self, final: Snapshot) -> list[Violation]:
+        """A subject expected to pass must end holding what a correct one would (not merely safe, but right)."""
+        wanted = self.scenario.ends_holding
+        if wanted is None or not self.scenario.expectation(self.subject_name).passes:
+            return []
+        if {(s, side, Decimal(size)) for s, side, size in final.venue} == set(wanted):
+            return []
+        return [Violation("did not end as a correct subject would", final.at_ms, final.at_ms,
+                          f"venue holds {list(final.venue)}; a correct subject ends with {list(wanted)}")]
 
     @staticmethod
     def _disagreement(final: Snapshot) -> list[Violation]:

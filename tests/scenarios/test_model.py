@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,7 @@ def test_a_minimal_scenario_loads_with_defaults(tmp_path: Path) -> None:
     (lambda t: t + '\n[[expect]]\nsubject = "bot"\npasses = true\nviolations = ["phantom position"]\n',
      "a subject that passes has no violations"),
     (lambda t: t.replace('id = "x"', 'id = "y"'), "must match the file name"),
+    (lambda t: 'ends_holding = ["GIGA/USDT:USDT sideways 920"]\n' + t, "is not \"SYMBOL long|short SIZE\""),
     (lambda t: t + '\n[[fault]]\nname = "f"\nstream = "/v5/private"\neffect = "delay-frame"\n', "'delay_ms' is required"),
     (lambda t: t + '\n[[fault]]\nname = "f"\neffect = "drop-frame"\n', "'stream' is required"),
 ])
@@ -76,3 +78,9 @@ def test_a_stream_fault_loads_as_a_frame_router_fault(tmp_path: Path) -> None:
     [fault] = load(write(tmp_path, text)).faults
     assert (fault.target, fault.effect, fault.trigger) == (StreamTarget("/v5/private", "order"), DelayFrame(500),
                                                            OnCall(1, 2))
+
+
+def test_ends_holding_reads_the_exposure_a_correct_subject_ends_with(tmp_path: Path) -> None:
+    scenario = load(write(tmp_path, 'ends_holding = ["GIGA/USDT:USDT short 920", "BTC/USDT:USDT long 0.01"]\n' + GOOD))
+    assert scenario.ends_holding == (("BTC/USDT:USDT", "long", Decimal("0.01")), ("GIGA/USDT:USDT", "short", Decimal(920)))
+    assert load(write(tmp_path, "ends_holding = []\n" + GOOD)).ends_holding == ()
