@@ -15,28 +15,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from simulator.faults import (
-    CloseStream,
-    DelayFrame,
-    DropAfterApply,
-    DropBeforeApply,
-    DropFrame,
-    Effect,
-    Fault,
-    HttpAnswer,
-    OnCall,
-    QueryTarget,
-    RestTarget,
-    StreamTarget,
-    VisibilityLag,
-)
+from simulator.faults import Fault, FaultSpecError, fault_from_table
+from simulator.faults.spec import KEYS as FAULT_KEYS
 
 LIBRARY = Path(__file__).parent / "library"
 VENUES = ("bybit",)
 ACTIONS = ("open", "close", "sync", "restart")
-REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http")
-STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream")
-QUERY_EFFECTS = ("visibility-lag",)
 
 
 class ScenarioError(ValueError):
@@ -96,8 +80,7 @@ _TOP = {"id", "title", "story", "venue", "balance", "duration_ms", "convergence_
 _TABLES = {
     "start_price": {"symbol", "price"},
     "price": {"symbol", "price", "at_ms", "on_fill"},
-    "fault": {"name", "method", "path", "stream", "topic", "queries", "effect", "on_call", "times", "status",
-              "body", "content_type", "delay_ms", "lag_ms"},
+    "fault": set(FAULT_KEYS),
     "action": {"at_ms", "do", "symbol", "side", "qty"},
     "expect": {"subject", "passes", "violations"},
 }
@@ -187,51 +170,10 @@ def _price(t: Mapping[str, Any], where: str) -> PricePoint:
 
 
 def _fault(t: Mapping[str, Any], where: str) -> Fault:
-    effect_name = _text(t, "effect", where)
-    effect: Effect
-    if effect_name in STREAM_EFFECTS:
-        return _stream_fault(t, effect_name, where)
-    if effect_name in QUERY_EFFECTS:
-        try:
-            return Fault(_text(t, "name", where), QueryTarget(str(t.get("queries", "orders"))),
-                         VisibilityLag(ms=_int(t, "lag_ms", where)))
-        except ValueError as error:
-            raise ScenarioError(f"{where}: {error}") from None
-    if effect_name == "drop-before-apply":
-        effect = DropBeforeApply()
-    elif effect_name == "drop-after-apply":
-        effect = DropAfterApply()
-    elif effect_name == "http":
-        effect = HttpAnswer(status=_int(t, "status", where), body=str(t.get("body", "")),
-                            content_type=str(t.get("content_type", "text/html")))
-    else:
-        raise ScenarioError(f"{where}: effect = {effect_name!r};"
-                            f" one of {[*REST_EFFECTS, *STREAM_EFFECTS, *QUERY_EFFECTS]}")
     try:
-        trigger = OnCall(n=int(t.get("on_call", 1)), times=int(t.get("times", 1)))
-    except ValueError as error:
+        return fault_from_table(t)
+    except FaultSpecError as error:
         raise ScenarioError(f"{where}: {error}") from None
-    return Fault(_text(t, "name", where), RestTarget(_text(t, "method", where), _text(t, "path", where)), effect,
-                 trigger)
-
-
-def _stream_fault(t: Mapping[str, Any], effect_name: str, where: str) -> Fault:
-    effect: Effect
-    if effect_name == "drop-frame":
-        effect = DropFrame()
-    elif effect_name == "close-stream":
-        effect = CloseStream()
-    else:
-        try:
-            effect = DelayFrame(ms=_int(t, "delay_ms", where))
-        except ValueError as error:
-            raise ScenarioError(f"{where}: {error}") from None
-    try:
-        trigger = OnCall(n=int(t.get("on_call", 1)), times=int(t.get("times", 1)))
-    except ValueError as error:
-        raise ScenarioError(f"{where}: {error}") from None
-    target = StreamTarget(_text(t, "stream", where), t.get("topic"))
-    return Fault(_text(t, "name", where), target, effect, trigger)
 
 
 def _holdings(value: Any, where: str) -> tuple[tuple[str, str, Decimal], ...]:

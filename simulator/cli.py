@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
@@ -34,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-secret", default=DEFAULT_API_SECRET)
     serve.add_argument("--balance", type=_balance, default=DEFAULT_BALANCE, help="USDT the account starts with")
     serve.add_argument("--seed", type=int, default=0, help="seed of every id and random choice")
+    serve.add_argument("--control-token", help="token the /sim/ control routes require in X-Sim-Token"
+                       " (default: a fresh one, printed at start)")
     return parser
 
 
@@ -42,15 +45,17 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    token = args.control_token or secrets.token_urlsafe(16)
     async with serve_bybit(
         seed=args.seed, host=args.host, port=args.port, api_key=args.api_key, api_secret=args.api_secret,
-        balance=args.balance,
+        balance=args.balance, control_token=token,
     ) as running:
         ws = running.base_url.replace("http", "ws", 1)
         print(f"bybit venue serving at {running.base_url}", flush=True)
         print(f"  REST      {running.base_url}/v5/...", flush=True)
         print(f"  WS public {ws}/v5/public/linear", flush=True)
         print(f"  WS private {ws}/v5/private", flush=True)
+        print(f"  control   {running.base_url}/sim/... with header X-Sim-Token: {token}", flush=True)
         print(f"  api key {running.api_key!r}, seed {args.seed}; Ctrl-C stops", flush=True)
         await stop.wait()
 

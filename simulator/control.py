@@ -1,13 +1,17 @@
 """The harness's own control routes (``/sim/...``): what a test does in-process, over HTTP.
 
-Bots in other languages run against the standalone venue; their tests move prices and
-inspect the venue through these routes. They are not part of any exchange's API, take
-and return plain JSON, and answer errors with ``{"error": ...}`` and HTTP 400.
+Bots in other languages run against the standalone venue; their tests move prices, plan
+faults and inspect the venue through these routes. They are not part of any exchange's API, take
+and return plain JSON, and answer errors with ``{"error": ...}`` and HTTP 400. They answer only
+loopback clients (403 otherwise) and, when the venue has a control token, only requests carrying
+it in ``X-Sim-Token`` (401 otherwise).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -15,20 +19,78 @@ from aiohttp import web
 
 from simulator.engine.rejections import Rejection, RejectReason
 from simulator.engine.venue import Engine
+from simulator.faults.plan import Fault, FaultPlan
+from simulator.faults.spec import fault_from_table
+
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _shown(fault: Fault) -> dict[str, Any]:
+    return {"name": fault.name, "target": repr(fault.target), "effect": repr(fault.effect),
+            "trigger": repr(fault.trigger)}
 
 
 def _error(message: str) -> web.Response:
     return web.json_response({"error": message}, status=400)
 
 
+Drop = Callable[[], Awaitable[int]]
+
+
 class Control:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, *, faults: FaultPlan | None = None, drop_streams: Drop | None = None,
+        token: str | None = None,
+    ) -> None:
         self._engine = engine
+        self._faults = faults or FaultPlan()
+        self._drop_streams = drop_streams
+        self._token = token
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_post("/sim/price", self.set_price)
-        app.router.add_post("/sim/restart", self.restart)
-        app.router.add_get("/sim/state", self.state)
+        routes = [
+            ("POST", "/sim/price", self.set_price), ("POST", "/sim/restart", self.restart),
+            ("GET", "/sim/state", self.state), ("GET", "/sim/faults", self.list_faults),
+            ("POST", "/sim/faults", self.add_fault), ("DELETE", "/sim/faults", self.clear_faults),
+        ]
+        for method, path, handler in routes:
+            app.router.add_route(method, path, self._guarded(handler))
+
+    def _guarded(self, handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if request.remote not in LOOPBACK:
+                return web.json_response({"error": f"control routes answer loopback clients only, not {request.remote}"},
+                                         status=403)
+            if self._token is not None and not hmac.compare_digest(request.headers.get("X-Sim-Token", ""), self._token):
+                return web.json_response({"error": "missing or wrong X-Sim-Token; the venue printed its token at start"},
+                                         status=401)
+            return await handler(request)
+
+        return guarded
+
+    async def list_faults(self, _request: web.Request) -> web.Response:
+        return web.json_response({"faults": [_shown(f) for f in self._faults.faults]})
+
+    async def add_fault(self, request: web.Request) -> web.Response:
+        """A fault as a JSON object with the keys of a scenario file's ``[[fault]]`` table."""
+        try:
+            table = json.loads(await request.text())
+        except (ValueError, RecursionError):
+            return _error("expected a JSON object describing one fault (see docs/scenarios.md)")
+        if not isinstance(table, dict):
+            return _error("expected a JSON object describing one fault (see docs/scenarios.md)")
+        try:
+            fault = fault_from_table(table)
+            self._faults.add(fault)
+        except ValueError as error:
+            return _error(str(error))
+        return web.json_response({"added": _shown(fault)})
+
+    async def clear_faults(self, _request: web.Request) -> web.Response:
+        cleared = len(self._faults.faults)
+        self._faults.clear()
+        return web.json_response({"cleared": cleared})
 
     async def set_price(self, request: web.Request) -> web.Response:
         """``{"symbol": "BTCUSDT", "price": "61000"}``: move the market (fires triggers, fills limits)."""
@@ -48,9 +110,10 @@ class Control:
         return web.json_response({"symbol": symbol, "price": str(price)})
 
     async def restart(self, _request: web.Request) -> web.Response:
-        """A venue restart: recently closed orders drop out of the real-time query."""
+        """A venue restart: private streams dropped, recently closed orders out of the real-time query."""
         self._engine.restart()
-        return web.json_response({"restarted": True})
+        dropped = await self._drop_streams() if self._drop_streams is not None else 0
+        return web.json_response({"restarted": True, "streams_dropped": dropped})
 
     async def state(self, _request: web.Request) -> web.Response:
         engine = self._engine

@@ -123,6 +123,7 @@ async def serve_bybit(
     api_secret: str = DEFAULT_API_SECRET,
     balance: Decimal = DEFAULT_BALANCE,
     trace: Recorder = NO_TRACE,
+    control_token: str | None = None,
 ) -> AsyncIterator[RunningVenue]:
     """Serve a Bybit venue on ``host:port`` (0 = any free port) until the block exits.
 
@@ -133,7 +134,7 @@ async def serve_bybit(
     account = engine.account_by_key(api_key) or engine.add_account(
         api_key=api_key, api_secret=api_secret, balance=balance
     )
-    venue = BybitVenue(engine, trace=trace)
+    venue = BybitVenue(engine, trace=trace, control_token=control_token)
     runner, base_url = await listen(venue.build_app(), host=host, port=port)
     trace.add_alias(base_url.removeprefix("http://"), "bybit-venue")  # the port differs run to run
     running = RunningVenue(venue=venue, base_url=base_url, account=account)

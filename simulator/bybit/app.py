@@ -46,8 +46,10 @@ class BybitVenue:
 
     def __init__(
         self, engine: Engine, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, trace: Recorder = NO_TRACE,
+        control_token: str | None = None,
     ) -> None:
         self.engine = engine
+        self.control_token = control_token
         self.max_body_bytes = max_body_bytes
         self.trace = trace
         for account in engine.accounts():
@@ -71,7 +73,8 @@ class BybitVenue:
         app = web.Application(client_max_size=self.max_body_bytes, middlewares=middlewares)
         app.router.add_get("/v5/private", self.streams.private_handler)
         app.router.add_get("/v5/public/linear", self.streams.public_handler)
-        Control(self.engine).add_routes(app)
+        Control(self.engine, faults=self.faults, drop_streams=self.streams.drop_private,
+                token=self.control_token).add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._rest)
         app.on_shutdown.append(self.streams.close_all)
         return app

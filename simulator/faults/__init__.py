@@ -9,6 +9,7 @@ venue did and what the client was told.
 """
 
 from simulator.faults.plan import (
+    AnswerAfterApply,
     CloseStream,
     DelayFrame,
     DropAfterApply,
@@ -18,14 +19,17 @@ from simulator.faults.plan import (
     Fault,
     FaultPlan,
     HttpAnswer,
+    Latency,
     OnCall,
     QueryTarget,
     RestTarget,
     StreamTarget,
     VisibilityLag,
 )
+from simulator.faults.spec import FaultSpecError, fault_from_table
 
 __all__ = [
+    "AnswerAfterApply", "FaultSpecError", "Latency", "fault_from_table",
     "CloseStream", "DelayFrame", "DropAfterApply", "DropBeforeApply", "DropFrame", "Effect", "Fault", "FaultPlan",
     "HttpAnswer", "OnCall", "QueryTarget", "RestTarget", "StreamTarget", "VisibilityLag",
 ]

@@ -110,7 +110,33 @@ class VisibilityLag:
             raise ValueError(f"VisibilityLag needs ms > 0, got {self.ms}")
 
 
-RestEffect = DropBeforeApply | DropAfterApply | HttpAnswer
+@dataclass(frozen=True, slots=True)
+class AnswerAfterApply:
+    """The venue applies the request, then the client gets this answer instead of the venue's own:
+    an error whose outcome the client cannot know (Bybit's 10016 "server error", Binance's -1007)."""
+
+    status: int
+    body: str
+    content_type: str = "application/json"
+
+    def __post_init__(self) -> None:
+        if not 100 <= self.status <= 599:
+            raise ValueError(f"AnswerAfterApply status must be an HTTP status (100-599), got {self.status}")
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """The venue applies the request at once; its answer leaves ``ms`` later (longer than a client's
+    timeout, it is a hang: the client gives up on a request that took effect)."""
+
+    ms: int
+
+    def __post_init__(self) -> None:
+        if self.ms <= 0:
+            raise ValueError(f"Latency needs ms > 0, got {self.ms}")
+
+
+RestEffect = DropBeforeApply | DropAfterApply | HttpAnswer | AnswerAfterApply | Latency
 StreamEffect = DropFrame | DelayFrame | CloseStream
 QueryEffect = VisibilityLag
 Effect = RestEffect | StreamEffect | QueryEffect

@@ -7,10 +7,12 @@ answered it, and the fault record says what the client got instead.
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from simulator.faults.plan import DropAfterApply, DropBeforeApply, FaultPlan, HttpAnswer
+from simulator.faults.plan import AnswerAfterApply, DropAfterApply, DropBeforeApply, FaultPlan, HttpAnswer, Latency
 from virtualtime.trace import Recorder
 
 
@@ -32,6 +34,17 @@ def rest_faults(plan: FaultPlan, trace: Recorder, actor: str) -> Middleware:
                          venue_status=response.status)
             _drop(request)
             return response
+        if isinstance(effect, Latency):
+            response = await handler(request)
+            trace.record(actor, "fault", name=fault.name, request=where, applied=True,
+                         told=f"the answer {effect.ms} ms late")
+            await asyncio.sleep(effect.ms / 1000)
+            return response
+        if isinstance(effect, AnswerAfterApply):
+            response = await handler(request)
+            trace.record(actor, "fault", name=fault.name, request=where, applied=True,
+                         told=f"HTTP {effect.status} {effect.body[:80]}", venue_status=response.status)
+            return web.Response(status=effect.status, text=effect.body, content_type=effect.content_type)
         if isinstance(effect, HttpAnswer):
             trace.record(actor, "fault", name=fault.name, request=where, applied=False,
                          told=f"HTTP {effect.status}")

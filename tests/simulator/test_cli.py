@@ -6,9 +6,11 @@ import asyncio
 import json
 import signal
 import sys
+import urllib.error
 import urllib.request
 
 import ccxt.async_support as ccxt_async
+import pytest
 
 from simulator.ccxt_config import bybit_config
 
@@ -21,16 +23,22 @@ async def test_serve_prints_its_url_trades_with_ccxt_and_stops_on_sigint() -> No
     )
     try:
         assert proc.stdout is not None
-        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
-        base_url = first.rsplit(" ", 1)[-1].strip()
+        banner = [(await asyncio.wait_for(proc.stdout.readline(), 20)).decode() for _ in range(6)]
+        base_url = banner[0].rsplit(" ", 1)[-1].strip()
         assert base_url.startswith("http://127.0.0.1:")
+        [token_line] = [line for line in banner if "X-Sim-Token" in line]
+        token = token_line.rsplit(" ", 1)[-1].strip()
         client = ccxt_async.bybit(bybit_config(base_url, "KEY", "SECRET"))
         try:
             assert (await client.fetch_balance())["USDT"]["total"] == 2500.0
             await client.create_order("ETH/USDT:USDT", "market", "buy", 0.1)
-            request = urllib.request.Request(
-                f"{base_url}/sim/price", data=json.dumps({"symbol": "ETHUSDT", "price": "3100"}).encode(), method="POST"
-            )
+            price = json.dumps({"symbol": "ETHUSDT", "price": "3100"}).encode()
+            unsigned = urllib.request.Request(f"{base_url}/sim/price", data=price, method="POST")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                await asyncio.to_thread(urllib.request.urlopen, unsigned)
+            assert refused.value.code == 401  # the control routes want the printed token
+            request = urllib.request.Request(f"{base_url}/sim/price", data=price, method="POST",
+                                             headers={"X-Sim-Token": token})
             await asyncio.to_thread(urllib.request.urlopen, request)
             (position,) = await client.fetch_positions()
             assert (position["contracts"], position["unrealizedPnl"]) == (0.1, 10.0)

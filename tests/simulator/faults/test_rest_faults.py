@@ -9,11 +9,13 @@ import ccxt
 import pytest
 
 from simulator.faults import (
+    AnswerAfterApply,
     DropAfterApply,
     DropBeforeApply,
     Fault,
     FaultPlan,
     HttpAnswer,
+    Latency,
     OnCall,
     QueryTarget,
     RestTarget,
@@ -124,3 +126,32 @@ async def test_a_visibility_lag_hides_new_orders_from_queries_but_not_from_tradi
     [found] = await bybit_rest.fetch_canceled_and_closed_orders(GIGA, None, None, {"orderId": created["id"]})
     assert (found["clientOrderId"], found["status"]) == ("lag-1", "closed")
     assert any(r.kind == "fault" and r.fields.get("order_id") == created["id"] for r in trace.records)
+
+
+async def test_a_hang_longer_than_the_client_timeout_leaves_an_applied_order_and_a_timeout(
+    bybit_venue: RunningVenue, bybit_rest: Any
+) -> None:
+    await bybit_rest.load_markets()
+    bybit_venue.faults.add(Fault("hang", CREATE, Latency(ms=bybit_rest.timeout + 5_000)))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    with pytest.raises(ccxt.RequestTimeout):
+        await bybit_rest.create_order(GIGA, "market", "sell", 920)
+
+    # The client gave up at its own timeout (plus its rate limiter's wait), long before the 15 s answer.
+    assert bybit_rest.timeout / 1000 <= loop.time() - started < bybit_rest.timeout / 1000 + 1
+    assert len(venue_orders(bybit_venue)) == 1
+
+
+async def test_an_error_answer_after_applying_hides_a_real_fill(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    await bybit_rest.load_markets()
+    server_error = '{"retCode":10016,"retMsg":"Internal system error.","result":{},"retExtInfo":{},"time":1}'
+    bybit_venue.faults.add(Fault("10016 after apply", CREATE, AnswerAfterApply(200, server_error)))
+
+    with pytest.raises(ccxt.ExchangeError) as caught:
+        await bybit_rest.create_order(GIGA, "market", "sell", 920)
+
+    assert "10016" in str(caught.value)
+    [order] = venue_orders(bybit_venue)
+    assert order.filled_qty == 920

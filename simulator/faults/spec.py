@@ -1,0 +1,103 @@
+"""Faults written as plain tables (a scenario file's ``[[fault]]``, a control API's JSON), read into values.
+
+    {"name": "entry answer lost", "method": "POST", "path": "/v5/order/create", "effect": "drop-after-apply"}
+    {"name": "pushes late", "stream": "/v5/private", "topic": "order", "effect": "delay-frame", "delay_ms": 500}
+    {"name": "read side lags", "queries": "orders", "effect": "visibility-lag", "lag_ms": 5000}
+
+Unknown keys and effects are refused by name (``FaultSpecError``), with the known ones listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from simulator.faults.plan import (
+    AnswerAfterApply,
+    CloseStream,
+    DelayFrame,
+    DropAfterApply,
+    DropBeforeApply,
+    DropFrame,
+    Effect,
+    Fault,
+    HttpAnswer,
+    Latency,
+    OnCall,
+    QueryTarget,
+    RestTarget,
+    StreamTarget,
+    VisibilityLag,
+)
+
+REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http", "answer-after-apply", "latency")
+STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream")
+QUERY_EFFECTS = ("visibility-lag",)
+KEYS = frozenset({"name", "method", "path", "stream", "topic", "queries", "effect", "on_call", "times", "status",
+                  "body", "content_type", "delay_ms", "lag_ms"})
+
+
+class FaultSpecError(ValueError):
+    """A fault table is wrong; the message names the key and the fix."""
+
+
+def fault_from_table(table: Mapping[str, Any]) -> Fault:
+    unknown = sorted(set(table) - KEYS)
+    if unknown:
+        raise FaultSpecError(f"unknown key(s) {unknown}; known: {sorted(KEYS)}")
+    name = _text(table, "name")
+    effect_name = _text(table, "effect")
+    try:
+        trigger = OnCall(n=_int(table, "on_call", 1), times=_int(table, "times", 1))
+        if effect_name in QUERY_EFFECTS:
+            return Fault(name, QueryTarget(str(table.get("queries", "orders"))),
+                         VisibilityLag(ms=_int(table, "lag_ms")))
+        if effect_name in STREAM_EFFECTS:
+            return Fault(name, StreamTarget(_text(table, "stream"), table.get("topic")), _stream_effect(table, effect_name),
+                         trigger)
+        if effect_name in REST_EFFECTS:
+            return Fault(name, RestTarget(_text(table, "method"), _text(table, "path")), _rest_effect(table, effect_name),
+                         trigger)
+    except FaultSpecError:
+        raise
+    except ValueError as error:
+        raise FaultSpecError(str(error)) from None
+    raise FaultSpecError(f"effect = {effect_name!r}; one of {[*REST_EFFECTS, *STREAM_EFFECTS, *QUERY_EFFECTS]}")
+
+
+def _rest_effect(table: Mapping[str, Any], name: str) -> Effect:
+    if name == "drop-before-apply":
+        return DropBeforeApply()
+    if name == "drop-after-apply":
+        return DropAfterApply()
+    if name == "latency":
+        return Latency(ms=_int(table, "delay_ms"))
+    body, content_type = str(table.get("body", "")), table.get("content_type")
+    if name == "http":
+        return HttpAnswer(status=_int(table, "status"), body=body, content_type=str(content_type or "text/html"))
+    return AnswerAfterApply(status=_int(table, "status"), body=body,
+                            content_type=str(content_type or "application/json"))
+
+
+def _stream_effect(table: Mapping[str, Any], name: str) -> Effect:
+    if name == "drop-frame":
+        return DropFrame()
+    if name == "close-stream":
+        return CloseStream()
+    return DelayFrame(ms=_int(table, "delay_ms"))
+
+
+def _text(table: Mapping[str, Any], key: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value:
+        raise FaultSpecError(f"{key!r} is required: a non-empty string" + ("" if value is None else f", got {value!r}"))
+    return value
+
+
+def _int(table: Mapping[str, Any], key: str, default: int | None = None) -> int:
+    value = table.get(key, default)
+    if value is None:
+        raise FaultSpecError(f"{key!r} is required: a whole number")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FaultSpecError(f"{key} must be a whole number, got {value!r}")
+    return value
