@@ -36,3 +36,25 @@ def bybit_config(base_url: str, api_key: str, secret: str) -> dict[str, Any]:
             }
         },
     }
+
+
+def binance_config(base_url: str, api_key: str, secret: str) -> dict[str, Any]:
+    """Constructor config for ``ccxt.binanceusdm`` against ``base_url`` (REST only so far).
+
+    With these overridden URLs ccxt applies only its generic error table: -2019 reaches you as
+    ``ExchangeError``, not ``InsufficientFunds`` (see docs/binance.md).
+    """
+    http = base_url.rstrip("/")
+    return {
+        "apiKey": api_key,
+        "secret": secret,
+        "options": {"fetchCurrencies": False},
+        "urls": {
+            "api": {
+                "fapiPublic": f"{http}/fapi/v1", "fapiPublicV2": f"{http}/fapi/v2", "fapiPublicV3": f"{http}/fapi/v3",
+                "fapiPrivate": f"{http}/fapi/v1", "fapiPrivateV2": f"{http}/fapi/v2",
+                "fapiPrivateV3": f"{http}/fapi/v3", "fapiData": f"{http}/futures/data",
+                "public": f"{http}/api/v3", "private": f"{http}/api/v3", "sapi": f"{http}/sapi/v1",
+            }
+        },
+    }

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from simulator.catalog import DEFAULT_BALANCE
-from simulator.server import DEFAULT_API_KEY, DEFAULT_API_SECRET, serve_bybit
+from simulator.server import DEFAULT_API_KEY, DEFAULT_API_SECRET, serve_binance, serve_bybit
 
 
 def _balance(text: str) -> Decimal:
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve a venue until interrupted (Ctrl-C)")
-    serve.add_argument("--venue", choices=["bybit"], required=True, help="which exchange to imitate")
+    serve.add_argument("--venue", choices=["bybit", "binance"], required=True, help="which exchange to imitate")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     serve.add_argument("--api-key", default=DEFAULT_API_KEY)
@@ -46,15 +46,19 @@ async def _serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     token = args.control_token or secrets.token_urlsafe(16)
-    async with serve_bybit(
+    serve = serve_binance if args.venue == "binance" else serve_bybit
+    async with serve(
         seed=args.seed, host=args.host, port=args.port, api_key=args.api_key, api_secret=args.api_secret,
         balance=args.balance, control_token=token,
     ) as running:
-        ws = running.base_url.replace("http", "ws", 1)
-        print(f"bybit venue serving at {running.base_url}", flush=True)
-        print(f"  REST      {running.base_url}/v5/...", flush=True)
-        print(f"  WS public {ws}/v5/public/linear", flush=True)
-        print(f"  WS private {ws}/v5/private", flush=True)
+        print(f"{args.venue} venue serving at {running.base_url}", flush=True)
+        if args.venue == "bybit":
+            ws = running.base_url.replace("http", "ws", 1)
+            print(f"  REST      {running.base_url}/v5/...", flush=True)
+            print(f"  WS public {ws}/v5/public/linear", flush=True)
+            print(f"  WS private {ws}/v5/private", flush=True)
+        else:
+            print(f"  REST      {running.base_url}/fapi/v1/... (v2, v3); WebSocket streams not served yet", flush=True)
         print(f"  control   {running.base_url}/sim/... with header X-Sim-Token: {token}", flush=True)
         print(f"  api key {running.api_key!r}, seed {args.seed}; Ctrl-C stops", flush=True)
         await stop.wait()

@@ -13,9 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
+from simulator.binance.app import BinanceVenue
 from simulator.bybit.app import BybitVenue
-from simulator.catalog import DEFAULT_BALANCE, default_instruments
-from simulator.ccxt_config import bybit_config
+from simulator.catalog import DEFAULT_BALANCE, binance_instruments, default_instruments
+from simulator.ccxt_config import binance_config, bybit_config
 from simulator.clock import Clock, WallClock
 from simulator.engine.accounts import Account
 from simulator.engine.venue import Engine, EngineConfig
@@ -138,6 +139,88 @@ async def serve_bybit(
     runner, base_url = await listen(venue.build_app(), host=host, port=port)
     trace.add_alias(base_url.removeprefix("http://"), "bybit-venue")  # the port differs run to run
     running = RunningVenue(venue=venue, base_url=base_url, account=account)
+    try:
+        yield running
+    finally:
+        await running.close_clients()
+        await runner.cleanup()
+
+
+def binance_engine(*, clock: Clock, seed: int, config: EngineConfig | None = None) -> Engine:
+    engine = Engine(clock=clock, rng=random.Random(seed), config=config)
+    for instrument, price in binance_instruments():
+        engine.add_instrument(instrument, price)
+    return engine
+
+
+@dataclass
+class RunningBinance:
+    """A Binance USD-M venue listening on a socket, with the account a client trades as."""
+
+    venue: BinanceVenue
+    base_url: str
+    account: Account
+    _clients: list[Any] = field(default_factory=list)
+
+    @property
+    def engine(self) -> Engine:
+        return self.venue.engine
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self.venue.faults
+
+    @property
+    def api_key(self) -> str:
+        return self.account.api_key
+
+    @property
+    def api_secret(self) -> str:
+        return self.account.api_secret
+
+    def ccxt_config(self, **overrides: Any) -> dict[str, Any]:
+        config = binance_config(self.base_url, self.api_key, self.api_secret)
+        config.update(overrides)
+        return config
+
+    def rest_client(self, **overrides: Any) -> Any:
+        """A ``ccxt.async_support.binanceusdm`` pointed here; closed when the venue stops."""
+        import ccxt.async_support as ccxt_async
+
+        overrides.setdefault("ssl_context", _ccxt_ssl_context())
+        client = ccxt_async.binanceusdm(self.ccxt_config(**overrides))
+        self._clients.append(client)
+        return client
+
+    async def close_clients(self) -> None:
+        while self._clients:
+            await self._clients.pop().close()
+
+
+@contextlib.asynccontextmanager
+async def serve_binance(
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    seed: int = 0,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    api_key: str = DEFAULT_API_KEY,
+    api_secret: str = DEFAULT_API_SECRET,
+    balance: Decimal = DEFAULT_BALANCE,
+    trace: Recorder = NO_TRACE,
+    control_token: str | None = None,
+) -> AsyncIterator[RunningBinance]:
+    """Serve a Binance USD-M venue (REST) on ``host:port`` until the block exits."""
+    if engine is None:
+        engine = binance_engine(clock=clock or WallClock(), seed=seed)
+    account = engine.account_by_key(api_key) or engine.add_account(
+        api_key=api_key, api_secret=api_secret, balance=balance
+    )
+    venue = BinanceVenue(engine, trace=trace, control_token=control_token)
+    runner, base_url = await listen(venue.build_app(), host=host, port=port)
+    trace.add_alias(base_url.removeprefix("http://"), "binance-venue")
+    running = RunningBinance(venue=venue, base_url=base_url, account=account)
     try:
         yield running
     finally:

@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 
 from simulator.clock import WallClock
-from simulator.server import RunningVenue, serve_bybit
+from simulator.server import RunningBinance, RunningVenue, serve_binance, serve_bybit
 from simulator.simulation import Simulation
 from virtualtime.loop import VirtualEventLoop
 from virtualtime.trace import Trace
@@ -63,3 +63,16 @@ async def bybit_rest(bybit_venue: RunningVenue) -> Any:
 @pytest_asyncio.fixture
 async def bybit_pro(bybit_venue: RunningVenue) -> Any:
     return bybit_venue.pro_client()
+
+
+@pytest_asyncio.fixture
+async def binance_venue(venue_seed: int, trace: Trace) -> AsyncIterator[RunningBinance]:
+    async with serve_binance(seed=venue_seed, trace=trace) as running:
+        yield running
+        errors = list(running.venue.internal_errors)
+    assert not errors, "the venue hit internal errors while serving the test:\n" + "\n".join(errors)
+
+
+@pytest_asyncio.fixture
+async def binance_rest(binance_venue: RunningBinance) -> Any:
+    return binance_venue.rest_client()

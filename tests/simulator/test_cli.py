@@ -12,7 +12,7 @@ import urllib.request
 import ccxt.async_support as ccxt_async
 import pytest
 
-from simulator.ccxt_config import bybit_config
+from simulator.ccxt_config import binance_config, bybit_config
 
 
 async def test_serve_prints_its_url_trades_with_ccxt_and_stops_on_sigint() -> None:
@@ -63,3 +63,25 @@ async def test_a_busy_port_is_reported_with_the_fix() -> None:
         server.close()
     assert proc.returncode == 1
     assert f"cannot serve on 127.0.0.1:{port}" in err.decode() and "pick another --port" in err.decode()
+
+
+async def test_serve_binance_answers_ccxt_binanceusdm() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "serve", "--venue", "binance", "--port", "0", "--api-key", "KEY",
+        "--api-secret", "SECRET", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert first.startswith("binance venue serving at http://127.0.0.1:")
+        client = ccxt_async.binanceusdm(binance_config(first.rsplit(" ", 1)[-1].strip(), "KEY", "SECRET"))
+        try:
+            assert "TOWNS/USDT:USDT" in await client.load_markets()
+            order = await client.create_order("TOWNS/USDT:USDT", "market", "buy", 1000)
+            assert (order["status"], order["filled"]) == ("closed", 1000.0)
+        finally:
+            await client.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), 20)
+    assert code == 0

@@ -1,0 +1,140 @@
+"""The account: balances, positions, leverage and modes, and the user data stream's listen key."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from simulator.binance.errors import BinanceError, from_rejection, unsupported
+from simulator.binance.handlers.trade import _symbol
+from simulator.binance.render import asset, position_risk
+from simulator.binance.routing import KEY, Call, route
+from simulator.engine.rejections import Rejection, RejectReason
+
+
+def _asset(call: Call) -> dict[str, Any]:
+    wallet = call.engine.wallet_view(call.account_id)
+    return asset(wallet, call.now_ms)
+
+
+def balance(call: Call) -> list[dict[str, Any]]:
+    a = _asset(call)
+    return [{"accountAlias": "SgsR", "asset": a["asset"], "balance": a["walletBalance"],
+             "crossWalletBalance": a["crossWalletBalance"], "crossUnPnl": a["crossUnPnl"],
+             "availableBalance": a["availableBalance"], "maxWithdrawAmount": a["maxWithdrawAmount"],
+             "marginAvailable": True, "updateTime": call.now_ms}]
+
+
+def _positions(call: Call) -> list[dict[str, Any]]:
+    engine = call.engine
+    symbol = call.params.text("symbol")
+    if symbol is not None:
+        _symbol(call)
+    rows = []
+    for p in engine.positions(call.account_id):
+        if p.size == 0 or (symbol is not None and p.symbol != symbol):
+            continue
+        inst = engine.instrument(p.symbol)
+        rows.append(position_risk(p, engine.market(p.symbol), inst, engine.leverage(call.account_id, p.symbol)))
+    return rows
+
+
+def position_risk_v3(call: Call) -> list[dict[str, Any]]:
+    return _positions(call)
+
+
+def position_risk_v2(call: Call) -> list[dict[str, Any]]:
+    rows = _positions(call)
+    for row in rows:
+        row["leverage"] = str(call.engine.leverage(call.account_id, row["symbol"]))
+        row["marginType"] = "cross"
+        row["isAutoAddMargin"] = "false"
+        row["maxNotionalValue"] = "100000000"
+    return rows
+
+
+def account(call: Call) -> dict[str, Any]:
+    a = _asset(call)
+    positions = _positions(call)
+    return {
+        "totalInitialMargin": a["initialMargin"], "totalMaintMargin": a["maintMargin"],
+        "totalWalletBalance": a["walletBalance"], "totalUnrealizedProfit": a["unrealizedProfit"],
+        "totalMarginBalance": a["marginBalance"], "totalPositionInitialMargin": a["positionInitialMargin"],
+        "totalOpenOrderInitialMargin": a["openOrderInitialMargin"], "totalCrossWalletBalance": a["walletBalance"],
+        "totalCrossUnPnl": a["unrealizedProfit"], "availableBalance": a["availableBalance"],
+        "maxWithdrawAmount": a["maxWithdrawAmount"], "assets": [a], "positions": positions,
+    }
+
+
+def leverage_bracket(call: Call) -> list[dict[str, Any]]:
+    symbol = call.params.text("symbol")
+    instruments = [call.engine.instrument(_symbol(call))] if symbol else call.engine.instruments()
+    return [{"symbol": i.symbol, "notionalCoef": 1.0, "brackets": [
+        {"bracket": 1, "initialLeverage": int(i.max_leverage), "notionalCap": 50_000, "notionalFloor": 0,
+         "maintMarginRatio": 0.004, "cum": 0.0},
+        {"bracket": 2, "initialLeverage": max(1, int(i.max_leverage) // 2), "notionalCap": 10_000_000,
+         "notionalFloor": 50_000, "maintMarginRatio": 0.01, "cum": 300.0},
+    ]} for i in instruments]
+
+
+def set_leverage(call: Call) -> dict[str, Any]:
+    symbol = _symbol(call)
+    value = call.params.integer("leverage", required=True)
+    assert value is not None
+    try:
+        call.engine.set_leverage(call.account_id, symbol, Decimal(value))
+    except Rejection as rejection:
+        if rejection.reason is not RejectReason.LEVERAGE_NOT_MODIFIED:  # Binance answers success either way
+            raise from_rejection(rejection) from None
+    return {"leverage": value, "maxNotionalValue": "100000000", "symbol": symbol}
+
+
+def margin_type(call: Call) -> dict[str, Any]:
+    _symbol(call)
+    wanted = call.params.need("marginType")
+    if wanted == "CROSSED":
+        raise BinanceError(-4046, "No need to change margin type.")
+    if wanted == "ISOLATED":
+        raise unsupported("isolated margin")
+    raise BinanceError(-1102, "Mandatory parameter 'marginType' was not sent, was empty/null, or malformed.")
+
+
+def position_mode(call: Call) -> dict[str, Any]:
+    return {"dualSidePosition": False}
+
+
+def set_position_mode(call: Call) -> dict[str, Any]:
+    dual = call.params.need("dualSidePosition")
+    if dual == "false":
+        raise BinanceError(-4059, "No need to change position side.")
+    raise unsupported("hedge mode (dualSidePosition=true)")
+
+
+def new_listen_key(call: Call) -> dict[str, Any]:
+    return {"listenKey": call.ids.listen_key(call.account_id)}
+
+
+def keep_listen_key(call: Call) -> dict[str, Any]:
+    return {"listenKey": call.ids.listen_key(call.account_id)}
+
+
+def close_listen_key(call: Call) -> dict[str, Any]:
+    return {}
+
+
+ROUTES = (
+    route("GET", "/fapi/v2/balance", balance),
+    route("GET", "/fapi/v3/balance", balance),
+    route("GET", "/fapi/v2/account", account),
+    route("GET", "/fapi/v3/account", account),
+    route("GET", "/fapi/v2/positionRisk", position_risk_v2),
+    route("GET", "/fapi/v3/positionRisk", position_risk_v3),
+    route("GET", "/fapi/v1/leverageBracket", leverage_bracket),
+    route("POST", "/fapi/v1/leverage", set_leverage),
+    route("POST", "/fapi/v1/marginType", margin_type),
+    route("GET", "/fapi/v1/positionSide/dual", position_mode),
+    route("POST", "/fapi/v1/positionSide/dual", set_position_mode),
+    route("POST", "/fapi/v1/listenKey", new_listen_key, KEY),
+    route("PUT", "/fapi/v1/listenKey", keep_listen_key, KEY),
+    route("DELETE", "/fapi/v1/listenKey", close_listen_key, KEY),
+)

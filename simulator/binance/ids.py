@@ -1,0 +1,63 @@
+"""Binance's numeric ids for the engine's orders: regular order ids and algo ids, issued in order.
+
+The engine names orders with UUIDs (Bybit's style); Binance clients see 64-bit numbers. The
+mapping is this venue's own, deterministic from the seed, and two-way.
+"""
+
+from __future__ import annotations
+
+from simulator.engine.ids import IdSource
+from simulator.engine.values import VenueOrderId
+
+
+class NumericIds:
+    def __init__(self, ids: IdSource) -> None:
+        self._source = ids
+        # Binance ids are large and grow; start each run somewhere plausible, from the seed.
+        self._next_order = 4_000_000_000 + ids.uid()
+        self._next_algo = 2_000_000 + ids.uid() % 1_000_000
+        self._order: dict[VenueOrderId, int] = {}
+        self._algo: dict[VenueOrderId, int] = {}
+        self.algo_types: dict[VenueOrderId, str] = {}  # STOP_MARKET, TAKE_PROFIT_MARKET, ...
+        self._listen_keys: dict[object, str] = {}
+        self._by_number: dict[int, VenueOrderId] = {}
+        self._next_trade = 200_000_000 + ids.uid() % 100_000_000
+        self._trade: dict[str, int] = {}
+
+    def order(self, engine_id: VenueOrderId) -> int:
+        if engine_id not in self._order:
+            self._next_order += 1
+            self._order[engine_id] = self._next_order
+            self._by_number[self._next_order] = engine_id
+        return self._order[engine_id]
+
+    def algo(self, engine_id: VenueOrderId) -> int:
+        if engine_id not in self._algo:
+            self._next_algo += 1
+            self._algo[engine_id] = self._next_algo
+            self._by_number[self._next_algo] = engine_id
+        return self._algo[engine_id]
+
+    def listen_key(self, account_id: object) -> str:
+        """One listen key per account, kept until closed (Binance returns the same key while it lives)."""
+        key = self._listen_keys.get(account_id)
+        if key is None:
+            key = (self._source.uuid() + self._source.uuid()).replace("-", "")[:64]
+            self._listen_keys[account_id] = key
+        return key
+
+    def client_id(self) -> str:
+        """A client id for an order sent without one, as Binance makes them up (22 characters)."""
+        return self._source.uuid().replace("-", "")[:22]
+
+    def trade(self, exec_id: str) -> int:
+        if exec_id not in self._trade:
+            self._next_trade += 1
+            self._trade[exec_id] = self._next_trade
+        return self._trade[exec_id]
+
+    def engine_id(self, number: int) -> VenueOrderId | None:
+        return self._by_number.get(number)
+
+    def is_algo(self, engine_id: VenueOrderId) -> bool:
+        return engine_id in self._algo

@@ -1,0 +1,49 @@
+"""What a Binance endpoint handler receives, and how endpoints are declared.
+
+Handlers are plain functions of one ``Call`` returning the JSON answer: parsing, signing, error
+shapes and statuses live in the app around them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.binance.ids import NumericIds
+from simulator.binance.params import Params
+from simulator.engine.accounts import Account
+from simulator.engine.values import AccountId
+from simulator.engine.venue import Engine
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    engine: Engine
+    params: Params
+    account: Account | None
+    now_ms: int
+    ids: NumericIds
+
+    @property
+    def account_id(self) -> AccountId:
+        assert self.account is not None, "a signed route always has an authenticated account"
+        return self.account.account_id
+
+
+Handler = Callable[[Call], Any]
+
+# How a route authenticates: none (public), the API key header only (listenKey), or a signature.
+PUBLIC, KEY, SIGNED = "public", "key", "signed"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    auth: str = SIGNED
+
+
+def route(method: str, path: str, handler: Handler, auth: str = SIGNED) -> Route:
+    return Route(method, path, handler, auth)
