@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from bot.adapters.binance import BinanceVenue
 from bot.adapters.bybit import BybitVenue
 from bot.clock import Clock, SystemClock
 from bot.config import BotConfig
@@ -35,6 +36,9 @@ def build_venue(config: BotConfig, client_options: Mapping[str, Any] | None = No
     if v.name == "bybit":
         return BybitVenue(api_key=v.api_key, secret=v.api_secret, rest_url=v.rest_url, ws_url=v.ws_url,
                           testnet=v.testnet, client_options=client_options)
+    if v.name == "binance":
+        return BinanceVenue(api_key=v.api_key, secret=v.api_secret, rest_url=v.rest_url, testnet=v.testnet,
+                            client_options=client_options)
     raise Halt(f"the bot doesn't (yet) support venue {v.name!r}")
 
 

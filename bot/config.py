@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-VENUES = ("bybit",)
+VENUES = ("bybit", "binance")
 
 
 class ConfigError(ValueError):

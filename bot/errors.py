@@ -63,11 +63,18 @@ _UNCERTAIN = (ccxt.OperationFailed, ccxt.ExchangeError)
 _DUPLICATE = re.compile(r'"retCode":\s*110072\b|"code":\s*-4116\b|OrderLinkedID is duplicate|ClientOrderId is duplicated')
 
 
+# Binance refusals that ccxt raises as a bare ExchangeError when the URL is not Binance's own host
+# (its USD-M error table is keyed by URL): each is definitive, nothing happened.
+_BINANCE_REFUSALS = re.compile(r'"code":\s*-(2019|2018|2022|2021|4164|1013|1111|4003|1102|4061|4120|4131|1116|1117)\b')
+
+
 def translate(error: Exception, *, write: bool, what: str) -> BotError:
     """The bot's error for a ccxt exception raised by ``what``; ``write`` if the call could change state."""
     text = f"{what}: {type(error).__name__}: {error}"
     if write and isinstance(error, ccxt.ExchangeError) and _DUPLICATE.search(str(error)):
         return DuplicateClientId(text)
+    if isinstance(error, ccxt.ExchangeError) and _BINANCE_REFUSALS.search(str(error)):
+        return Rejected(text)
     for ccxt_class, bot_class in _READ_OR_WRITE:
         if isinstance(error, ccxt_class):
             return bot_class(text)

@@ -108,3 +108,17 @@ def test_translated_message_names_the_call_and_keeps_the_original_text(error, wr
     assert "create stop" in str(translated)
     assert str(error) in str(translated)
     assert type(error).__name__ in str(translated)
+
+
+@pytest.mark.parametrize("code", ["-2019", "-2022", "-4164", "-2021", "-1013"])
+def test_binance_refusals_raised_as_a_bare_exchange_error_are_rejections(code):
+    # With a local URL ccxt applies only its generic error table: these arrive as ExchangeError.
+    error = ccxt.ExchangeError(f'binanceusdm {{"code":{code},"msg":"..."}}')
+
+    assert type(translate(error, write=True, what="create entry")) is Rejected
+
+
+def test_a_binance_code_that_only_shares_digits_is_not_a_refusal():
+    error = ccxt.ExchangeError('binanceusdm {"code":-20190,"msg":"..."}')
+
+    assert type(translate(error, write=True, what="create entry")) is OutcomeUnknown

@@ -1,0 +1,121 @@
+"""The bot's lifecycle on the Binance USD-M venue: the same opener, protection and synchronizer."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.adapters.binance import BinanceVenue
+from bot.clock import SystemClock
+from bot.lifecycle import IntentState
+from bot.opener import PositionOpener
+from bot.reconcile import SyncRules
+from bot.repository import Repository
+from bot.synchronizer import Synchronizer
+from bot.values import Side
+from simulator.engine.events import Executed
+from simulator.faults import DropAfterApply, Fault, RestTarget
+from simulator.server import RunningBinance, binance_engine, serve_binance
+from simulator.simulation import Simulation
+
+pytestmark = pytest.mark.virtual_time
+TOWNS = "TOWNS/USDT:USDT"
+QTY, STOP = Decimal(1000), Decimal("0.02")
+
+
+class Bot:
+    def __init__(self, running: RunningBinance, db: Path) -> None:
+        clock, rng = SystemClock(), random.Random(1)
+        self.venue = BinanceVenue(api_key=running.api_key, secret=running.api_secret, rest_url=running.base_url)
+        self.repo = Repository.open(str(db), clock)
+        self.opener = PositionOpener(self.venue, self.repo, clock=clock, rng=rng)
+        self.sync = Synchronizer(self.venue, self.repo, self.opener, rules=SyncRules("hb", STOP), clock=clock, rng=rng)
+
+
+@pytest_asyncio.fixture
+async def binance(simulation: Simulation) -> AsyncIterator[RunningBinance]:
+    async with serve_binance(engine=binance_engine(clock=simulation.clock, seed=1)) as running:
+        yield running
+        assert not running.venue.internal_errors, running.venue.internal_errors
+
+
+@pytest_asyncio.fixture
+async def bot(binance: RunningBinance, tmp_path: Path) -> AsyncIterator[Bot]:
+    made = Bot(binance, tmp_path / "bot.sqlite3")
+    await made.venue.start()
+    yield made
+    await made.venue.close()
+    made.repo.close()
+
+
+def held(running: RunningBinance) -> list[tuple[str, Decimal]]:
+    return [(str(p.symbol), p.size) for p in running.engine.positions(running.account.account_id) if p.size]
+
+
+def source(bot: Bot, intent_id: str) -> str:
+    [decided] = [e.data["source"] for e in bot.repo.events(intent_id) if e.kind == "confirm.source"
+                 and e.data.get("decided")]
+    return str(decided)
+
+
+async def test_opens_from_the_full_create_answer_protects_with_an_algo_stop_and_closes(
+    binance: RunningBinance, bot: Bot
+) -> None:
+    record = await bot.opener.open(TOWNS, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert source(bot, record.intent.intent_id) == "create"  # Binance's RESULT answer is complete
+    assert held(binance) == [("TOWNSUSDT", Decimal(-1000))]
+    [stop] = await bot.venue.open_stops()
+    assert (stop.side, stop.trigger_price, stop.client_order_id) == ("buy", Decimal("0.03183"),
+                                                                     record.intent.intent_id + "-s")
+    await bot.opener.close(bot.repo.open_positions()[0].position_id)
+    assert held(binance) == [] and await bot.venue.open_stops() == []
+
+
+async def test_insufficient_margin_fails_the_intent_at_once(binance: RunningBinance, bot: Bot) -> None:
+    record = await bot.opener.open(TOWNS, Side.LONG, Decimal(4_000_000), STOP)  # 124,800 USDT at 10x
+
+    assert record.state is IntentState.ENTRY_FAILED
+    assert "-2019" in (record.reason or "") and "refused" in (record.reason or "")
+    assert not any(e.kind == "confirm.source" for e in bot.repo.events(record.intent.intent_id))
+
+
+async def test_a_lost_answer_is_resolved_by_the_client_id(binance: RunningBinance, bot: Bot) -> None:
+    binance.faults.add(Fault("entry answer lost", RestTarget("POST", "/fapi/v1/order"), DropAfterApply()))
+
+    record = await bot.opener.open(TOWNS, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert source(bot, record.intent.intent_id) == "realtime by client id"
+    assert held(binance) == [("TOWNSUSDT", Decimal(-1000))]
+
+
+async def test_a_stop_refused_after_a_price_jump_rolls_back(binance: RunningBinance, bot: Bot) -> None:
+    loop = asyncio.get_running_loop()
+    binance.engine.subscribe(lambda batch: [loop.call_soon(binance.engine.set_price, "TOWNSUSDT", "0.0340")
+                                            for e in batch if isinstance(e, Executed) and e.execution.qty == QTY])
+
+    record = await bot.opener.open(TOWNS, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.ROLLED_BACK
+    assert held(binance) == []
+
+
+async def test_the_synchronizer_adopts_and_protects_a_phantom(binance: RunningBinance, bot: Bot) -> None:
+    outsider = binance.rest_client()
+    await outsider.load_markets()
+    await outsider.create_order(TOWNS, "market", "buy", 1000)
+
+    actions = await bot.sync.cycle()
+
+    assert [type(a).__name__ for a in actions] == ["Adopt", "PlaceStop"]
+    [stop] = await bot.venue.open_stops()
+    assert (stop.side, stop.trigger_price) == ("sell", Decimal("0.03057"))
+    assert await bot.sync.cycle() == []
