@@ -19,7 +19,7 @@ from simulator.faults import Fault, FaultSpecError, fault_from_table
 from simulator.faults.spec import KEYS as FAULT_KEYS
 
 LIBRARY = Path(__file__).parent / "library"
-VENUES = ("bybit",)
+VENUES = ("bybit", "binance")
 ACTIONS = ("open", "close", "sync", "restart")
 
 
@@ -49,6 +49,7 @@ class Expectation:
     subject: str
     passes: bool
     violations: tuple[str, ...] = ()  # for a subject that must fail: invariants that must be among its violations
+    absent: tuple[str, ...] = ()  # invariants that must not be among them
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ _TABLES = {
     "price": {"symbol", "price", "at_ms", "on_fill"},
     "fault": set(FAULT_KEYS),
     "action": {"at_ms", "do", "symbol", "side", "qty"},
-    "expect": {"subject", "passes", "violations"},
+    "expect": {"subject", "passes", "violations", "absent"},
 }
 
 
@@ -196,7 +197,7 @@ def _expect(t: Mapping[str, Any], where: str) -> Expectation:
     violations = tuple(str(v) for v in t.get("violations", []))
     if passes and violations:
         raise ScenarioError(f"{where}: a subject that passes has no violations to expect")
-    return Expectation(_text(t, "subject", where), passes, violations)
+    return Expectation(_text(t, "subject", where), passes, violations, tuple(str(v) for v in t.get("absent", [])))
 
 
 def _known(table: Mapping[str, Any], keys: set[str], where: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from virtualtime.trace import Record
 
-VENUE = "bybit"
+VENUES = ("bybit", "binance")  # the venues' trace actors
 # Subject journal kinds worth a line; everything else stays in the full trace (`--trace`).
 _SUBJECT_KINDS = ("intent.", "position.", "sync.cycle", "sync.action", "sync.unconfirmed", "confirm.source",
                   "entry.", "flatten.", "stop.")
@@ -27,7 +27,7 @@ def _describe(record: Record, subject: str) -> str | None:
     fields = record.fields
     if record.actor == "scenario":
         return f"{record.kind}  {_flat(fields)}".rstrip()
-    if record.actor == VENUE:
+    if record.actor in VENUES:
         if record.kind == "execution":
             e = fields["execution"]
             return (f"fill  {e['side']} {e['qty']} {e['symbol']} @ {e['price']}  order={e['order_id']}"

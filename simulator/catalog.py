@@ -46,7 +46,7 @@ def binance_instruments() -> list[tuple[Instrument, Decimal]]:
         ("BTCUSDT", "0.10", "0.001", "0.001", "1000", "120", "125", "100", "60000.0"),
         ("ETHUSDT", "0.01", "0.001", "0.001", "10000", "2000", "125", "20", "3000.00"),
         ("TOWNSUSDT", "0.00001", "1", "1", "50000000", "5000000", "50", "5", "0.03120"),
-        ("NILUSDT", "0.0001", "1", "1", "10000000", "1000000", "50", "5", "0.3100"),
+        ("NILUSDT", "0.0001", "0.1", "0.1", "10000000", "1000000", "50", "5", "0.3100"),
     ]
     listed = []
     for symbol, tick, step, min_qty, max_qty, max_market, leverage, notional, price in specs:

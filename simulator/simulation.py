@@ -16,6 +16,7 @@ the test's own loop. The seed feeds every venue's RNG; the clock starts at ``sta
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -63,7 +64,22 @@ class Simulation:
 
 
 @contextlib.contextmanager
+def seeded_global_random(seed: int) -> Iterator[None]:
+    """Seed the process-wide ``random`` module for a world's lifetime, then put its state back.
+
+    ccxt draws client order ids from it (``uuid22``: binanceusdm's ``x-cvBPrNm9...``), so without
+    this two runs of the same seed would send different ids.
+    """
+    saved = random.getstate()
+    random.seed(f"venue-harness/{seed}")
+    try:
+        yield
+    finally:
+        random.setstate(saved)
+
+
+@contextlib.contextmanager
 def simulation(*, seed: int = 0, start_ms: int = DEFAULT_START_MS) -> Iterator[Simulation]:
     """A fresh world on a fresh virtual loop; the loop closes (and the wall clock is real again) on exit."""
-    with virtual_loop(start_ms=start_ms) as loop:
+    with virtual_loop(start_ms=start_ms) as loop, seeded_global_random(seed):
         yield Simulation(loop=loop, seed=seed, trace=Trace(LoopClock(loop)))

@@ -20,7 +20,7 @@ import pytest_asyncio
 
 from simulator.clock import WallClock
 from simulator.server import RunningBinance, RunningVenue, serve_binance, serve_bybit
-from simulator.simulation import Simulation
+from simulator.simulation import Simulation, seeded_global_random
 from virtualtime.loop import VirtualEventLoop
 from virtualtime.trace import Trace
 
@@ -38,13 +38,14 @@ def trace() -> Trace:
 
 
 @pytest_asyncio.fixture
-async def simulation(venue_seed: int, trace: Trace) -> Simulation:
+async def simulation(venue_seed: int, trace: Trace) -> AsyncIterator[Simulation]:
     loop = asyncio.get_running_loop()
     if not isinstance(loop, VirtualEventLoop):
         raise pytest.UsageError(
             f"the simulation fixture needs virtual time, but the loop is {loop!r}: mark the test @pytest.mark.virtual_time"
         )
-    return Simulation(loop=loop, seed=venue_seed, trace=trace)
+    with seeded_global_random(venue_seed):
+        yield Simulation(loop=loop, seed=venue_seed, trace=trace)
 
 
 @pytest_asyncio.fixture

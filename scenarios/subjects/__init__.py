@@ -14,14 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
-from simulator.server import RunningVenue
+from simulator.server import RunningBinance, RunningVenue
 from virtualtime.trace import Recorder
 
 
 class Subject(Protocol):
     name: str
 
-    async def start(self, venue: RunningVenue, workdir: Path, trace: Recorder) -> None:
+    async def start(self, venue: RunningVenue | RunningBinance, workdir: Path, trace: Recorder) -> None:
         """Connect to ``venue`` and open (or reopen) the database under ``workdir``; report events to ``trace``."""
 
     async def open(self, symbol: str, side: str, qty: Decimal) -> bool:

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from simulator.server import RunningVenue
+from simulator.server import RunningBinance, RunningVenue
 from virtualtime.trace import NO_TRACE, Recorder
 
 ACTOR = "seed-flow"
@@ -44,18 +44,19 @@ class KnownBadBot:
         self._venue: Any = None
         self._workdir = Path(".")
 
-    async def start(self, venue: RunningVenue, workdir: Path, trace: Recorder) -> None:
+    async def start(self, venue: RunningVenue | RunningBinance, workdir: Path, trace: Recorder) -> None:
         self._venue, self._workdir = venue, workdir
         self._trace = trace
         self._db = sqlite3.connect(workdir / "known_bad.sqlite3", isolation_level=None)
         self._db.execute("CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, side TEXT, qty TEXT,"
                          " state TEXT, order_id TEXT)")
         self._rest = venue.rest_client()
-        self._pro = venue.pro_client()
         await self._rest.load_markets()
-        self._pro.markets, self._pro.markets_by_id = self._rest.markets, self._rest.markets_by_id
-        self._watch = asyncio.ensure_future(self._watch_positions())
-        await venue.venue.streams.wait_subscribed("position")
+        if isinstance(venue, RunningVenue):  # the incident's WebSocket tracking (Binance streams: not yet)
+            self._pro = venue.pro_client()
+            self._pro.markets, self._pro.markets_by_id = self._rest.markets, self._rest.markets_by_id
+            self._watch = asyncio.ensure_future(self._watch_positions())
+            await venue.venue.streams.wait_subscribed("position")
 
     async def _watch_positions(self) -> None:
         while True:

@@ -16,8 +16,8 @@ from bot.app import Bot
 from bot.config import parse
 from bot.lifecycle import IntentState
 from bot.values import IntentId, Side
-from simulator.catalog import default_instruments
-from simulator.server import RunningVenue
+from simulator.catalog import binance_instruments, default_instruments
+from simulator.server import RunningBinance, RunningVenue
 from virtualtime.trace import NO_TRACE, Recorder
 
 ACTOR = "bot"
@@ -31,15 +31,17 @@ class OurBot:
         self._boots = 0
         self._bot: Bot | None = None
         self._supervisor: asyncio.Task[None] | None = None
-        self._venue: RunningVenue | None = None
+        self._venue: RunningVenue | RunningBinance | None = None
         self._workdir = Path(".")
         self._trace: Recorder = NO_TRACE
 
-    async def start(self, venue: RunningVenue, workdir: Path, trace: Recorder) -> None:
+    async def start(self, venue: RunningVenue | RunningBinance, workdir: Path, trace: Recorder) -> None:
         self._venue, self._workdir, self._trace = venue, workdir, trace
-        symbols = [{"name": _unified(str(i.symbol)), "max_qty": "1000000000"} for i, _ in default_instruments()]
+        binance = isinstance(venue, RunningBinance)
+        listed = binance_instruments() if binance else default_instruments()
+        symbols = [{"name": _unified(str(i.symbol)), "max_qty": "1000000000"} for i, _ in listed]
         config = parse({
-            "venue": {"name": "bybit", "rest_url": venue.base_url, "api_key": venue.api_key,
+            "venue": {"name": "binance" if binance else "bybit", "rest_url": venue.base_url, "api_key": venue.api_key,
                       "api_secret": venue.api_secret},
             "bot": {"database": "bot.sqlite3"},
             "risk": {"max_open_positions": 10, "stop_fraction": "0.02"},
@@ -49,7 +51,8 @@ class OurBot:
         self._boots += 1
         # A restarted bot draws fresh ids, as a new process would.
         self._bot = await Bot.start(config, rng=random.Random(f"{self._seed}/{self._boots}"), on_event=self._tell)
-        await venue.venue.streams.wait_subscribed("order")
+        if isinstance(venue, RunningVenue):
+            await venue.venue.streams.wait_subscribed("order")
         self._supervisor = asyncio.ensure_future(self._bot.run(asyncio.Event()))
 
     def _tell(self, kind: str, intent_id: IntentId | None, data: dict[str, Any]) -> None:

@@ -54,7 +54,7 @@ def test_keys_come_from_the_environment_and_defaults_fill_the_rest(tmp_path: Pat
          "[symbol] #1: unknown key(s) ['size']"),
         (MINIMAL + "\n[strategy]\n", {"K": "k", "S": "s"}, "unknown key(s) ['strategy']"),
         (MINIMAL, {"K": "k"}, "the environment has no S; export it"),
-        (MINIMAL.replace('name = "bybit"', 'name = "kraken"'), {"K": "k", "S": "s"}, "must be one of ['bybit']"),
+        (MINIMAL.replace('name = "bybit"', 'name = "kraken"'), {"K": "k", "S": "s"}, "must be one of ['bybit', 'binance']"),
         (MINIMAL.replace("max_qty = 1000", "max_qty = 'lots'"), {"K": "k", "S": "s"}, "'lots': not a number"),
         (MINIMAL.replace("max_qty = 1000", "max_qty = 1\nstop_fraction = 1.5"), {"K": "k", "S": "s"},
          "0 < stop_fraction < 1"),

@@ -83,3 +83,17 @@ async def test_the_pytest_fixture_world_is_the_plain_api_world(plain_api_digest:
     # context manager's run record for record.
     await reference_run(simulation)
     assert simulation.trace.digest() == plain_api_digest
+
+
+def test_a_world_seeds_the_global_random_module_and_puts_it_back() -> None:
+    import random
+
+    before = random.getstate()
+    draws = []
+    for _ in range(2):
+        with simulation(seed=3):
+            draws.append(random.getrandbits(88))  # what ccxt's uuid22 draws for a client order id
+    assert draws[0] == draws[1]
+    with simulation(seed=4):
+        assert random.getrandbits(88) != draws[0]
+    assert random.getstate() == before
