@@ -39,7 +39,7 @@ def bybit_config(base_url: str, api_key: str, secret: str) -> dict[str, Any]:
 
 
 def binance_config(base_url: str, api_key: str, secret: str) -> dict[str, Any]:
-    """Constructor config for ``ccxt.binanceusdm`` against ``base_url`` (REST only so far).
+    """Constructor config for ``ccxt.binanceusdm`` / ``ccxt.pro.binanceusdm`` against ``base_url``.
 
     With these overridden URLs ccxt applies only its generic error table: -2019 reaches you as
     ``ExchangeError``, not ``InsufficientFunds`` (see docs/binance.md).
@@ -55,6 +55,8 @@ def binance_config(base_url: str, api_key: str, secret: str) -> dict[str, Any]:
                 "fapiPrivate": f"{http}/fapi/v1", "fapiPrivateV2": f"{http}/fapi/v2",
                 "fapiPrivateV3": f"{http}/fapi/v3", "fapiData": f"{http}/futures/data",
                 "public": f"{http}/api/v3", "private": f"{http}/api/v3", "sapi": f"{http}/sapi/v1",
+                # ccxt rewrites a base ending in /ws to /private/ws?listenKey=... for the user data stream
+                "ws": {"linear": "ws" + http.removeprefix("http") + "/ws"},
             }
         },
     }

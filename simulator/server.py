@@ -192,6 +192,15 @@ class RunningBinance:
         self._clients.append(client)
         return client
 
+    def pro_client(self, **overrides: Any) -> Any:
+        """A ``ccxt.pro.binanceusdm`` pointed here (user data stream); closed when the venue stops."""
+        import ccxt.pro as ccxt_pro
+
+        overrides.setdefault("ssl_context", _ccxt_ssl_context())
+        client = ccxt_pro.binanceusdm(self.ccxt_config(**overrides))
+        self._clients.append(client)
+        return client
+
     async def close_clients(self) -> None:
         while self._clients:
             await self._clients.pop().close()

@@ -2,7 +2,7 @@
 
 The same engine as the Bybit venue, behind Binance's wire: form-encoded parameters, numeric
 ids, ``{"code": -NNNN, "msg": ...}`` errors with Binance's HTTP statuses, and the used-weight and
-order-count headers. The WebSocket user data stream is not served yet.
+order-count headers; the user data stream over WebSocket (market streams not yet).
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from simulator.binance.handlers import ROUTES
 from simulator.binance.ids import NumericIds
 from simulator.binance.params import Params
 from simulator.binance.routing import KEY, PUBLIC, Call, Route
+from simulator.binance.streams import UserStreams
 from simulator.control import Control
 from simulator.engine.rejections import Rejection
 from simulator.engine.venue import Engine
 from simulator.faults.plan import FaultPlan
 from simulator.faults.rest import rest_faults
+from simulator.faults.ws import FrameRouter
 from simulator.http_body import raw_body, read_body
 from simulator.tracing import record_engine, rest_recorder
 from virtualtime.trace import NO_TRACE, Recorder
@@ -56,6 +58,8 @@ class BinanceVenue:
         self.faults = FaultPlan(trace, ACTOR)
         engine.query_faults = self.faults
         self.ids = NumericIds(engine.ids.child())
+        self.streams = UserStreams(engine, self.ids, on_internal_error=self.record_internal_error, trace=trace,
+                                   router=FrameRouter(self.faults, trace, ACTOR))
         self.internal_errors: list[str] = []
         self._routes: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
         self._weight: dict[int, int] = {}  # minute -> request weight used
@@ -66,8 +70,10 @@ class BinanceVenue:
         if self.trace is not NO_TRACE:
             middlewares.append(rest_recorder(self.trace, ACTOR, TRACED_HEADERS))
         app = web.Application(client_max_size=self.max_body_bytes, middlewares=middlewares)
-        Control(self.engine, faults=self.faults, token=self.control_token).add_routes(app)
+        app.router.add_get("/private/ws", self.streams.handler)
+        Control(self.engine, faults=self.faults, drop_streams=self.streams.drop, token=self.control_token).add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._rest)
+        app.on_shutdown.append(self.streams.close_all)
         return app
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:

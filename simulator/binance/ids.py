@@ -46,6 +46,12 @@ class NumericIds:
             self._listen_keys[account_id] = key
         return key
 
+    def account_for_listen_key(self, key: str) -> object | None:
+        for account_id, known in self._listen_keys.items():
+            if known == key:
+                return account_id
+        return None
+
     def client_id(self) -> str:
         """A client id for an order sent without one, as Binance makes them up (22 characters)."""
         return self._source.uuid().replace("-", "")[:22]

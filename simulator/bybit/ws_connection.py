@@ -29,8 +29,9 @@ class Connection:
 
     def __init__(
         self, ws: web.WebSocketResponse, conn_id: str, on_internal_error: InternalError, trace: Recorder,
-        *, path: str = "", router: FrameRouter | None = None,
+        *, path: str = "", router: FrameRouter | None = None, actor: str = ACTOR,
     ) -> None:
+        self._actor = actor
         self.ws = ws
         self.conn_id = conn_id
         self.path = path
@@ -73,7 +74,7 @@ class Connection:
             text, message = queued
             try:
                 await self.ws.send_str(text)
-                self._trace.record(ACTOR, "ws.out", conn=self.conn_id, frame=message)
+                self._trace.record(self._actor, "ws.out", conn=self.conn_id, frame=message)
             except ConnectionError:
                 return
             except Exception:  # noqa: BLE001 - the writer is this connection's supervisor
@@ -98,12 +99,12 @@ BadFrame = Callable[[Connection, str], None]
 async def serve_frames(
     request: web.Request, conn_id: str, on_message: Handler, on_bad_frame: BadFrame, *,
     on_open: Callable[[Connection], None], on_close: Callable[[Connection], None], on_internal_error: InternalError,
-    trace: Recorder, router: FrameRouter | None = None,
+    trace: Recorder, router: FrameRouter | None = None, actor: str = ACTOR,
 ) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
-    conn = Connection(ws, conn_id, on_internal_error, trace, path=request.path, router=router)
-    trace.record(ACTOR, "ws.open", conn=conn_id, path=request.path)
+    conn = Connection(ws, conn_id, on_internal_error, trace, path=request.path, router=router, actor=actor)
+    trace.record(actor, "ws.open", conn=conn_id, path=request.path)
     on_open(conn)
     try:
         async for msg in ws:
@@ -112,7 +113,7 @@ async def serve_frames(
                     frame = json.loads(msg.data)
                 except (ValueError, RecursionError):
                     frame = None
-                trace.record(ACTOR, "ws.in", conn=conn_id, frame=_traceable(frame) if isinstance(frame, dict) else msg.data)
+                trace.record(actor, "ws.in", conn=conn_id, frame=_traceable(frame) if isinstance(frame, dict) else msg.data)
                 if not isinstance(frame, dict):
                     on_bad_frame(conn, msg.data)
                     continue
@@ -123,14 +124,14 @@ async def serve_frames(
                     conn.send({"success": False, "ret_msg": "System error. Please try again later.",
                                "conn_id": conn_id, "op": str(frame.get("op", ""))})
             elif msg.type is WSMsgType.BINARY:
-                trace.record(ACTOR, "ws.in", conn=conn_id, frame="<binary frame>")
+                trace.record(actor, "ws.in", conn=conn_id, frame="<binary frame>")
                 on_bad_frame(conn, "<binary frame>")
             elif msg.type is WSMsgType.ERROR:
                 break
     finally:
         on_close(conn)
         await conn.finish()
-        trace.record(ACTOR, "ws.close", conn=conn_id, code=ws.close_code)
+        trace.record(actor, "ws.close", conn=conn_id, code=ws.close_code)
     return ws
 
 

@@ -1,0 +1,166 @@
+"""Binance's user data stream: ``/private/ws?listenKey=...`` pushing ORDER_TRADE_UPDATE, ALGO_UPDATE, ACCOUNT_UPDATE.
+
+No subscribe message: the listen key names the account. Frames go through the venue's frame
+router (the WebSocket fault seam) like Bybit's. Market streams are not served yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from simulator.binance.ids import NumericIds
+from simulator.binance.render import fixed, side
+from simulator.bybit.ws_connection import Connection, InternalError, closing, serve_frames
+from simulator.engine.events import EngineEvent, Executed, OrderChanged, PositionChanged, WalletChanged
+from simulator.engine.fills import Execution
+from simulator.engine.orders import Order
+from simulator.engine.values import AccountId, OrderStatus, OrderType, Side, TriggerDirection
+from simulator.engine.venue import Engine
+from simulator.faults.ws import FrameRouter
+from virtualtime.trace import NO_TRACE, Recorder
+
+ACTOR = "binance"
+ZERO = Decimal(0)
+_ORDER_STATUS = {
+    OrderStatus.NEW: "NEW", OrderStatus.PARTIALLY_FILLED: "PARTIALLY_FILLED", OrderStatus.FILLED: "FILLED",
+    OrderStatus.CANCELLED: "CANCELED", OrderStatus.DEACTIVATED: "EXPIRED", OrderStatus.REJECTED: "REJECTED",
+    OrderStatus.PARTIALLY_FILLED_CANCELLED: "EXPIRED", OrderStatus.TRIGGERED: "NEW", OrderStatus.UNTRIGGERED: "NEW",
+}
+_ALGO_STATUS = {OrderStatus.UNTRIGGERED: "NEW", OrderStatus.CANCELLED: "CANCELED", OrderStatus.DEACTIVATED: "EXPIRED"}
+
+
+class UserStreams:
+    def __init__(self, engine: Engine, ids: NumericIds, *, on_internal_error: InternalError,
+                 trace: Recorder = NO_TRACE, router: FrameRouter | None = None) -> None:
+        self._engine = engine
+        self._ids = ids
+        self._wire_ids = engine.ids.child()
+        self._on_internal_error = on_internal_error
+        self._trace = trace
+        self.router = router
+        self._connections: dict[Connection, AccountId] = {}
+        self._opened = asyncio.Condition()
+        self._unsubscribe = engine.subscribe(self._on_batch)
+
+    def listening(self, account_id: AccountId) -> bool:
+        return account_id in self._connections.values()
+
+    async def wait_listening(self, account_id: AccountId) -> None:
+        """Until a user data stream of ``account_id`` is open."""
+        async with self._opened:
+            await self._opened.wait_for(lambda: self.listening(account_id))
+
+    async def handler(self, request: web.Request) -> web.StreamResponse:
+        key = request.rel_url.query.get("listenKey", "")
+        found = self._ids.account_for_listen_key(key)
+        if found is None:
+            return web.json_response({"code": -1125, "msg": "This listenKey does not exist."}, status=400)
+
+        account_id = AccountId(str(found))
+
+        def opened(conn: Connection) -> None:
+            self._connections[conn] = account_id
+            asyncio.ensure_future(self._notify())
+
+        return await serve_frames(
+            request, self._wire_ids.uuid(), lambda conn, frame: None, lambda conn, data: None,
+            on_open=opened, on_close=self._closed,
+            on_internal_error=self._on_internal_error, trace=self._trace, router=self.router, actor=ACTOR,
+        )
+
+    def _closed(self, conn: Connection) -> None:
+        self._connections.pop(conn, None)
+
+    async def _notify(self) -> None:
+        async with self._opened:
+            self._opened.notify_all()
+
+    async def drop(self) -> int:
+        """Close every user data stream from the venue's side; returns how many."""
+        connections = list(self._connections)
+        await closing(connections)
+        return len(connections)
+
+    async def close_all(self, _app: web.Application | None = None) -> None:
+        self._unsubscribe()
+        await closing(list(self._connections))
+
+    # ------------------------------------------------------------------ pushes
+
+    def _on_batch(self, batch: Sequence[EngineEvent]) -> None:
+        if not self._connections:
+            return
+        fills = {e.execution.order_id: e.execution for e in batch if isinstance(e, Executed)}
+        accounts_changed: set[AccountId] = set()
+        for event in batch:
+            if isinstance(event, OrderChanged):
+                self._push(event.order.account_id, self._order_message(event.order, fills.get(event.order.order_id)))
+            elif isinstance(event, PositionChanged | WalletChanged):
+                account = event.position.account_id if isinstance(event, PositionChanged) else event.wallet.account_id
+                accounts_changed.add(account)
+        for account_id in sorted(accounts_changed):
+            self._push(account_id, self._account_message(account_id))
+
+    def _push(self, account_id: AccountId, message: dict[str, Any]) -> None:
+        for conn, owner in self._connections.items():
+            if owner == account_id:
+                conn.send(message)
+
+    def _order_message(self, o: Order, fill: Execution | None) -> dict[str, Any]:
+        now = self._engine.now_ms()
+        inst = self._engine.instrument(o.symbol)
+        if o.trigger_price is not None and o.status in _ALGO_STATUS:  # a conditional order still waiting
+            return {"e": "ALGO_UPDATE", "T": now, "E": now, "o": {
+                "caid": o.client_order_id or "", "aid": self._ids.algo(o.order_id), "at": "CONDITIONAL",
+                "o": self._ids.algo_types.get(o.order_id, _algo_type(o)), "s": o.symbol, "S": side(o.side),
+                "ps": "BOTH", "f": "GTC", "q": fixed(o.qty, inst.qty_step), "X": _ALGO_STATUS[o.status],
+                "tp": fixed(o.trigger_price or ZERO, inst.tick_size), "p": "0", "R": o.reduce_only, "wt": "CONTRACT_PRICE",
+            }}
+        avg = o.cum_exec_value / o.filled_qty if o.filled_qty else ZERO
+        if o.filled_qty == 0:
+            fill = None  # the order's accepted state, before the fill in the same batch
+        execution = "TRADE" if fill is not None else {"CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}.get(
+            _ORDER_STATUS[o.status], "NEW")
+        return {"e": "ORDER_TRADE_UPDATE", "E": now, "T": now, "o": {
+            "s": o.symbol, "c": o.client_order_id or "", "S": side(o.side),
+            "o": "MARKET" if o.order_type is OrderType.MARKET else "LIMIT", "f": "GTC",
+            "q": fixed(o.qty, inst.qty_step), "p": fixed(o.price if o.order_type is OrderType.LIMIT else ZERO, inst.tick_size),
+            "ap": fixed(avg, inst.tick_size), "sp": fixed(o.trigger_price or ZERO, inst.tick_size), "x": execution,
+            "X": _ORDER_STATUS[o.status], "i": self._ids.order(o.order_id),
+            "l": fixed(fill.qty if fill else ZERO, inst.qty_step), "z": fixed(o.filled_qty, inst.qty_step),
+            "L": fixed(fill.price if fill else ZERO, inst.tick_size), "N": "USDT", "n": str(fill.fee if fill else 0),
+            "T": now, "t": self._ids.trade(fill.exec_id) if fill else 0, "b": "0", "a": "0",
+            "m": bool(fill and fill.is_maker), "R": o.reduce_only, "wt": "CONTRACT_PRICE", "ot": "MARKET"
+            if o.order_type is OrderType.MARKET else "LIMIT", "ps": "BOTH", "cp": False, "rp": str(
+                fill.realised_pnl if fill else 0), "pP": False, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE",
+            "gtd": 0,
+        }}
+
+    def _account_message(self, account_id: AccountId) -> dict[str, Any]:
+        engine = self._engine
+        wallet = engine.wallet_view(account_id)
+        now = engine.now_ms()
+        positions = []
+        for p in engine.positions(account_id):
+            inst = engine.instrument(p.symbol)
+            positions.append({"s": p.symbol, "pa": fixed(p.size, inst.qty_step), "ep": str(p.entry_price),
+                              "bep": str(p.entry_price), "cr": str(p.cum_realised_pnl),
+                              "up": str(p.unrealised_pnl(engine.market(p.symbol).mark_price)), "mt": "cross",
+                              "iw": "0", "ps": "BOTH"})
+        return {"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": {
+            "m": "ORDER", "B": [{"a": "USDT", "wb": str(wallet.balance), "cw": str(wallet.balance), "bc": "0"}],
+            "P": positions,
+        }}
+
+
+def _algo_type(o: Order) -> str:
+    # A stop fires against the position it closes: a sell when the price falls, a buy when it rises.
+    falls = o.trigger_direction is TriggerDirection.FALLS_TO
+    stop = falls == (o.side is Side.SELL)
+    market = o.order_type is OrderType.MARKET
+    return ("STOP" if stop else "TAKE_PROFIT") + ("_MARKET" if market else "")

@@ -1,0 +1,57 @@
+"""The Binance user data stream through unmodified ccxt.pro.binanceusdm."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+
+from simulator.faults import DropFrame, Fault, OnCall, StreamTarget
+from simulator.server import RunningBinance
+
+pytestmark = pytest.mark.virtual_time
+BTC = "BTC/USDT:USDT"
+
+
+async def watching(venue: RunningBinance) -> tuple[Any, Any, asyncio.Task[Any]]:
+    rest, pro = venue.rest_client(), venue.pro_client()
+    await rest.load_markets()
+    pro.set_markets_from_exchange(rest)
+    task = asyncio.ensure_future(pro.watch_orders())
+    await asyncio.wait_for(venue.venue.streams.wait_listening(venue.account.account_id), 10)
+    return rest, pro, task
+
+
+async def test_a_market_fill_and_an_algo_stop_are_pushed_as_binance_sends_them(binance_venue: RunningBinance) -> None:
+    rest, pro, first = await watching(binance_venue)
+
+    order = await rest.create_order(BTC, "market", "buy", 0.01)
+    [pushed] = await asyncio.wait_for(first, 10)
+    assert (pushed["id"], pushed["status"], pushed["filled"], pushed["clientOrderId"]) == (
+        order["id"], "closed", 0.01, order["clientOrderId"])
+
+    second = asyncio.ensure_future(pro.watch_orders())
+    stop = await rest.create_order(BTC, "market", "sell", 0.01, None, {"stopLossPrice": 55000, "reduceOnly": True})
+    pushed_stop = [o for o in await asyncio.wait_for(second, 10) if o["id"] == stop["id"]]
+    assert [(o["status"], o["triggerPrice"], o["reduceOnly"]) for o in pushed_stop] == [("open", 55000.0, True)]
+
+
+async def test_a_dropped_push_never_arrives(binance_venue: RunningBinance) -> None:
+    # A market order pushes its accepted state, its fill, then the account: lose the first two.
+    binance_venue.faults.add(Fault("order pushes lost", StreamTarget("/private/ws"), DropFrame(), OnCall(1, 2)))
+    rest, _, first = await watching(binance_venue)
+
+    await rest.create_order(BTC, "market", "buy", 0.01)
+    second = await rest.create_order(BTC, "market", "buy", 0.01)
+
+    pushed = await asyncio.wait_for(first, 10)
+    assert [o["id"] for o in pushed] == [second["id"]]
+
+
+async def test_an_unknown_listen_key_is_refused(binance_venue: RunningBinance) -> None:
+    ws_url = binance_venue.base_url.replace("http", "ws", 1) + "/private/ws?listenKey=nope"
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            await session.ws_connect(ws_url)
