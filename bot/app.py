@@ -37,8 +37,8 @@ def build_venue(config: BotConfig, client_options: Mapping[str, Any] | None = No
         return BybitVenue(api_key=v.api_key, secret=v.api_secret, rest_url=v.rest_url, ws_url=v.ws_url,
                           testnet=v.testnet, client_options=client_options)
     if v.name == "binance":
-        return BinanceVenue(api_key=v.api_key, secret=v.api_secret, rest_url=v.rest_url, testnet=v.testnet,
-                            client_options=client_options)
+        return BinanceVenue(api_key=v.api_key, secret=v.api_secret, rest_url=v.rest_url, ws_url=v.ws_url,
+                            testnet=v.testnet, client_options=client_options)
     raise Halt(f"the bot doesn't (yet) support venue {v.name!r}")
 
 

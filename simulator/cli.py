@@ -58,7 +58,9 @@ async def _serve(args: argparse.Namespace) -> None:
             print(f"  WS public {ws}/v5/public/linear", flush=True)
             print(f"  WS private {ws}/v5/private", flush=True)
         else:
-            print(f"  REST      {running.base_url}/fapi/v1/... (v2, v3); WebSocket streams not served yet", flush=True)
+            ws = running.base_url.replace("http", "ws", 1)
+            print(f"  REST      {running.base_url}/fapi/v1/... (v2, v3)", flush=True)
+            print(f"  WS user   {ws}/private/ws?listenKey=... (ccxt.pro: urls.api.ws.linear = {ws}/ws)", flush=True)
         print(f"  control   {running.base_url}/sim/... with header X-Sim-Token: {token}", flush=True)
         print(f"  api key {running.api_key!r}, seed {args.seed}; Ctrl-C stops", flush=True)
         await stop.wait()

@@ -1,34 +1,40 @@
-"""Binance USD-M futures over ccxt (``binanceusdm``): REST only so far.
+"""Binance USD-M futures over ccxt: REST via ``binanceusdm``, the user data stream via ccxt.pro.
 
 Binance answers an order with the full order (``newOrderRespType=RESULT``, which ccxt always
 sends), so the create answer alone can confirm an entry; conditional orders go to the algo order
-service (ccxt routes ``stopLossPrice`` there and maps our client id to ``clientAlgoId``). No
-order stream yet: confirmation uses the create answer, the order queries and the position.
+service (ccxt routes ``stopLossPrice`` there and maps our client id to ``clientAlgoId``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
 
 import ccxt
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
 
 from bot.adapters.ccxt_reports import order_report, position_report
+from bot.adapters.stream import OrderStream
 from bot.errors import OutcomeUnknown, Rejected, RetryLater, translate
 from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
 
 T = TypeVar("T")
+log = logging.getLogger("bot.venue.binance")
 
 
-def binance_urls(rest_url: str) -> dict[str, Any]:
-    """ccxt ``urls`` that send every USD-M call to ``rest_url``."""
+def binance_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
+    """ccxt ``urls`` that send every USD-M call to ``rest_url`` (and the streams to ``ws_url``)."""
     http = rest_url.rstrip("/")
+    ws = (ws_url or "ws" + http.removeprefix("http")).rstrip("/")
     return {"api": {
         "fapiPublic": f"{http}/fapi/v1", "fapiPublicV2": f"{http}/fapi/v2", "fapiPublicV3": f"{http}/fapi/v3",
         "fapiPrivate": f"{http}/fapi/v1", "fapiPrivateV2": f"{http}/fapi/v2", "fapiPrivateV3": f"{http}/fapi/v3",
+        # ccxt.pro rewrites a base ending in /ws into /private/ws?listenKey=... for the user data stream
+        "ws": {"linear": f"{ws}/ws"},
     }}
 
 
@@ -36,8 +42,8 @@ class BinanceVenue:
     name = "binance"
 
     def __init__(
-        self, *, api_key: str, secret: str, rest_url: str | None = None, testnet: bool = False,
-        client_options: Mapping[str, Any] | None = None,
+        self, *, api_key: str, secret: str, rest_url: str | None = None, ws_url: str | None = None,
+        testnet: bool = False, client_options: Mapping[str, Any] | None = None,
     ) -> None:
         config: dict[str, Any] = {
             "apiKey": api_key,
@@ -46,17 +52,24 @@ class BinanceVenue:
             "options": {"fetchCurrencies": False, "fetchOpenOrders": {"warnWithoutSymbol": False}},
         }
         if rest_url:
-            config["urls"] = binance_urls(rest_url)
+            config["urls"] = binance_urls(rest_url, ws_url)
         config.update(client_options or {})
-        self._rest: Any = ccxt_async.binanceusdm(config)
+        self._rest: Any = ccxt_async.binanceusdm(dict(config))
+        pro: Any = ccxt_pro.binanceusdm(dict(config))
         if testnet:
             self._rest.set_sandbox_mode(True)
+            pro.set_sandbox_mode(True)
+        self._stream = OrderStream(pro, log)
+        self._pro = pro
         self._read_lock = asyncio.Lock()
 
     async def start(self) -> None:
         await self._call("load_markets", lambda: self._rest.load_markets(), write=False)
+        self._pro.set_markets_from_exchange(self._rest)  # one catalogue fetch serves both clients
+        self._stream.start()
 
     async def close(self) -> None:
+        await self._stream.close()
         await self._rest.close()
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]], *, write: bool) -> T:
@@ -112,12 +125,12 @@ class BinanceVenue:
     # ------------------------------------------------------------------ reads
 
     def pushed(self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None) -> OrderReport | None:
-        return None  # no user data stream yet
+        return self._stream.pushed(venue_order_id, client_id)
 
     async def wait_for_push(
         self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, timeout_s: float
     ) -> OrderReport | None:
-        return None
+        return await self._stream.wait_for_push(venue_order_id, client_id, timeout_s)
 
     async def order_realtime(
         self, symbol: str, *, venue_order_id: VenueOrderId | None = None, client_id: ClientOrderId | None = None,

@@ -18,13 +18,12 @@ import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
 from bot.adapters.ccxt_reports import order_report, position_report
+from bot.adapters.stream import OrderStream
 from bot.errors import OutcomeUnknown, Rejected, RetryLater, translate
 from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
 
 log = logging.getLogger("bot.venue.bybit")
 T = TypeVar("T")
-STREAM_RETRY_S = (0.5, 30.0)
-PUSH_CACHE_SIZE = 2_000  # pushes kept for confirmation: the recent ones are all it asks for
 
 
 def bybit_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
@@ -77,10 +76,8 @@ class BybitVenue:
         if testnet:
             self._rest.set_sandbox_mode(True)
             self._pro.set_sandbox_mode(True)
-        self._pushes: dict[str, OrderReport] = {}
+        self._stream = OrderStream(self._pro, log)
         self._read_lock = asyncio.Lock()
-        self._pushed = asyncio.Event()
-        self._stream_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -89,41 +86,11 @@ class BybitVenue:
         # One catalogue fetch serves both clients.
         self._pro.markets, self._pro.markets_by_id = self._rest.markets, self._rest.markets_by_id
         self._pro.symbols = self._rest.symbols
-        self._stream_task = asyncio.ensure_future(self._stream())
+        self._stream.start()
 
     async def close(self) -> None:
-        if self._stream_task is not None:
-            self._stream_task.cancel()
-            await asyncio.gather(self._stream_task, return_exceptions=True)
-        await self._pro.close()
+        await self._stream.close()
         await self._rest.close()
-
-    async def _stream(self) -> None:
-        delay = STREAM_RETRY_S[0]
-        while True:
-            try:
-                orders = await self._pro.watch_orders()
-            except Exception as error:  # noqa: BLE001 - the stream's own supervisor: it must outlive any failure
-                # The stream is an optimisation over REST lookups: keep retrying, never give up on it.
-                log.warning("order stream failed, reconnecting in %.1f s: %r", delay, error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, STREAM_RETRY_S[1])
-                continue
-            delay = STREAM_RETRY_S[0]
-            for order in orders:
-                report = order_report(order, "push")
-                if report is not None:
-                    self._remember(report)
-            self._pushed.set()
-            self._pushed = asyncio.Event()
-
-    def _remember(self, report: OrderReport) -> None:
-        for key in (report.venue_order_id, report.client_order_id):
-            if key:
-                self._pushes.pop(key, None)  # re-inserted last: the oldest entries go first
-                self._pushes[key] = report
-        while len(self._pushes) > PUSH_CACHE_SIZE:
-            del self._pushes[next(iter(self._pushes))]
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]], *, write: bool) -> T:
         try:
@@ -186,25 +153,12 @@ class BybitVenue:
     # ------------------------------------------------------------------ reads
 
     def pushed(self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None) -> OrderReport | None:
-        for key in (venue_order_id, client_id):
-            if key and key in self._pushes:
-                return self._pushes[key]
-        return None
+        return self._stream.pushed(venue_order_id, client_id)
 
     async def wait_for_push(
         self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, timeout_s: float
     ) -> OrderReport | None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while (found := self.pushed(venue_order_id, client_id)) is None or not found.status.is_final:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return found
-            try:
-                await asyncio.wait_for(self._pushed.wait(), remaining)
-            except TimeoutError:
-                return self.pushed(venue_order_id, client_id)
-        return found
+        return await self._stream.wait_for_push(venue_order_id, client_id, timeout_s)
 
     async def order_realtime(
         self, symbol: str, *, venue_order_id: VenueOrderId | None = None, client_id: ClientOrderId | None = None,

@@ -53,6 +53,8 @@ class OurBot:
         self._bot = await Bot.start(config, rng=random.Random(f"{self._seed}/{self._boots}"), on_event=self._tell)
         if isinstance(venue, RunningVenue):
             await venue.venue.streams.wait_subscribed("order")
+        else:
+            await venue.venue.streams.wait_listening(venue.account.account_id)
         self._supervisor = asyncio.ensure_future(self._bot.run(asyncio.Event()))
 
     def _tell(self, kind: str, intent_id: IntentId | None, data: dict[str, Any]) -> None:

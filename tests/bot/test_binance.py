@@ -20,7 +20,7 @@ from bot.repository import Repository
 from bot.synchronizer import Synchronizer
 from bot.values import Side
 from simulator.engine.events import Executed
-from simulator.faults import DropAfterApply, Fault, RestTarget
+from simulator.faults import DropAfterApply, DropFrame, Fault, OnCall, RestTarget, StreamTarget
 from simulator.server import RunningBinance, binance_engine, serve_binance
 from simulator.simulation import Simulation
 
@@ -49,6 +49,7 @@ async def binance(simulation: Simulation) -> AsyncIterator[RunningBinance]:
 async def bot(binance: RunningBinance, tmp_path: Path) -> AsyncIterator[Bot]:
     made = Bot(binance, tmp_path / "bot.sqlite3")
     await made.venue.start()
+    await asyncio.wait_for(binance.venue.streams.wait_listening(binance.account.account_id), 10)
     yield made
     await made.venue.close()
     made.repo.close()
@@ -87,13 +88,18 @@ async def test_insufficient_margin_fails_the_intent_at_once(binance: RunningBina
     assert not any(e.kind == "confirm.source" for e in bot.repo.events(record.intent.intent_id))
 
 
-async def test_a_lost_answer_is_resolved_by_the_client_id(binance: RunningBinance, bot: Bot) -> None:
+@pytest.mark.parametrize(("stream_lost", "expected"), [(False, "push"), (True, "realtime by client id")])
+async def test_a_lost_answer_is_resolved_from_the_stream_or_by_the_client_id(
+    binance: RunningBinance, bot: Bot, stream_lost: bool, expected: str
+) -> None:
     binance.faults.add(Fault("entry answer lost", RestTarget("POST", "/fapi/v1/order"), DropAfterApply()))
+    if stream_lost:
+        binance.faults.add(Fault("pushes lost", StreamTarget("/private/ws"), DropFrame(), OnCall(1, 100)))
 
     record = await bot.opener.open(TOWNS, Side.SHORT, QTY, STOP)
 
     assert record.state is IntentState.OPEN
-    assert source(bot, record.intent.intent_id) == "realtime by client id"
+    assert source(bot, record.intent.intent_id) == expected
     assert held(binance) == [("TOWNSUSDT", Decimal(-1000))]
 
 

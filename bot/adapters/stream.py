@@ -1,0 +1,83 @@
+"""A venue's private order stream over ccxt.pro, kept as a cache of the latest push per order.
+
+The stream is an optimisation over REST lookups: it reconnects on any failure with backoff and
+never gives up, and a confirmation that misses it falls back to REST. Both adapters use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bot.adapters.ccxt_reports import order_report
+from bot.values import ClientOrderId, OrderReport, VenueOrderId
+
+RETRY_S = (0.5, 30.0)
+CACHE_SIZE = 2_000  # pushes kept for confirmation: the recent ones are all it asks for
+
+
+class OrderStream:
+    def __init__(self, pro: Any, log: logging.Logger) -> None:
+        self._pro = pro
+        self._log = log
+        self._pushes: dict[str, OrderReport] = {}
+        self._pushed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._pro.close()
+
+    async def _run(self) -> None:
+        delay = RETRY_S[0]
+        while True:
+            try:
+                orders = await self._pro.watch_orders()
+            except Exception as error:  # noqa: BLE001 - the stream's own supervisor: it must outlive any failure
+                self._log.warning("order stream failed, reconnecting in %.1f s: %r", delay, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_S[1])
+                continue
+            delay = RETRY_S[0]
+            for order in orders:
+                report = order_report(order, "push")
+                if report is not None:
+                    self._remember(report)
+            self._pushed.set()
+            self._pushed = asyncio.Event()
+
+    def _remember(self, report: OrderReport) -> None:
+        for key in (report.venue_order_id, report.client_order_id):
+            if key:
+                self._pushes.pop(key, None)  # re-inserted last: the oldest entries go first
+                self._pushes[key] = report
+        while len(self._pushes) > CACHE_SIZE:
+            del self._pushes[next(iter(self._pushes))]
+
+    def pushed(self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None) -> OrderReport | None:
+        for key in (venue_order_id, client_id):
+            if key and key in self._pushes:
+                return self._pushes[key]
+        return None
+
+    async def wait_for_push(
+        self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, timeout_s: float
+    ) -> OrderReport | None:
+        """The latest push for the order once it is final, or whatever arrived by the deadline."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while (found := self.pushed(venue_order_id, client_id)) is None or not found.status.is_final:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return found
+            try:
+                await asyncio.wait_for(self._pushed.wait(), remaining)
+            except TimeoutError:
+                return self.pushed(venue_order_id, client_id)
+        return found
