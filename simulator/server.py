@@ -7,9 +7,8 @@ import functools
 import random
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -37,23 +36,26 @@ def bybit_engine(
     return engine
 
 
-@dataclass
-class RunningVenue:
-    """A venue listening on a socket, with the account a client trades as."""
+class _Running:
+    """A venue listening on a socket, with the account a client trades as (shared by both venues)."""
 
-    venue: BybitVenue
-    base_url: str
-    account: Account
-    _clients: list[Any] = field(default_factory=list)
+    ccxt_id = ""  # the ccxt exchange class both clients are built from
+    venue: Any
+
+    def __init__(self, venue: Any, base_url: str, account: Account) -> None:
+        self.venue = venue
+        self.base_url = base_url
+        self.account = account
+        self._clients: list[Any] = []
 
     @property
     def engine(self) -> Engine:
-        return self.venue.engine
+        return self.venue.engine  # type: ignore[no-any-return]
 
     @property
     def faults(self) -> FaultPlan:
         """The venue's fault plan: ``add`` a ``simulator.faults.Fault`` to inject it."""
-        return self.venue.faults
+        return self.venue.faults  # type: ignore[no-any-return]
 
     @property
     def api_key(self) -> str:
@@ -63,32 +65,55 @@ class RunningVenue:
     def api_secret(self) -> str:
         return self.account.api_secret
 
+    def _config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
     def ccxt_config(self, **overrides: Any) -> dict[str, Any]:
-        config = bybit_config(self.base_url, self.api_key, self.api_secret)
+        config = self._config()
         config.update(overrides)
         return config
 
     def rest_client(self, **overrides: Any) -> Any:
-        """A ``ccxt.async_support.bybit`` pointed here; closed when the venue stops."""
+        """A ``ccxt.async_support`` client pointed here; closed when the venue stops."""
         import ccxt.async_support as ccxt_async
 
-        overrides.setdefault("ssl_context", _ccxt_ssl_context())
-        client = ccxt_async.bybit(self.ccxt_config(**overrides))
-        self._clients.append(client)
-        return client
+        return self._client(getattr(ccxt_async, self.ccxt_id), overrides)
 
     def pro_client(self, **overrides: Any) -> Any:
-        """A ``ccxt.pro.bybit`` pointed here; closed when the venue stops."""
+        """A ``ccxt.pro`` client pointed here (streams); closed when the venue stops."""
         import ccxt.pro as ccxt_pro
 
+        return self._client(getattr(ccxt_pro, self.ccxt_id), overrides)
+
+    def _client(self, exchange_class: Any, overrides: dict[str, Any]) -> Any:
         overrides.setdefault("ssl_context", _ccxt_ssl_context())
-        client = ccxt_pro.bybit(self.ccxt_config(**overrides))
+        client = exchange_class(self.ccxt_config(**overrides))
         self._clients.append(client)
         return client
 
     async def close_clients(self) -> None:
         while self._clients:
             await self._clients.pop().close()
+
+
+class RunningVenue(_Running):
+    """A Bybit venue on a socket: ``rest_client()`` is ``ccxt.async_support.bybit``, ``pro_client()`` ``ccxt.pro.bybit``."""
+
+    ccxt_id = "bybit"
+    venue: BybitVenue
+
+    def _config(self) -> dict[str, Any]:
+        return bybit_config(self.base_url, self.api_key, self.api_secret)
+
+
+class RunningBinance(_Running):
+    """A Binance USD-M venue on a socket: clients are ``binanceusdm`` (REST) and ``ccxt.pro.binanceusdm``."""
+
+    ccxt_id = "binanceusdm"
+    venue: BinanceVenue
+
+    def _config(self) -> dict[str, Any]:
+        return binance_config(self.base_url, self.api_key, self.api_secret)
 
 
 @functools.cache
@@ -132,13 +157,26 @@ async def serve_bybit(
     """
     if engine is None:
         engine = bybit_engine(clock=clock or WallClock(), seed=seed)
-    account = engine.account_by_key(api_key) or engine.add_account(
-        api_key=api_key, api_secret=api_secret, balance=balance
-    )
-    venue = BybitVenue(engine, trace=trace, control_token=control_token)
+    async with _serve(RunningVenue, BybitVenue(_funded(engine, api_key, api_secret, balance), trace=trace,
+                                               control_token=control_token), api_key, host, port, trace) as running:
+        yield running
+
+
+def _funded(engine: Engine, api_key: str, api_secret: str, balance: Decimal) -> Engine:
+    if engine.account_by_key(api_key) is None:
+        engine.add_account(api_key=api_key, api_secret=api_secret, balance=balance)
+    return engine
+
+
+R = TypeVar("R", bound=_Running)
+
+
+@contextlib.asynccontextmanager
+async def _serve(kind: type[R], venue: Any, api_key: str, host: str, port: int, trace: Recorder) -> AsyncIterator[R]:
+    account = venue.engine.account_by_key(api_key)
     runner, base_url = await listen(venue.build_app(), host=host, port=port)
-    trace.add_alias(base_url.removeprefix("http://"), "bybit-venue")  # the port differs run to run
-    running = RunningVenue(venue=venue, base_url=base_url, account=account)
+    trace.add_alias(base_url.removeprefix("http://"), f"{kind.ccxt_id.removesuffix('usdm')}-venue")  # the port differs run to run
+    running = kind(venue, base_url, account)
     try:
         yield running
     finally:
@@ -151,59 +189,6 @@ def binance_engine(*, clock: Clock, seed: int, config: EngineConfig | None = Non
     for instrument, price in binance_instruments():
         engine.add_instrument(instrument, price)
     return engine
-
-
-@dataclass
-class RunningBinance:
-    """A Binance USD-M venue listening on a socket, with the account a client trades as."""
-
-    venue: BinanceVenue
-    base_url: str
-    account: Account
-    _clients: list[Any] = field(default_factory=list)
-
-    @property
-    def engine(self) -> Engine:
-        return self.venue.engine
-
-    @property
-    def faults(self) -> FaultPlan:
-        return self.venue.faults
-
-    @property
-    def api_key(self) -> str:
-        return self.account.api_key
-
-    @property
-    def api_secret(self) -> str:
-        return self.account.api_secret
-
-    def ccxt_config(self, **overrides: Any) -> dict[str, Any]:
-        config = binance_config(self.base_url, self.api_key, self.api_secret)
-        config.update(overrides)
-        return config
-
-    def rest_client(self, **overrides: Any) -> Any:
-        """A ``ccxt.async_support.binanceusdm`` pointed here; closed when the venue stops."""
-        import ccxt.async_support as ccxt_async
-
-        overrides.setdefault("ssl_context", _ccxt_ssl_context())
-        client = ccxt_async.binanceusdm(self.ccxt_config(**overrides))
-        self._clients.append(client)
-        return client
-
-    def pro_client(self, **overrides: Any) -> Any:
-        """A ``ccxt.pro.binanceusdm`` pointed here (user data stream); closed when the venue stops."""
-        import ccxt.pro as ccxt_pro
-
-        overrides.setdefault("ssl_context", _ccxt_ssl_context())
-        client = ccxt_pro.binanceusdm(self.ccxt_config(**overrides))
-        self._clients.append(client)
-        return client
-
-    async def close_clients(self) -> None:
-        while self._clients:
-            await self._clients.pop().close()
 
 
 @contextlib.asynccontextmanager
@@ -220,18 +205,9 @@ async def serve_binance(
     trace: Recorder = NO_TRACE,
     control_token: str | None = None,
 ) -> AsyncIterator[RunningBinance]:
-    """Serve a Binance USD-M venue (REST) on ``host:port`` until the block exits."""
+    """Serve a Binance USD-M venue (REST and the user data stream) on ``host:port`` until the block exits."""
     if engine is None:
         engine = binance_engine(clock=clock or WallClock(), seed=seed)
-    account = engine.account_by_key(api_key) or engine.add_account(
-        api_key=api_key, api_secret=api_secret, balance=balance
-    )
-    venue = BinanceVenue(engine, trace=trace, control_token=control_token)
-    runner, base_url = await listen(venue.build_app(), host=host, port=port)
-    trace.add_alias(base_url.removeprefix("http://"), "binance-venue")
-    running = RunningBinance(venue=venue, base_url=base_url, account=account)
-    try:
+    async with _serve(RunningBinance, BinanceVenue(_funded(engine, api_key, api_secret, balance), trace=trace,
+                                                   control_token=control_token), api_key, host, port, trace) as running:
         yield running
-    finally:
-        await running.close_clients()
-        await runner.cleanup()

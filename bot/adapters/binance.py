@@ -7,20 +7,19 @@ service (ccxt routes ``stopLossPrice`` there and maps our client id to ``clientA
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import ccxt
 import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
-from bot.adapters.ccxt_reports import order_report, position_report
+from bot.adapters.base import CcxtVenue
+from bot.adapters.ccxt_reports import order_report
 from bot.adapters.stream import OrderStream
-from bot.errors import OutcomeUnknown, Rejected, RetryLater, translate
-from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
+from bot.values import Ack, ClientOrderId, OrderReport, Side, VenueOrderId
 
 T = TypeVar("T")
 log = logging.getLogger("bot.venue.binance")
@@ -38,13 +37,14 @@ def binance_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
     }}
 
 
-class BinanceVenue:
+class BinanceVenue(CcxtVenue):
     name = "binance"
 
     def __init__(
         self, *, api_key: str, secret: str, rest_url: str | None = None, ws_url: str | None = None,
         testnet: bool = False, client_options: Mapping[str, Any] | None = None,
     ) -> None:
+        super().__init__()
         config: dict[str, Any] = {
             "apiKey": api_key,
             "secret": secret,
@@ -61,32 +61,17 @@ class BinanceVenue:
             pro.set_sandbox_mode(True)
         self._stream = OrderStream(pro, log)
         self._pro = pro
-        self._read_lock = asyncio.Lock()
 
     async def start(self) -> None:
         await self._call("load_markets", lambda: self._rest.load_markets(), write=False)
         self._pro.set_markets_from_exchange(self._rest)  # one catalogue fetch serves both clients
         self._stream.start()
 
-    async def close(self) -> None:
-        await self._stream.close()
-        await self._rest.close()
+    def _untrusted(self, answer: Any, expect: type) -> str | None:
+        return None if isinstance(answer, expect) else f"the answer was not Binance's {expect.__name__}"
 
-    async def _call(self, what: str, call: Callable[[], Awaitable[T]], *, write: bool) -> T:
-        try:
-            return await call()
-        except ccxt.BaseError as error:
-            raise translate(error, write=write, what=what) from error
-
-    async def _read(self, what: str, call: Callable[[], Awaitable[T]], shape: type) -> T:
-        """A read whose raw answer must have the JSON shape Binance sends, else ``RetryLater``."""
-        async with self._read_lock:
-            self._rest.last_json_response = None
-            result = await self._call(what, call, write=False)
-            answer = self._rest.last_json_response
-        if not isinstance(answer, shape):
-            raise RetryLater(f"{what}: the answer was not Binance's {shape.__name__} ({repr(answer)[:120]})")
-        return result
+    def _cancel_params(self, stop: bool) -> dict[str, Any]:
+        return {"trigger": True} if stop else {}
 
     # ------------------------------------------------------------------ writes
 
@@ -103,34 +88,7 @@ class BinanceVenue:
         return await self._create(symbol, side.exit, qty, {"reduceOnly": True, "clientOrderId": client_id},
                                   "create close")
 
-    async def _create(self, symbol: str, side: str, qty: Decimal, params: dict[str, Any], what: str) -> Ack:
-        order = await self._call(
-            what, lambda: self._rest.create_order(symbol, "market", side, float(qty), None, dict(params)), write=True
-        )
-        if not order or order.get("id") is None:
-            raise OutcomeUnknown(f"{what}: the venue answered without an order id ({str(order)[:120]})")
-        client_id = order.get("clientOrderId") or params.get("clientOrderId")
-        return Ack(VenueOrderId(str(order["id"])), ClientOrderId(client_id) if client_id else None,
-                   order_report(order, "create"))
-
-    async def cancel(self, symbol: str, venue_order_id: VenueOrderId, *, stop: bool) -> bool:
-        try:
-            await self._rest.cancel_order(venue_order_id, symbol, {"trigger": True} if stop else {})
-        except ccxt.OrderNotFound:
-            return False
-        except ccxt.BaseError as error:
-            raise translate(error, write=True, what="cancel") from error
-        return True
-
     # ------------------------------------------------------------------ reads
-
-    def pushed(self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None) -> OrderReport | None:
-        return self._stream.pushed(venue_order_id, client_id)
-
-    async def wait_for_push(
-        self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, timeout_s: float
-    ) -> OrderReport | None:
-        return await self._stream.wait_for_push(venue_order_id, client_id, timeout_s)
 
     async def order_realtime(
         self, symbol: str, *, venue_order_id: VenueOrderId | None = None, client_id: ClientOrderId | None = None,
@@ -163,29 +121,9 @@ class BinanceVenue:
                 return order_report(order, "history")
         return None
 
-    async def position(self, symbol: str) -> PositionReport | None:
-        rows = await self._read("position", lambda: self._rest.fetch_positions([symbol]), list)
-        found = [p for p in (position_report(row) for row in rows) if p is not None and p.symbol == symbol]
-        return found[0] if found else None
-
-    async def positions(self) -> list[PositionReport]:
-        rows = await self._read("positions", lambda: self._rest.fetch_positions(), list)
-        return [p for p in (position_report(row) for row in rows) if p is not None]
-
     async def open_stops(self) -> list[OrderReport]:
         orders = await self._read(
             "open stops", lambda: self._rest.fetch_open_orders(None, None, None, {"trigger": True}), list
         )
         reports = [order_report(o, "realtime") for o in orders]
         return [r for r in reports if r is not None and r.reduce_only and not r.status.is_final]
-
-    async def stop_trigger(self, symbol: str, side: Side, price: Decimal) -> Decimal:
-        market = self._rest.markets.get(symbol)
-        if market is None:
-            raise Rejected(f"{symbol} is not listed on {self.name}; no stop can be placed for it")
-        tick = Decimal(str(market["precision"]["price"]))
-        rounding = ROUND_CEILING if side is Side.SHORT else ROUND_FLOOR
-        trigger = (price / tick).to_integral_value(rounding) * tick
-        if trigger <= 0:
-            raise Rejected(f"a {side.value} stop at {price} on {symbol} rounds to {trigger}; use a smaller stop_fraction")
-        return trigger
