@@ -20,6 +20,7 @@ from simulator.clock import Clock, WallClock
 from simulator.engine.accounts import Account
 from simulator.engine.venue import Engine, EngineConfig
 from simulator.faults.plan import FaultPlan
+from simulator.tls import BINANCE_HOSTS, local_tls, real_url_session
 from virtualtime.trace import NO_TRACE, Recorder
 
 DEFAULT_API_KEY = "harness-key"
@@ -47,6 +48,7 @@ class _Running:
         self.base_url = base_url
         self.account = account
         self._clients: list[Any] = []
+        self._sessions: list[Any] = []  # sessions handed to ccxt, which does not close what it did not open
 
     @property
     def engine(self) -> Engine:
@@ -94,6 +96,8 @@ class _Running:
     async def close_clients(self) -> None:
         while self._clients:
             await self._clients.pop().close()
+        while self._sessions:
+            await self._sessions.pop().close()
 
 
 class RunningVenue(_Running):
@@ -115,6 +119,23 @@ class RunningBinance(_Running):
     def _config(self) -> dict[str, Any]:
         return binance_config(self.base_url, self.api_key, self.api_secret)
 
+    def real_url_client(self, **overrides: Any) -> Any:
+        """A ``binanceusdm`` that keeps Binance's real URLs, resolved here (needs ``serve_binance(tls=True)``).
+
+        Exactly what production sees, error classes included: -2019 is ``InsufficientFunds``.
+        """
+        import ccxt.async_support as ccxt_async
+
+        if not self.base_url.startswith("https://"):
+            raise RuntimeError("real_url_client() needs the venue served with tls=True: serve_binance(tls=True)")
+        session = real_url_session(BINANCE_HOSTS, int(self.base_url.rsplit(":", 1)[1]))
+        self._sessions.append(session)
+        config = {"apiKey": self.api_key, "secret": self.api_secret, "options": {"fetchCurrencies": False},
+                  "session": session, **overrides}
+        client = ccxt_async.binanceusdm(config)
+        self._clients.append(client)
+        return client
+
 
 @functools.cache
 def _ccxt_ssl_context() -> ssl.SSLContext:
@@ -125,16 +146,18 @@ def _ccxt_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-async def listen(app: web.Application, *, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, str]:
+async def listen(
+    app: web.Application, *, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+) -> tuple[web.AppRunner, str]:
     """Serve ``app`` on ``host:port`` (0 = any free port); returns the runner (to clean up) and the base URL."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     await site.start()
     server = site._server  # aiohttp exposes the bound port only through the server's sockets
     assert server is not None
     bound_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    return runner, f"http://{host}:{bound_port}"
+    return runner, f"{'https' if ssl_context else 'http'}://{host}:{bound_port}"
 
 
 @contextlib.asynccontextmanager
@@ -172,10 +195,14 @@ R = TypeVar("R", bound=_Running)
 
 
 @contextlib.asynccontextmanager
-async def _serve(kind: type[R], venue: Any, api_key: str, host: str, port: int, trace: Recorder) -> AsyncIterator[R]:
+async def _serve(
+    kind: type[R], venue: Any, api_key: str, host: str, port: int, trace: Recorder,
+    ssl_context: ssl.SSLContext | None = None,
+) -> AsyncIterator[R]:
     account = venue.engine.account_by_key(api_key)
-    runner, base_url = await listen(venue.build_app(), host=host, port=port)
-    trace.add_alias(base_url.removeprefix("http://"), f"{kind.ccxt_id.removesuffix('usdm')}-venue")  # the port differs run to run
+    runner, base_url = await listen(venue.build_app(), host=host, port=port, ssl_context=ssl_context)
+    # The port differs run to run; a client may echo it (an error message) into the trace.
+    trace.add_alias(base_url.split("://", 1)[1], f"{kind.ccxt_id.removesuffix('usdm')}-venue")
     running = kind(venue, base_url, account)
     try:
         yield running
@@ -204,10 +231,17 @@ async def serve_binance(
     balance: Decimal = DEFAULT_BALANCE,
     trace: Recorder = NO_TRACE,
     control_token: str | None = None,
+    tls: bool = False,
 ) -> AsyncIterator[RunningBinance]:
-    """Serve a Binance USD-M venue (REST and the user data stream) on ``host:port`` until the block exits."""
+    """Serve a Binance USD-M venue (REST and the user data stream) on ``host:port`` until the block exits.
+
+    With ``tls`` it speaks HTTPS with a certificate for Binance's own host names, so
+    ``RunningBinance.real_url_client()`` keeps ccxt's real URLs (and its URL-keyed error table).
+    """
     if engine is None:
         engine = binance_engine(clock=clock or WallClock(), seed=seed)
+    context = local_tls(BINANCE_HOSTS).server if tls else None
     async with _serve(RunningBinance, BinanceVenue(_funded(engine, api_key, api_secret, balance), trace=trace,
-                                                   control_token=control_token), api_key, host, port, trace) as running:
+                                                   control_token=control_token), api_key, host, port, trace,
+                      context) as running:
         yield running
