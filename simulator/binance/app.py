@@ -56,7 +56,7 @@ class BinanceVenue:
         if trace is not NO_TRACE:
             record_engine(engine, trace, ACTOR)
         self.faults = FaultPlan(trace, ACTOR)
-        engine.query_faults = self.faults
+        engine.faults = self.faults
         self.ids = NumericIds(engine.ids.child())
         self.streams = UserStreams(engine, self.ids, on_internal_error=self.record_internal_error, trace=trace,
                                    router=FrameRouter(self.faults, trace, ACTOR))

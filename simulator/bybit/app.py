@@ -58,7 +58,7 @@ class BybitVenue:
         if trace is not NO_TRACE:
             record_engine(engine, trace, ACTOR)
         self.faults = FaultPlan(trace, ACTOR)
-        engine.query_faults = self.faults
+        engine.faults = self.faults
         self.streams = Streams(engine, on_internal_error=self.record_internal_error, trace=trace,
                                router=FrameRouter(self.faults, trace, ACTOR))
         # Anything that escaped a handler as an unexpected exception: a simulator bug.

@@ -63,7 +63,11 @@ class Matcher:
         engine = self._engine
         last = engine.market(order.symbol).last_price
         if order.order_type is OrderType.MARKET:
-            self.fill(order, order.qty - order.filled_qty, last, is_maker=False)
+            wanted = order.qty - order.filled_qty
+            qty = engine.faults.market_fill(order.symbol, wanted, str(order.order_id)) if engine.faults else wanted
+            self.fill(order, qty, last, is_maker=False)
+            if qty < wanted and (after := engine.orders.get(order.order_id)) is not None and after.status.is_open:
+                engine._cancel(after, CancelType.BY_USER, reject_reason="EC_NoImmediateQtyToFill")
             return
         marketable = crosses(order, last)
         if marketable and order.time_in_force is TimeInForce.POST_ONLY:

@@ -79,7 +79,7 @@ class Engine:
         self._leverage: dict[tuple[AccountId, Symbol], Decimal] = {}
         self._listeners: list[Listener] = []
         # The consistency faults of the venue's read side (set by the wire layer that owns the plan).
-        self.query_faults: FaultPlan | None = None
+        self.faults: FaultPlan | None = None
         self._pending: list[EngineEvent] = []
         self._depth = 0
         self._seq = 0
@@ -298,10 +298,10 @@ class Engine:
 
     def queryable(self, orders: list[Order]) -> list[Order]:
         """``orders`` as a client's query sees them: the query model's consistency faults applied."""
-        if self.query_faults is None:
+        if self.faults is None:
             return orders
         now = self.now_ms()
-        return [o for o in orders if not self.query_faults.hidden_from_queries(o.created_ms, now, str(o.order_id))]
+        return [o for o in orders if not self.faults.hidden_from_queries(o.created_ms, now, str(o.order_id))]
 
     def find_order(
         self,

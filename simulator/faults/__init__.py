@@ -20,6 +20,8 @@ from simulator.faults.plan import (
     FaultPlan,
     HttpAnswer,
     Latency,
+    LiquidityCap,
+    MarketTarget,
     OnCall,
     QueryTarget,
     RestTarget,
@@ -29,7 +31,7 @@ from simulator.faults.plan import (
 from simulator.faults.spec import FaultSpecError, fault_from_table
 
 __all__ = [
-    "AnswerAfterApply", "FaultSpecError", "Latency", "fault_from_table",
+    "AnswerAfterApply", "FaultSpecError", "Latency", "LiquidityCap", "MarketTarget", "fault_from_table",
     "CloseStream", "DelayFrame", "DropAfterApply", "DropBeforeApply", "DropFrame", "Effect", "Fault", "FaultPlan",
     "HttpAnswer", "OnCall", "QueryTarget", "RestTarget", "StreamTarget", "VisibilityLag",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from virtualtime.trace import NO_TRACE, Recorder
 
@@ -36,6 +37,16 @@ class QueryTarget:
     def __post_init__(self) -> None:
         if self.books != "orders":
             raise ValueError(f"QueryTarget doesn't (yet) support {self.books!r}; only 'orders'")
+
+
+@dataclass(frozen=True, slots=True)
+class MarketTarget:
+    """The venue's matching for one symbol (a venue symbol, "GIGAUSDT"), or every symbol."""
+
+    symbol: str | None = None
+
+    def matches(self, symbol: str) -> bool:
+        return self.symbol is None or self.symbol == symbol
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,16 +147,28 @@ class Latency:
             raise ValueError(f"Latency needs ms > 0, got {self.ms}")
 
 
+@dataclass(frozen=True, slots=True)
+class LiquidityCap:
+    """A market order fills at most ``qty`` (the book is that thin); the rest is cancelled."""
+
+    qty: Decimal
+
+    def __post_init__(self) -> None:
+        if self.qty <= 0:
+            raise ValueError(f"LiquidityCap needs qty > 0, got {self.qty}")
+
+
 RestEffect = DropBeforeApply | DropAfterApply | HttpAnswer | AnswerAfterApply | Latency
 StreamEffect = DropFrame | DelayFrame | CloseStream
 QueryEffect = VisibilityLag
-Effect = RestEffect | StreamEffect | QueryEffect
+MarketEffect = LiquidityCap
+Effect = RestEffect | StreamEffect | QueryEffect | MarketEffect
 
 
 @dataclass(frozen=True, slots=True)
 class Fault:
     name: str
-    target: RestTarget | StreamTarget | QueryTarget
+    target: RestTarget | StreamTarget | QueryTarget | MarketTarget
     effect: Effect
     trigger: OnCall = field(default_factory=OnCall)
 
@@ -154,6 +177,8 @@ class Fault:
             wanted: type = StreamTarget
         elif isinstance(self.effect, VisibilityLag):
             wanted = QueryTarget
+        elif isinstance(self.effect, LiquidityCap):
+            wanted = MarketTarget
         else:
             wanted = RestTarget
         if not isinstance(self.target, wanted):
@@ -212,3 +237,13 @@ class FaultPlan:
                                    told=f"not found (created {now_ms - created_ms} ms ago)")
                 return True
         return False
+
+    def market_fill(self, symbol: str, wanted: Decimal, order_id: str) -> Decimal:
+        """How much of a market order for ``wanted`` the book lets fill now."""
+        for fault in self._faults:
+            if isinstance(fault.effect, LiquidityCap) and isinstance(fault.target, MarketTarget) \
+                    and fault.target.matches(symbol) and wanted > fault.effect.qty:
+                self._trace.record(self._actor, "fault", name=fault.name, order_id=order_id, applied=True,
+                                   told=f"filled {fault.effect.qty} of {wanted}, the rest cancelled")
+                return fault.effect.qty
+        return wanted

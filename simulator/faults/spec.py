@@ -10,6 +10,7 @@ Unknown keys and effects are refused by name (``FaultSpecError``), with the know
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from simulator.faults.plan import (
@@ -23,6 +24,8 @@ from simulator.faults.plan import (
     Fault,
     HttpAnswer,
     Latency,
+    LiquidityCap,
+    MarketTarget,
     OnCall,
     QueryTarget,
     RestTarget,
@@ -33,8 +36,9 @@ from simulator.faults.plan import (
 REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http", "answer-after-apply", "latency")
 STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream")
 QUERY_EFFECTS = ("visibility-lag",)
+MARKET_EFFECTS = ("liquidity-cap",)
 KEYS = frozenset({"name", "method", "path", "stream", "topic", "queries", "effect", "on_call", "times", "status",
-                  "body", "content_type", "delay_ms", "lag_ms"})
+                  "body", "content_type", "delay_ms", "lag_ms", "symbol", "qty"})
 
 
 class FaultSpecError(ValueError):
@@ -49,6 +53,13 @@ def fault_from_table(table: Mapping[str, Any]) -> Fault:
     effect_name = _text(table, "effect")
     try:
         trigger = OnCall(n=_int(table, "on_call", 1), times=_int(table, "times", 1))
+        if effect_name in MARKET_EFFECTS:
+            qty = table.get("qty")
+            try:
+                cap = Decimal(str(qty))
+            except InvalidOperation:
+                raise FaultSpecError(f"qty = {qty!r}: not a number") from None
+            return Fault(name, MarketTarget(table.get("symbol")), LiquidityCap(cap))
         if effect_name in QUERY_EFFECTS:
             return Fault(name, QueryTarget(str(table.get("queries", "orders"))),
                          VisibilityLag(ms=_int(table, "lag_ms")))
@@ -62,7 +73,8 @@ def fault_from_table(table: Mapping[str, Any]) -> Fault:
         raise
     except ValueError as error:
         raise FaultSpecError(str(error)) from None
-    raise FaultSpecError(f"effect = {effect_name!r}; one of {[*REST_EFFECTS, *STREAM_EFFECTS, *QUERY_EFFECTS]}")
+    raise FaultSpecError(f"effect = {effect_name!r};"
+                         f" one of {[*REST_EFFECTS, *STREAM_EFFECTS, *QUERY_EFFECTS, *MARKET_EFFECTS]}")
 
 
 def _rest_effect(table: Mapping[str, Any], name: str) -> Effect:

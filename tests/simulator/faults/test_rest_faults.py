@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from typing import Any
 
 import ccxt
@@ -16,6 +17,8 @@ from simulator.faults import (
     FaultPlan,
     HttpAnswer,
     Latency,
+    LiquidityCap,
+    MarketTarget,
     OnCall,
     QueryTarget,
     RestTarget,
@@ -155,3 +158,18 @@ async def test_an_error_answer_after_applying_hides_a_real_fill(bybit_venue: Run
     assert "10016" in str(caught.value)
     [order] = venue_orders(bybit_venue)
     assert order.filled_qty == 920
+
+
+async def test_a_liquidity_cap_fills_a_market_order_partly_and_cancels_the_rest(
+    bybit_venue: RunningVenue, bybit_rest: Any, trace: Trace
+) -> None:
+    bybit_venue.faults.add(Fault("thin book", MarketTarget("GIGAUSDT"), LiquidityCap(Decimal(460))))
+    await bybit_rest.load_markets()
+
+    created = await bybit_rest.create_order(GIGA, "market", "sell", 920)
+
+    [order] = await bybit_rest.fetch_canceled_and_closed_orders(GIGA, None, None, {"orderId": created["id"]})
+    assert (order["status"], order["filled"], order["amount"]) == ("canceled", 460.0, 920.0)
+    [position] = [p for p in await bybit_rest.fetch_positions([GIGA]) if p["contracts"]]
+    assert position["contracts"] == 460
+    assert any(r.kind == "fault" and "filled 460 of 920" in r.fields["told"] for r in trace.records)
