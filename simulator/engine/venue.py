@@ -56,6 +56,9 @@ from simulator.faults.plan import FaultPlan
 Listener = Callable[[Sequence[EngineEvent]], None]
 
 
+POSITION_HISTORY = 200  # versions kept per position for stale-list faults
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EngineConfig:
     closed_window: int = 500
@@ -80,6 +83,8 @@ class Engine:
         self._listeners: list[Listener] = []
         # The consistency faults of the venue's read side (set by the wire layer that owns the plan).
         self.faults: FaultPlan | None = None
+        # Recent versions of each position, for the query model's stale position lists.
+        self._position_history: dict[tuple[AccountId, Symbol], list[tuple[int, Position]]] = {}
         self._pending: list[EngineEvent] = []
         self._depth = 0
         self._seq = 0
@@ -296,6 +301,24 @@ class Engine:
         """A venue restart: after it, closed orders are served by history only."""
         self.orders.forget_recent_closed()
 
+    def queried_positions(self, positions: list[Position]) -> list[Position]:
+        """``positions`` as a client's query sees them: as they were a lag ago, when the plan says so."""
+        lag = self.faults.position_lag() if self.faults is not None else None
+        if lag is None:
+            return positions
+        name, ms = lag
+        as_of = self.now_ms() - ms
+        seen = []
+        for current in positions:
+            history = self._position_history.get((current.account_id, current.symbol), [])
+            older = [p for at, p in history if at <= as_of]
+            shown = older[-1] if older else dataclasses.replace(current, size=Decimal(0), entry_price=Decimal(0))
+            if shown.size != current.size:
+                self.faults.note(name, symbol=current.symbol, told=f"size {shown.size} (as {ms} ms ago)",  # type: ignore[union-attr]
+                                 actual=str(current.size))
+            seen.append(shown)
+        return seen
+
     def queryable(self, orders: list[Order]) -> list[Order]:
         """``orders`` as a client's query sees them: the query model's consistency faults applied."""
         if self.faults is None:
@@ -351,6 +374,9 @@ class Engine:
 
     def _put_position(self, position: Position) -> None:
         self._positions[(position.account_id, position.symbol)] = position
+        history = self._position_history.setdefault((position.account_id, position.symbol), [])
+        history.append((self.now_ms(), position))
+        del history[:-POSITION_HISTORY]
         self._emit(PositionChanged(position))
 
     def _update(self, order: Order) -> Order:

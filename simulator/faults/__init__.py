@@ -23,6 +23,7 @@ from simulator.faults.plan import (
     LiquidityCap,
     MarketTarget,
     OnCall,
+    PositionLag,
     QueryTarget,
     RestTarget,
     StreamTarget,
@@ -31,7 +32,7 @@ from simulator.faults.plan import (
 from simulator.faults.spec import FaultSpecError, fault_from_table
 
 __all__ = [
-    "AnswerAfterApply", "FaultSpecError", "Latency", "LiquidityCap", "MarketTarget", "fault_from_table",
+    "AnswerAfterApply", "FaultSpecError", "Latency", "LiquidityCap", "MarketTarget", "PositionLag", "fault_from_table",
     "CloseStream", "DelayFrame", "DropAfterApply", "DropBeforeApply", "DropFrame", "Effect", "Fault", "FaultPlan",
     "HttpAnswer", "OnCall", "QueryTarget", "RestTarget", "StreamTarget", "VisibilityLag",
 ]

@@ -30,13 +30,13 @@ class StreamTarget:
 
 @dataclass(frozen=True, slots=True)
 class QueryTarget:
-    """What clients can query of the venue's books (the engine's query model): "orders" so far."""
+    """What clients can query of the venue's books (the engine's query model): "orders" or "positions"."""
 
     books: str = "orders"
 
     def __post_init__(self) -> None:
-        if self.books != "orders":
-            raise ValueError(f"QueryTarget doesn't (yet) support {self.books!r}; only 'orders'")
+        if self.books not in ("orders", "positions"):
+            raise ValueError(f"QueryTarget doesn't (yet) support {self.books!r}; only 'orders' and 'positions'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +160,18 @@ class LiquidityCap:
 
 RestEffect = DropBeforeApply | DropAfterApply | HttpAnswer | AnswerAfterApply | Latency
 StreamEffect = DropFrame | DelayFrame | CloseStream
-QueryEffect = VisibilityLag
+@dataclass(frozen=True, slots=True)
+class PositionLag:
+    """Position queries answer with the positions as they were ``ms`` ago (a stale position list)."""
+
+    ms: int
+
+    def __post_init__(self) -> None:
+        if self.ms <= 0:
+            raise ValueError(f"PositionLag needs ms > 0, got {self.ms}")
+
+
+QueryEffect = VisibilityLag | PositionLag
 MarketEffect = LiquidityCap
 Effect = RestEffect | StreamEffect | QueryEffect | MarketEffect
 
@@ -175,8 +186,11 @@ class Fault:
     def __post_init__(self) -> None:
         if isinstance(self.effect, DropFrame | DelayFrame | CloseStream):
             wanted: type = StreamTarget
-        elif isinstance(self.effect, VisibilityLag):
+        elif isinstance(self.effect, VisibilityLag | PositionLag):
             wanted = QueryTarget
+            books = "orders" if isinstance(self.effect, VisibilityLag) else "positions"
+            if isinstance(self.target, QueryTarget) and self.target.books != books:
+                raise ValueError(f"fault {self.name!r}: {type(self.effect).__name__} acts on QueryTarget({books!r})")
         elif isinstance(self.effect, LiquidityCap):
             wanted = MarketTarget
         else:
@@ -247,3 +261,13 @@ class FaultPlan:
                                    told=f"filled {fault.effect.qty} of {wanted}, the rest cancelled")
                 return fault.effect.qty
         return wanted
+
+    def position_lag(self) -> tuple[str, int] | None:
+        """The planned position-list lag (fault name, ms), if any."""
+        for fault in self._faults:
+            if isinstance(fault.effect, PositionLag):
+                return fault.name, fault.effect.ms
+        return None
+
+    def note(self, name: str, **fields: object) -> None:
+        self._trace.record(self._actor, "fault", name=name, applied=True, **fields)

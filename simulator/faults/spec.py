@@ -27,6 +27,7 @@ from simulator.faults.plan import (
     LiquidityCap,
     MarketTarget,
     OnCall,
+    PositionLag,
     QueryTarget,
     RestTarget,
     StreamTarget,
@@ -35,7 +36,7 @@ from simulator.faults.plan import (
 
 REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http", "answer-after-apply", "latency")
 STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream")
-QUERY_EFFECTS = ("visibility-lag",)
+QUERY_EFFECTS = ("visibility-lag", "position-lag")
 MARKET_EFFECTS = ("liquidity-cap",)
 KEYS = frozenset({"name", "method", "path", "stream", "topic", "queries", "effect", "on_call", "times", "status",
                   "body", "content_type", "delay_ms", "lag_ms", "symbol", "qty"})
@@ -60,6 +61,8 @@ def fault_from_table(table: Mapping[str, Any]) -> Fault:
             except InvalidOperation:
                 raise FaultSpecError(f"qty = {qty!r}: not a number") from None
             return Fault(name, MarketTarget(table.get("symbol")), LiquidityCap(cap))
+        if effect_name == "position-lag":
+            return Fault(name, QueryTarget(str(table.get("queries", "positions"))), PositionLag(ms=_int(table, "lag_ms")))
         if effect_name in QUERY_EFFECTS:
             return Fault(name, QueryTarget(str(table.get("queries", "orders"))),
                          VisibilityLag(ms=_int(table, "lag_ms")))

@@ -31,7 +31,7 @@ def _positions(call: Call) -> list[dict[str, Any]]:
     if symbol is not None:
         _symbol(call)
     rows = []
-    for p in engine.positions(call.account_id):
+    for p in engine.queried_positions(engine.positions(call.account_id)):
         if p.size == 0 or (symbol is not None and p.symbol != symbol):
             continue
         inst = engine.instrument(p.symbol)

@@ -25,10 +25,10 @@ def position_list(call: Call) -> Mapping[str, Any]:
         # No inverse contracts are listed; clients (ccxt.pro's watch_positions) still ask.
         rows = []
     elif symbol is not None:
-        rows = [engine.position(call.account_id, symbol)]
+        rows = engine.queried_positions([engine.position(call.account_id, symbol)])
     elif settle is not None or base is not None:
         rows = [
-            p for p in engine.positions(call.account_id)
+            p for p in engine.queried_positions(engine.positions(call.account_id))
             if not p.is_flat and (settle in (None, "USDT")) and (base is None or p.symbol == f"{base}USDT")
         ]
     else:

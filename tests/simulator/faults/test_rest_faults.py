@@ -20,6 +20,7 @@ from simulator.faults import (
     LiquidityCap,
     MarketTarget,
     OnCall,
+    PositionLag,
     QueryTarget,
     RestTarget,
     VisibilityLag,
@@ -173,3 +174,22 @@ async def test_a_liquidity_cap_fills_a_market_order_partly_and_cancels_the_rest(
     [position] = [p for p in await bybit_rest.fetch_positions([GIGA]) if p["contracts"]]
     assert position["contracts"] == 460
     assert any(r.kind == "fault" and "filled 460 of 920" in r.fields["told"] for r in trace.records)
+
+
+async def test_a_position_lag_answers_with_the_positions_of_a_while_ago(
+    bybit_venue: RunningVenue, bybit_rest: Any, trace: Trace
+) -> None:
+    bybit_venue.faults.add(Fault("stale list", QueryTarget("positions"), PositionLag(ms=10_000)))
+    await bybit_rest.load_markets()
+    await bybit_rest.create_order(GIGA, "market", "sell", 920)
+
+    assert [p for p in await bybit_rest.fetch_positions([GIGA]) if p["contracts"]] == []  # not yet listed
+    await asyncio.sleep(10)
+    [position] = [p for p in await bybit_rest.fetch_positions([GIGA]) if p["contracts"]]
+    assert (position["side"], position["contracts"]) == ("short", 920)
+    assert any(r.kind == "fault" and r.fields.get("told", "").startswith("size 0") for r in trace.records)
+
+
+def test_a_query_effect_needs_its_own_books() -> None:
+    with pytest.raises(ValueError, match="QueryTarget\\('positions'\\)"):
+        Fault("x", QueryTarget("orders"), PositionLag(ms=5))
