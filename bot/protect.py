@@ -116,38 +116,72 @@ async def flatten(
     client_id_for: Callable[[], ClientOrderId],
     intent_id: IntentId | None,
     policy: Policy,
+    known_qty: Decimal | None = None,
 ) -> bool:
-    """Close whatever ``side`` position the venue holds on ``symbol`` with reduce-only orders; True once flat.
+    """Close the ``side`` exposure on ``symbol`` with reduce-only orders; True once it is gone.
 
-    ``client_id_for()`` names each close order, never reusing an id the bot sent before. Each
-    attempt re-reads the position, so a close that went through unseen is not repeated beyond what
-    the venue still holds.
+    ``known_qty``: exposure the bot's own evidence (a confirmed fill) says exists. Then a "flat"
+    position list is not believed on its own, since a stale list would make the bot forget a real
+    position: a reduce-only close for that quantity is sent, and the exposure counts as gone only
+    when the close's own report says it filled, or the venue refuses it for want of anything to
+    reduce. Without it, each attempt re-reads the position and closes what the venue lists.
+    ``client_id_for()`` names each close order, never reusing an id the bot sent before.
     """
+    remaining = known_qty
     for attempt in range(1, policy.flatten_attempts + 2):  # the extra round only reads: did the last close land?
-        try:
-            position = await venue.position(symbol)
-        except RetryLater:
-            await asyncio.sleep(policy.retry_delay_s * attempt)
-            continue
-        if position is None or position.side is not side:
-            repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt)
-            return True
+        if remaining is None:
+            try:
+                position = await venue.position(symbol)
+            except RetryLater:
+                await asyncio.sleep(policy.retry_delay_s * attempt)
+                continue
+            if position is None or position.side is not side:
+                repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt, said_by="position")
+                return True
+            qty = position.size
+        else:
+            qty = remaining
         if attempt > policy.flatten_attempts:
             break
         client_id = client_id_for()
-        repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=position.size, client_order_id=client_id,
+        repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
                           intent_id=intent_id)
         try:
-            ack = await venue.create_close(symbol, side, position.size, client_id)
-        except (RetryLater, OutcomeUnknown, Rejected) as error:
-            # Rejected too: reduce-only is refused when the position is already gone; the re-read decides.
+            ack = await venue.create_close(symbol, side, qty, client_id)
+        except Rejected as error:
+            # A reduce-only close is refused when there is nothing left to reduce on that side.
+            repo.journal("flatten.refused", intent_id, symbol=symbol, attempt=attempt, error=str(error))
+            remaining = None  # the position list decides from here
+        except (RetryLater, OutcomeUnknown) as error:
             repo.journal("flatten.error", intent_id, symbol=symbol, attempt=attempt, error=str(error))
+            if remaining is not None:
+                filled = await _close_filled(venue, symbol, None, client_id)
+                remaining = None if filled is None else remaining - filled
         else:
-            repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=position.size,
-                              client_order_id=client_id, intent_id=intent_id, venue_order_id=ack.venue_order_id,
-                              status="sent")
+            repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
+                              intent_id=intent_id, venue_order_id=ack.venue_order_id, status="sent")
+            if remaining is not None:
+                filled = await _close_filled(venue, symbol, ack.report, client_id)
+                # Unknown fill: fall back on the list rather than send the same quantity again.
+                remaining = None if filled is None else remaining - filled
+        if remaining is not None and remaining <= 0:
+            repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt, said_by="close order")
+            return True
         await asyncio.sleep(policy.retry_delay_s)
     return False
+
+
+async def _close_filled(venue: Venue, symbol: str, report: OrderReport | None, client_id: ClientOrderId) -> Decimal | None:
+    """How much a close order filled, from its own report or a lookup by client id; None when unknown."""
+    if report is None or not report.status.is_final:
+        try:
+            report = await venue.order_realtime(symbol, client_id=client_id) or await venue.order_history(
+                symbol, client_id=client_id)
+        except RetryLater:
+            return None
+    if report is None or not report.status.is_final:
+        return None
+    return report.filled
 
 
 async def cancel_stop(
