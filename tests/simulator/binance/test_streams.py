@@ -55,3 +55,32 @@ async def test_an_unknown_listen_key_is_refused(binance_venue: RunningBinance) -
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.WSServerHandshakeError):
             await session.ws_connect(ws_url)
+
+
+async def test_watch_positions_starts_from_the_snapshot_and_hears_account_updates(
+    binance_venue: RunningBinance,
+) -> None:
+    rest, pro = binance_venue.rest_client(), binance_venue.pro_client()
+    await rest.load_markets()
+    pro.set_markets_from_exchange(rest)
+
+    assert await asyncio.wait_for(pro.watch_positions(), 10) == []  # the REST snapshot, before any fill
+    update = asyncio.ensure_future(pro.watch_positions())
+    await asyncio.wait_for(binance_venue.venue.streams.wait_listening(binance_venue.account.account_id), 10)
+    await rest.create_order(BTC, "market", "buy", 0.01)
+
+    [position] = await asyncio.wait_for(update, 10)
+    assert (position["symbol"], position["side"], position["contracts"]) == (BTC, "long", 0.01)
+
+
+async def test_watch_my_trades_hears_the_fill(binance_venue: RunningBinance) -> None:
+    rest, pro = binance_venue.rest_client(), binance_venue.pro_client()
+    await rest.load_markets()
+    pro.set_markets_from_exchange(rest)
+    trades = asyncio.ensure_future(pro.watch_my_trades())
+    await asyncio.wait_for(binance_venue.venue.streams.wait_listening(binance_venue.account.account_id), 10)
+
+    order = await rest.create_order(BTC, "market", "buy", 0.01)
+
+    [trade] = await asyncio.wait_for(trades, 10)
+    assert (trade["order"], trade["side"], trade["amount"], trade["price"]) == (order["id"], "buy", 0.01, 60000.0)
