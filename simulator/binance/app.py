@@ -21,7 +21,7 @@ from simulator.binance.handlers import ROUTES
 from simulator.binance.ids import NumericIds
 from simulator.binance.params import Params
 from simulator.binance.routing import KEY, PUBLIC, Call, Route
-from simulator.binance.streams import UserStreams
+from simulator.binance.streams import MarketStreams, UserStreams
 from simulator.control import Control
 from simulator.engine.rejections import Rejection
 from simulator.engine.venue import Engine
@@ -58,8 +58,11 @@ class BinanceVenue:
         self.faults = FaultPlan(trace, ACTOR)
         engine.faults = self.faults
         self.ids = NumericIds(engine.ids.child())
+        router = FrameRouter(self.faults, trace, ACTOR)
         self.streams = UserStreams(engine, self.ids, on_internal_error=self.record_internal_error, trace=trace,
-                                   router=FrameRouter(self.faults, trace, ACTOR))
+                                   router=router)
+        self.market_streams = MarketStreams(engine, on_internal_error=self.record_internal_error, trace=trace,
+                                            router=router)
         self.internal_errors: list[str] = []
         self._routes: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
         self._weight: dict[int, int] = {}  # minute -> request weight used
@@ -71,9 +74,12 @@ class BinanceVenue:
             middlewares.append(rest_recorder(self.trace, ACTOR, TRACED_HEADERS))
         app = web.Application(client_max_size=self.max_body_bytes, middlewares=middlewares)
         app.router.add_get("/private/ws", self.streams.handler)
+        for path in ("/market/ws", "/market/ws/{index}", "/public/ws", "/public/ws/{index}"):
+            app.router.add_get(path, self.market_streams.handler)
         Control(self.engine, faults=self.faults, drop_streams=self.streams.drop, token=self.control_token).add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._rest)
         app.on_shutdown.append(self.streams.close_all)
+        app.on_shutdown.append(self.market_streams.close_all)
         return app
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:

@@ -84,3 +84,20 @@ async def test_watch_my_trades_hears_the_fill(binance_venue: RunningBinance) -> 
 
     [trade] = await asyncio.wait_for(trades, 10)
     assert (trade["order"], trade["side"], trade["amount"], trade["price"]) == (order["id"], "buy", 0.01, 60000.0)
+
+
+async def test_watch_ticker_subscribes_to_the_mini_ticker_and_hears_price_moves(
+    binance_venue: RunningBinance,
+) -> None:
+    pro = binance_venue.pro_client()
+    await pro.load_markets()
+    first = asyncio.ensure_future(pro.watch_ticker(BTC))
+    for _ in range(100):  # until the subscription is in place: wait on the condition, not on time
+        if binance_venue.venue.market_streams.is_subscribed("btcusdt@miniTicker"):
+            break
+        await asyncio.sleep(0.01)
+
+    binance_venue.engine.set_price("BTCUSDT", "61000")
+
+    ticker = await asyncio.wait_for(first, 10)
+    assert (ticker["symbol"], ticker["last"], ticker["open"]) == (BTC, 61000.0, 60000.0)
