@@ -14,6 +14,11 @@ from decimal import Decimal
 Holding = tuple[str, str, Decimal]  # (ccxt symbol, long|short, size)
 
 
+def unified(venue_symbol: str) -> str:
+    """A USDT linear venue symbol as ccxt writes it: ``GIGAUSDT`` -> ``GIGA/USDT:USDT``."""
+    return f"{venue_symbol.removesuffix('USDT')}/USDT:USDT"
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     at_ms: int

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from scenarios import checks, timeline
-from scenarios.invariants import Snapshot, Violation, Watch
+from scenarios.invariants import Holding, Snapshot, Violation, Watch, unified
 from scenarios.model import Scenario, Step
 from scenarios.subjects import Subject, factory
 from simulator.engine.events import EngineEvent, Executed
+from simulator.engine.values import AccountId
+from simulator.engine.venue import Engine
 from simulator.server import RunningBinance, RunningVenue, binance_engine, bybit_engine, serve_binance
 from simulator.simulation import Simulation, simulation
 
@@ -213,24 +215,12 @@ class _Run:
             await asyncio.sleep(SAMPLE_S)
 
     def _snapshot(self) -> Snapshot:
-        engine, account = self.venue.engine, self.venue.account.account_id
-        held, protected = [], set()
-        for position in engine.positions(account):
-            if not position.size:
-                continue
-            symbol = _unified(str(position.symbol))
-            held.append((symbol, "long" if position.size > 0 else "short", abs(position.size)))
-            covering = [o for o in engine.orders.open_for(account, position.symbol)
-                        if o.trigger_price is not None and (o.reduce_only or o.close_on_trigger)
-                        and o.side is not position.side and o.qty >= abs(position.size)]
-            if covering or position.stop_loss is not None:
-                protected.add(symbol)
         try:
             database = tuple(sorted(self.subject.db_positions()))
             pending = self.subject.pending_symbols()
         except Exception:  # noqa: BLE001 - a subject mid-restart has no database open
             database, pending = (), frozenset()
-        return Snapshot(self.sim.now_ms(), tuple(sorted(held)), frozenset(protected), database, pending)
+        return venue_snapshot(self.venue.engine, self.venue.account.account_id, self.sim.now_ms(), database, pending)
 
     def _judge_failures(self, snapshot: Snapshot, watch: Watch, *, final: bool) -> None:
         """An open reported failed must leave no exposure its database does not hold, one window later."""
@@ -272,5 +262,19 @@ class _Run:
                           f"venue {list(final.venue)} vs database {list(final.database)}")]
 
 
-def _unified(venue_symbol: str) -> str:
-    return f"{venue_symbol.removesuffix('USDT')}/USDT:USDT"
+def venue_snapshot(
+    engine: Engine, account_id: AccountId, now_ms: int, database: tuple[Holding, ...], pending: frozenset[str],
+) -> Snapshot:
+    """What the venue itself holds for ``account_id`` (engine truth) beside what a database says it holds."""
+    held, protected = [], set()
+    for position in engine.positions(account_id):
+        if not position.size:
+            continue
+        symbol = unified(str(position.symbol))
+        held.append((symbol, "long" if position.size > 0 else "short", abs(position.size)))
+        covering = [o for o in engine.orders.open_for(account_id, position.symbol)
+                    if o.trigger_price is not None and (o.reduce_only or o.close_on_trigger)
+                    and o.side is not position.side and o.qty >= abs(position.size)]
+        if covering or position.stop_loss is not None:
+            protected.add(symbol)
+    return Snapshot(now_ms, tuple(sorted(held)), frozenset(protected), database, pending)

@@ -16,6 +16,7 @@ from bot.app import Bot
 from bot.config import parse
 from bot.lifecycle import IntentState
 from bot.values import IntentId, Side
+from scenarios.invariants import unified
 from simulator.catalog import binance_instruments, default_instruments
 from simulator.server import RunningBinance, RunningVenue
 from virtualtime.trace import NO_TRACE, Recorder
@@ -39,7 +40,7 @@ class OurBot:
         self._venue, self._workdir, self._trace = venue, workdir, trace
         binance = isinstance(venue, RunningBinance)
         listed = binance_instruments() if binance else default_instruments()
-        symbols = [{"name": _unified(str(i.symbol)), "max_qty": "1000000000"} for i, _ in listed]
+        symbols = [{"name": unified(str(i.symbol)), "max_qty": "1000000000"} for i, _ in listed]
         config = parse({
             "venue": {"name": "binance" if binance else "bybit", "rest_url": venue.base_url, "api_key": venue.api_key,
                       "api_secret": venue.api_secret},
@@ -95,6 +96,3 @@ class OurBot:
             raise RuntimeError("the bot subject is not running")
         return self._bot
 
-
-def _unified(venue_symbol: str) -> str:
-    return f"{venue_symbol.removesuffix('USDT')}/USDT:USDT"

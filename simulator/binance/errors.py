@@ -20,16 +20,6 @@ def mandatory(name: str) -> BinanceError:
     return BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
 
-def illegal(name: str) -> BinanceError:
-    return BinanceError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
-
-
-def bad_value(name: str, value: str) -> BinanceError:
-    return BinanceError(-1116 if name == "type" else -1117 if name == "side" else -1102,
-                        f"Invalid {name}." if name in ("type", "side") else
-                        f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
-
-
 def unsupported(what: str) -> BinanceError:
     return BinanceError(-1000, f"An unknown error occurred while processing the request. (this simulator doesn't (yet)"
                         f" support {what})")

@@ -16,7 +16,7 @@ from simulator.engine.values import OrderStatus, OrderType, Side, TimeInForce
 
 PERPETUAL_DELIVERY_MS = 4_133_404_800_000
 ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"]
-_STATUS = {
+ORDER_STATUS = {
     OrderStatus.NEW: "NEW", OrderStatus.PARTIALLY_FILLED: "PARTIALLY_FILLED", OrderStatus.FILLED: "FILLED",
     OrderStatus.CANCELLED: "CANCELED", OrderStatus.REJECTED: "REJECTED", OrderStatus.DEACTIVATED: "EXPIRED",
     OrderStatus.PARTIALLY_FILLED_CANCELLED: "EXPIRED", OrderStatus.UNTRIGGERED: "NEW", OrderStatus.TRIGGERED: "NEW",
@@ -75,7 +75,7 @@ def symbol_info(inst: Instrument) -> dict[str, Any]:
 def order(o: Order, inst: Instrument, ids: NumericIds) -> dict[str, Any]:
     avg = o.cum_exec_value / o.filled_qty if o.filled_qty else Decimal(0)
     return {
-        "orderId": ids.order(o.order_id), "symbol": o.symbol, "status": _STATUS[o.status],
+        "orderId": ids.order(o.order_id), "symbol": o.symbol, "status": ORDER_STATUS[o.status],
         "clientOrderId": o.client_order_id or "", "price": fixed(o.price if o.order_type is OrderType.LIMIT else
                                                                   Decimal(0), inst.tick_size),
         "avgPrice": fixed(avg, inst.tick_size), "origQty": fixed(o.qty, inst.qty_step),

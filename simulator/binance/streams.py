@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.binance.ids import NumericIds
-from simulator.binance.render import fixed, side
+from simulator.binance.render import ORDER_STATUS, fixed, side
 from simulator.bybit.ws_connection import Connection, InternalError, closing, serve_frames
 from simulator.engine.events import EngineEvent, Executed, OrderChanged, PositionChanged, TickerChanged, WalletChanged
 from simulator.engine.fills import Execution
@@ -27,11 +27,6 @@ from virtualtime.trace import NO_TRACE, Recorder
 
 ACTOR = "binance"
 ZERO = Decimal(0)
-_ORDER_STATUS = {
-    OrderStatus.NEW: "NEW", OrderStatus.PARTIALLY_FILLED: "PARTIALLY_FILLED", OrderStatus.FILLED: "FILLED",
-    OrderStatus.CANCELLED: "CANCELED", OrderStatus.DEACTIVATED: "EXPIRED", OrderStatus.REJECTED: "REJECTED",
-    OrderStatus.PARTIALLY_FILLED_CANCELLED: "EXPIRED", OrderStatus.TRIGGERED: "NEW", OrderStatus.UNTRIGGERED: "NEW",
-}
 _ALGO_STATUS = {OrderStatus.UNTRIGGERED: "NEW", OrderStatus.CANCELLED: "CANCELED", OrderStatus.DEACTIVATED: "EXPIRED"}
 
 
@@ -126,13 +121,13 @@ class UserStreams:
         if o.filled_qty == 0:
             fill = None  # the order's accepted state, before the fill in the same batch
         execution = "TRADE" if fill is not None else {"CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}.get(
-            _ORDER_STATUS[o.status], "NEW")
+            ORDER_STATUS[o.status], "NEW")
         return {"e": "ORDER_TRADE_UPDATE", "E": now, "T": now, "o": {
             "s": o.symbol, "c": o.client_order_id or "", "S": side(o.side),
             "o": "MARKET" if o.order_type is OrderType.MARKET else "LIMIT", "f": "GTC",
             "q": fixed(o.qty, inst.qty_step), "p": fixed(o.price if o.order_type is OrderType.LIMIT else ZERO, inst.tick_size),
             "ap": fixed(avg, inst.tick_size), "sp": fixed(o.trigger_price or ZERO, inst.tick_size), "x": execution,
-            "X": _ORDER_STATUS[o.status], "i": self._ids.order(o.order_id),
+            "X": ORDER_STATUS[o.status], "i": self._ids.order(o.order_id),
             "l": fixed(fill.qty if fill else ZERO, inst.qty_step), "z": fixed(o.filled_qty, inst.qty_step),
             "L": fixed(fill.price if fill else ZERO, inst.tick_size), "N": "USDT", "n": str(fill.fee if fill else 0),
             "T": now, "t": self._ids.trade(fill.exec_id) if fill else 0, "b": "0", "a": "0",

@@ -247,8 +247,7 @@ class FaultPlan:
         """Whether an order created at ``created_ms`` is still invisible to order queries at ``now_ms``."""
         for fault in self._faults:
             if isinstance(fault.effect, VisibilityLag) and now_ms - created_ms < fault.effect.ms:
-                self._trace.record(self._actor, "fault", name=fault.name, order_id=order_id, applied=True,
-                                   told=f"not found (created {now_ms - created_ms} ms ago)")
+                self.note(fault.name, order_id=order_id, told=f"not found (created {now_ms - created_ms} ms ago)")
                 return True
         return False
 
@@ -257,8 +256,7 @@ class FaultPlan:
         for fault in self._faults:
             if isinstance(fault.effect, LiquidityCap) and isinstance(fault.target, MarketTarget) \
                     and fault.target.matches(symbol) and wanted > fault.effect.qty:
-                self._trace.record(self._actor, "fault", name=fault.name, order_id=order_id, applied=True,
-                                   told=f"filled {fault.effect.qty} of {wanted}, the rest cancelled")
+                self.note(fault.name, order_id=order_id, told=f"filled {fault.effect.qty} of {wanted}, the rest cancelled")
                 return fault.effect.qty
         return wanted
 

@@ -27,6 +27,7 @@ from bot.repository import Repository
 from bot.synchronizer import Synchronizer
 from bot.values import Side
 from scenarios.invariants import Snapshot, Watch, phantoms
+from scenarios.runner import venue_snapshot
 from simulator.engine.events import EngineEvent, Executed
 from simulator.faults import (
     CloseStream,
@@ -103,16 +104,10 @@ def run(plan: list[tuple[object, object, int, int]], side: Side, move: str | Non
                 watch = Watch(grace_ms=GRACE_MS, checks={"phantom position": phantoms})
 
                 def snapshot() -> Snapshot:
-                    held, protected = [], set()
-                    for p in running.engine.positions(account):
-                        if p.size:
-                            held.append((GIGA, "long" if p.size > 0 else "short", abs(p.size)))
-                            if any(o.trigger_price is not None and o.side is not p.side and o.qty >= abs(p.size)
-                                   for o in running.engine.orders.open_for(account)):
-                                protected.add(GIGA)
-                    return Snapshot(sim.now_ms(), tuple(held), frozenset(protected),
-                                    tuple(sorted((q.symbol, q.side.value, q.qty) for q in repo.open_positions())),
-                                    frozenset(r.intent.symbol for r in repo.unfinished()))
+                    return venue_snapshot(
+                        running.engine, account, sim.now_ms(),
+                        tuple(sorted((q.symbol, q.side.value, q.qty) for q in repo.open_positions())),
+                        frozenset(r.intent.symbol for r in repo.unfinished()))
 
                 async def monitor() -> None:
                     while True:
