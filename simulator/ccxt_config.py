@@ -42,7 +42,7 @@ def binance_config(base_url: str, api_key: str, secret: str) -> dict[str, Any]:
     """Constructor config for ``ccxt.binanceusdm`` / ``ccxt.pro.binanceusdm`` against ``base_url``.
 
     With these overridden URLs ccxt applies only its generic error table: -2019 reaches you as
-    ``ExchangeError``, not ``InsufficientFunds`` (see docs/binance.md).
+    ``ExchangeError``, not ``InsufficientFunds`` (see the README's Binance section).
     """
     http = base_url.rstrip("/")
     return {

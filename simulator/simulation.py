@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from simulator.clock import NS_PER_MS, now_ms
-from simulator.server import RunningVenue, bybit_engine, serve_bybit
+from simulator.server import RunningBinance, RunningVenue, binance_engine, bybit_engine, serve_binance, serve_bybit
 from virtualtime.loop import VirtualEventLoop
 from virtualtime.runtime import DEFAULT_START_MS, LoopClock, virtual_loop
 from virtualtime.trace import Trace
@@ -52,6 +52,13 @@ class Simulation:
         """A Bybit venue on this world's clock, seed and trace (``options`` go to ``serve_bybit``)."""
         engine = options.pop("engine", None) or bybit_engine(clock=self.clock, seed=self.seed)
         async with serve_bybit(engine=engine, trace=self.trace, **options) as running:
+            yield running
+
+    @contextlib.asynccontextmanager
+    async def serve_binance(self, **options: Any) -> AsyncIterator[RunningBinance]:
+        """A Binance USD-M venue on this world's clock, seed and trace (``options`` go to ``serve_binance``)."""
+        engine = options.pop("engine", None) or binance_engine(clock=self.clock, seed=self.seed)
+        async with serve_binance(engine=engine, trace=self.trace, **options) as running:
             yield running
 
     async def settle(self) -> None:

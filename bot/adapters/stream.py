@@ -14,6 +14,10 @@ from bot.adapters.ccxt_reports import order_report
 from bot.values import ClientOrderId, OrderReport, VenueOrderId
 
 RETRY_S = (0.5, 30.0)
+# A watch is re-issued at least this often even when nothing arrives. ccxt.pro renews Binance's
+# listen key once and afterwards only when watch_orders is called again (ccxt#6760); a watch left
+# waiting goes deaf when the key lapses at 60 minutes. Renewal happens in the call, past 20 minutes.
+REWATCH_S = 10 * 60.0
 CACHE_SIZE = 2_000  # pushes kept for confirmation: the recent ones are all it asks for
 
 
@@ -38,7 +42,9 @@ class OrderStream:
         delay = RETRY_S[0]
         while True:
             try:
-                orders = await self._pro.watch_orders()
+                orders = await asyncio.wait_for(self._pro.watch_orders(), REWATCH_S)
+            except TimeoutError:
+                continue  # quiet: watch again, which lets ccxt renew what keeps the stream alive
             except Exception as error:  # noqa: BLE001 - the stream's own supervisor: it must outlive any failure
                 self._log.warning("order stream failed, reconnecting in %.1f s: %r", delay, error)
                 await asyncio.sleep(delay)

@@ -2,7 +2,7 @@
 
 The same engine as the Bybit venue, behind Binance's wire: form-encoded parameters, numeric
 ids, ``{"code": -NNNN, "msg": ...}`` errors with Binance's HTTP statuses, and the used-weight and
-order-count headers; the user data stream over WebSocket (market streams not yet).
+order-count headers; the user data and market streams over WebSocket.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from simulator.binance.auth import api_key_account, authenticate
 from simulator.binance.errors import NOT_FOUND, SYSTEM_ERROR, BinanceError, from_rejection
 from simulator.binance.handlers import ROUTES
 from simulator.binance.ids import NumericIds
+from simulator.binance.listen_keys import ListenKeys
 from simulator.binance.params import Params
 from simulator.binance.routing import KEY, PUBLIC, Call, Route
 from simulator.binance.streams import MarketStreams, UserStreams
@@ -58,8 +59,9 @@ class BinanceVenue:
         self.faults = FaultPlan(trace, ACTOR)
         engine.faults = self.faults
         self.ids = NumericIds(engine.ids.child())
+        self.listen_keys = ListenKeys(engine.ids.child())
         router = FrameRouter(self.faults, trace, ACTOR)
-        self.streams = UserStreams(engine, self.ids, on_internal_error=self.record_internal_error, trace=trace,
+        self.streams = UserStreams(engine, self.ids, self.listen_keys, on_internal_error=self.record_internal_error, trace=trace,
                                    router=router)
         self.market_streams = MarketStreams(engine, on_internal_error=self.record_internal_error, trace=trace,
                                             router=router)
@@ -135,5 +137,5 @@ class BinanceVenue:
         elif route.auth != PUBLIC:
             account = authenticate(self.engine, request.headers, query + body, values, now_ms=now)
         result: Any = route.handler(Call(engine=self.engine, params=Params(values), account=account, now_ms=now,
-                                         ids=self.ids))
+                                         ids=self.ids, listen_keys=self.listen_keys))
         return web.json_response(result)

@@ -19,7 +19,6 @@ class NumericIds:
         self._order: dict[VenueOrderId, int] = {}
         self._algo: dict[VenueOrderId, int] = {}
         self.algo_types: dict[VenueOrderId, str] = {}  # STOP_MARKET, TAKE_PROFIT_MARKET, ...
-        self._listen_keys: dict[object, str] = {}
         self._by_number: dict[int, VenueOrderId] = {}
         self._next_trade = 200_000_000 + ids.uid() % 100_000_000
         self._trade: dict[str, int] = {}
@@ -37,20 +36,6 @@ class NumericIds:
             self._algo[engine_id] = self._next_algo
             self._by_number[self._next_algo] = engine_id
         return self._algo[engine_id]
-
-    def listen_key(self, account_id: object) -> str:
-        """One listen key per account, kept until closed (Binance returns the same key while it lives)."""
-        key = self._listen_keys.get(account_id)
-        if key is None:
-            key = (self._source.uuid() + self._source.uuid()).replace("-", "")[:64]
-            self._listen_keys[account_id] = key
-        return key
-
-    def account_for_listen_key(self, key: str) -> object | None:
-        for account_id, known in self._listen_keys.items():
-            if known == key:
-                return account_id
-        return None
 
     def client_id(self) -> str:
         """A client id for an order sent without one, as Binance makes them up (22 characters)."""

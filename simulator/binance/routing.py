@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.binance.ids import NumericIds
+from simulator.binance.listen_keys import ListenKeys
 from simulator.binance.params import Params
 from simulator.engine.accounts import Account
 from simulator.engine.values import AccountId
@@ -24,6 +25,7 @@ class Call:
     account: Account | None
     now_ms: int
     ids: NumericIds
+    listen_keys: ListenKeys
 
     @property
     def account_id(self) -> AccountId:

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.binance.ids import NumericIds
+from simulator.binance.listen_keys import NO_SUCH_KEY, ListenKey, ListenKeys
 from simulator.binance.render import ORDER_STATUS, fixed, side
 from simulator.bybit.ws_connection import Connection, InternalError, closing, serve_frames
 from simulator.engine.events import EngineEvent, Executed, OrderChanged, PositionChanged, TickerChanged, WalletChanged
@@ -27,24 +28,31 @@ from virtualtime.trace import NO_TRACE, Recorder
 
 ACTOR = "binance"
 ZERO = Decimal(0)
+CONNECTION_LIFETIME_S = 24 * 3600.0
 _ALGO_STATUS = {OrderStatus.UNTRIGGERED: "NEW", OrderStatus.CANCELLED: "CANCELED", OrderStatus.DEACTIVATED: "EXPIRED"}
 
 
 class UserStreams:
-    def __init__(self, engine: Engine, ids: NumericIds, *, on_internal_error: InternalError,
+    def __init__(self, engine: Engine, ids: NumericIds, keys: ListenKeys, *, on_internal_error: InternalError,
                  trace: Recorder = NO_TRACE, router: FrameRouter | None = None) -> None:
         self._engine = engine
         self._ids = ids
+        self._keys = keys
         self._wire_ids = engine.ids.child()
         self._on_internal_error = on_internal_error
         self._trace = trace
         self.router = router
-        self._connections: dict[Connection, AccountId] = {}
+        self._connections: dict[Connection, ListenKey] = {}
+        self._lapsed: set[Connection] = set()  # told listenKeyExpired: open, but carrying nothing
+        self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
+        self._lifetimes: dict[Connection, asyncio.TimerHandle] = {}
         self._opened = asyncio.Condition()
         self._unsubscribe = engine.subscribe(self._on_batch)
+        keys.on_close.append(self._key_closed)
 
     def listening(self, account_id: AccountId) -> bool:
-        return account_id in self._connections.values()
+        """Whether a stream of ``account_id`` is open and still carrying user data."""
+        return any(k.account_id == account_id and c not in self._lapsed for c, k in self._connections.items())
 
     async def wait_listening(self, account_id: AccountId) -> None:
         """Until a user data stream of ``account_id`` is open."""
@@ -53,14 +61,17 @@ class UserStreams:
 
     async def handler(self, request: web.Request) -> web.StreamResponse:
         key = request.rel_url.query.get("listenKey", "")
-        found = self._ids.account_for_listen_key(key)
-        if found is None:
-            return web.json_response({"code": -1125, "msg": "This listenKey does not exist."}, status=400)
-
-        account_id = AccountId(str(found))
+        now = self._engine.now_ms()
+        account_id = self._keys.account_for(key, now)
+        listen_key = self._keys.live(account_id, now) if account_id is not None else None
+        if listen_key is None:
+            return web.json_response({"code": NO_SUCH_KEY.code, "msg": NO_SUCH_KEY.msg}, status=400)
 
         def opened(conn: Connection) -> None:
-            self._connections[conn] = account_id
+            self._connections[conn] = listen_key
+            self._watch_expiry(key)
+            # Binance ends every connection at 24 hours; clients are expected to reconnect.
+            self._lifetimes[conn] = asyncio.get_running_loop().call_later(CONNECTION_LIFETIME_S, self._end, conn)
             asyncio.ensure_future(self._notify())
 
         return await serve_frames(
@@ -71,10 +82,57 @@ class UserStreams:
 
     def _closed(self, conn: Connection) -> None:
         self._connections.pop(conn, None)
+        self._lapsed.discard(conn)
+        lifetime = self._lifetimes.pop(conn, None)
+        if lifetime is not None:
+            lifetime.cancel()
+
+    def _end(self, conn: Connection) -> None:
+        asyncio.ensure_future(closing([conn]))
 
     async def _notify(self) -> None:
         async with self._opened:
             self._opened.notify_all()
+
+    # ------------------------------------------------------------------ listen keys
+
+    def lapse(self, account_id: AccountId) -> str | None:
+        """Let the account's listen key run out now (as after missed keepalives); returns the key."""
+        lapsed = self._keys.lapse(account_id, self._engine.now_ms())
+        if lapsed is None:
+            return None
+        self._check_expiry(lapsed.key)
+        return lapsed.key
+
+    def _watch_expiry(self, key: str) -> None:
+        expires_ms = self._keys.expiry(key)
+        if expires_ms is None or key in self._expiry_timers:
+            return
+        delay_s = max(0, expires_ms - self._engine.now_ms()) / 1000
+        self._expiry_timers[key] = asyncio.get_running_loop().call_later(delay_s, self._check_expiry, key)
+
+    def _check_expiry(self, key: str) -> None:
+        timer = self._expiry_timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        on_key = [c for c, k in self._connections.items() if k.key == key and c not in self._lapsed]
+        expires_ms = self._keys.expiry(key)
+        if not on_key or expires_ms is None:
+            return
+        now = self._engine.now_ms()
+        if expires_ms > now:  # kept alive meanwhile
+            self._watch_expiry(key)
+            return
+        for conn in on_key:
+            # Binance sends the event time as a string here, unlike its other events.
+            conn.send({"e": "listenKeyExpired", "E": str(now), "listenKey": key})
+            self._lapsed.add(conn)
+
+    def _key_closed(self, closed: ListenKey) -> None:
+        on_key = [c for c, k in self._connections.items() if k.key == closed.key]
+        self._lapsed.update(on_key)
+        if on_key:
+            asyncio.ensure_future(closing(on_key))
 
     async def drop(self) -> int:
         """Close every user data stream from the venue's side; returns how many."""
@@ -84,6 +142,9 @@ class UserStreams:
 
     async def close_all(self, _app: web.Application | None = None) -> None:
         self._unsubscribe()
+        for timer in self._expiry_timers.values():
+            timer.cancel()
+        self._expiry_timers.clear()
         await closing(list(self._connections))
 
     # ------------------------------------------------------------------ pushes
@@ -103,8 +164,8 @@ class UserStreams:
             self._push(account_id, self._account_message(account_id))
 
     def _push(self, account_id: AccountId, message: dict[str, Any]) -> None:
-        for conn, owner in self._connections.items():
-            if owner == account_id:
+        for conn, key in self._connections.items():
+            if key.account_id == account_id and conn not in self._lapsed:
                 conn.send(message)
 
     def _order_message(self, o: Order, fill: Execution | None) -> dict[str, Any]:

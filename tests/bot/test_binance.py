@@ -125,3 +125,16 @@ async def test_the_synchronizer_adopts_and_protects_a_phantom(binance: RunningBi
     [stop] = await bot.venue.open_stops()
     assert (stop.side, stop.trigger_price) == ("sell", Decimal("0.03057"))
     assert await bot.sync.cycle() == []
+
+
+async def test_the_order_stream_still_hears_pushes_after_hours_idle(binance: RunningBinance, bot: Bot) -> None:
+    # ccxt.pro renews a listen key once and then only when watch_orders is called again (ccxt#6760):
+    # a stream left waiting would go deaf at 80 minutes and every confirmation fall back to REST.
+    await asyncio.sleep(3 * 3600)
+    binance.faults.add(Fault("entry answer lost", RestTarget("POST", "/fapi/v1/order"), DropAfterApply()))
+
+    record = await bot.opener.open(TOWNS, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert source(bot, record.intent.intent_id) == "push"
+    assert binance.venue.listen_keys.live(binance.account.account_id, binance.engine.now_ms()) is not None

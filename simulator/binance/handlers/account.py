@@ -111,14 +111,15 @@ def set_position_mode(call: Call) -> dict[str, Any]:
 
 
 def new_listen_key(call: Call) -> dict[str, Any]:
-    return {"listenKey": call.ids.listen_key(call.account_id)}
+    return {"listenKey": call.listen_keys.open(call.account_id, call.now_ms).key}
 
 
 def keep_listen_key(call: Call) -> dict[str, Any]:
-    return {"listenKey": call.ids.listen_key(call.account_id)}
+    return {"listenKey": call.listen_keys.keep(call.account_id, call.now_ms).key}
 
 
 def close_listen_key(call: Call) -> dict[str, Any]:
+    call.listen_keys.close(call.account_id)
     return {}
 
 
