@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from simulator.catalog import DEFAULT_BALANCE
 from simulator.server import DEFAULT_API_KEY, DEFAULT_API_SECRET, serve_binance, serve_bybit
@@ -37,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0, help="seed of every id and random choice")
     serve.add_argument("--control-token", help="token the /sim/ control routes require in X-Sim-Token"
                        " (default: a fresh one, printed at start)")
+    serve.add_argument("--tls", action="store_true", help="speak HTTPS/WSS with a certificate for 127.0.0.1,"
+                       " localhost and the venue's real host names, from a throwaway CA")
+    serve.add_argument("--ca-file", help="with --tls: where to write the CA certificate clients must trust"
+                       " (default: a file in the temp directory, printed at start)")
     return parser
 
 
@@ -49,9 +56,14 @@ async def _serve(args: argparse.Namespace) -> None:
     serve = serve_binance if args.venue == "binance" else serve_bybit
     async with serve(
         seed=args.seed, host=args.host, port=args.port, api_key=args.api_key, api_secret=args.api_secret,
-        balance=args.balance, control_token=token,
+        balance=args.balance, control_token=token, tls=args.tls,
     ) as running:
         print(f"{args.venue} venue serving at {running.base_url}", flush=True)
+        if running.tls is not None:
+            ca_file = Path(args.ca_file or Path(tempfile.gettempdir()) / f"venue-harness-ca-{os.getpid()}.pem")
+            ca_file.write_bytes(running.tls.ca_pem)
+            print(f"  TLS       trust the CA in {ca_file}; the certificate also names"
+                  f" {', '.join(running.tls_hosts)}", flush=True)
         if args.venue == "bybit":
             ws = running.base_url.replace("http", "ws", 1)
             print(f"  REST      {running.base_url}/v5/...", flush=True)

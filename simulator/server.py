@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from simulator.binance.app import BinanceVenue
+from simulator.binance.limits import RateLimits
 from simulator.bybit.app import BybitVenue
 from simulator.catalog import DEFAULT_BALANCE, binance_instruments, default_instruments
 from simulator.ccxt_config import binance_config, bybit_config
@@ -20,7 +21,7 @@ from simulator.clock import Clock, WallClock
 from simulator.engine.accounts import Account
 from simulator.engine.venue import Engine, EngineConfig
 from simulator.faults.plan import FaultPlan
-from simulator.tls import BINANCE_HOSTS, local_tls, real_url_session
+from simulator.tls import BINANCE_HOSTS, BYBIT_HOSTS, LocalTls, local_tls, real_url_session
 from virtualtime.trace import NO_TRACE, Recorder
 
 DEFAULT_API_KEY = "harness-key"
@@ -41,6 +42,7 @@ class _Running:
     """A venue listening on a socket, with the account a client trades as (shared by both venues)."""
 
     ccxt_id = ""  # the ccxt exchange class both clients are built from
+    tls_hosts: tuple[str, ...] = ()  # the venue's real host names, on its certificate when served with TLS
     venue: Any
 
     def __init__(self, venue: Any, base_url: str, account: Account) -> None:
@@ -67,6 +69,11 @@ class _Running:
     def api_secret(self) -> str:
         return self.account.api_secret
 
+    @property
+    def tls(self) -> LocalTls | None:
+        """The local TLS this venue speaks (its ``ca_pem`` is what a client must trust), or None on plain HTTP."""
+        return local_tls(self.tls_hosts) if self.base_url.startswith("https://") else None
+
     def _config(self) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -88,7 +95,7 @@ class _Running:
         return self._client(getattr(ccxt_pro, self.ccxt_id), overrides)
 
     def _client(self, exchange_class: Any, overrides: dict[str, Any]) -> Any:
-        overrides.setdefault("ssl_context", _ccxt_ssl_context())
+        overrides.setdefault("ssl_context", self.tls.client if self.tls is not None else _ccxt_ssl_context())
         client = exchange_class(self.ccxt_config(**overrides))
         self._clients.append(client)
         return client
@@ -104,6 +111,7 @@ class RunningVenue(_Running):
     """A Bybit venue on a socket: ``rest_client()`` is ``ccxt.async_support.bybit``, ``pro_client()`` ``ccxt.pro.bybit``."""
 
     ccxt_id = "bybit"
+    tls_hosts = BYBIT_HOSTS
     venue: BybitVenue
 
     def _config(self) -> dict[str, Any]:
@@ -114,17 +122,20 @@ class RunningBinance(_Running):
     """A Binance USD-M venue on a socket: clients are ``binanceusdm`` (REST) and ``ccxt.pro.binanceusdm``."""
 
     ccxt_id = "binanceusdm"
+    tls_hosts = BINANCE_HOSTS
     venue: BinanceVenue
 
     def _config(self) -> dict[str, Any]:
         return binance_config(self.base_url, self.api_key, self.api_secret)
 
-    def real_url_client(self, **overrides: Any) -> Any:
-        """A ``binanceusdm`` that keeps Binance's real URLs, resolved here (needs ``serve_binance(tls=True)``).
+    def real_url_client(self, *, pro: bool = False, **overrides: Any) -> Any:
+        """A ``binanceusdm`` (``ccxt.pro`` with ``pro``) that keeps Binance's real URLs, resolved here.
 
-        Exactly what production sees, error classes included: -2019 is ``InsufficientFunds``.
+        Needs ``serve_binance(tls=True)``. Exactly what production sees, error classes included:
+        -2019 is ``InsufficientFunds``.
         """
         import ccxt.async_support as ccxt_async
+        import ccxt.pro as ccxt_pro
 
         if not self.base_url.startswith("https://"):
             raise RuntimeError("real_url_client() needs the venue served with tls=True: serve_binance(tls=True)")
@@ -132,7 +143,7 @@ class RunningBinance(_Running):
         self._sessions.append(session)
         config = {"apiKey": self.api_key, "secret": self.api_secret, "options": {"fetchCurrencies": False},
                   "session": session, **overrides}
-        client = ccxt_async.binanceusdm(config)
+        client = (ccxt_pro if pro else ccxt_async).binanceusdm(config)
         self._clients.append(client)
         return client
 
@@ -173,15 +184,19 @@ async def serve_bybit(
     balance: Decimal = DEFAULT_BALANCE,
     trace: Recorder = NO_TRACE,
     control_token: str | None = None,
+    tls: bool = False,
 ) -> AsyncIterator[RunningVenue]:
     """Serve a Bybit venue on ``host:port`` (0 = any free port) until the block exits.
 
     With a ``trace``, every REST exchange, WebSocket frame and engine change is recorded to it.
+    With ``tls`` it speaks HTTPS and WSS with a certificate from a throwaway local CA.
     """
     if engine is None:
         engine = bybit_engine(clock=clock or WallClock(), seed=seed)
+    context = local_tls(BYBIT_HOSTS).server if tls else None
     async with _serve(RunningVenue, BybitVenue(_funded(engine, api_key, api_secret, balance), trace=trace,
-                                               control_token=control_token), api_key, host, port, trace) as running:
+                                               control_token=control_token), api_key, host, port, trace,
+                      context) as running:
         yield running
 
 
@@ -232,6 +247,7 @@ async def serve_binance(
     trace: Recorder = NO_TRACE,
     control_token: str | None = None,
     tls: bool = False,
+    rate_limits: RateLimits = RateLimits(),
 ) -> AsyncIterator[RunningBinance]:
     """Serve a Binance USD-M venue (REST and the user data stream) on ``host:port`` until the block exits.
 
@@ -242,6 +258,6 @@ async def serve_binance(
         engine = binance_engine(clock=clock or WallClock(), seed=seed)
     context = local_tls(BINANCE_HOSTS).server if tls else None
     async with _serve(RunningBinance, BinanceVenue(_funded(engine, api_key, api_secret, balance), trace=trace,
-                                                   control_token=control_token), api_key, host, port, trace,
+                                                   control_token=control_token, rate_limits=rate_limits), api_key, host, port, trace,
                       context) as running:
         yield running

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import ipaddress
 import socket
 import ssl
 import tempfile
@@ -27,17 +28,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 BINANCE_HOSTS = ("fapi.binance.com", "api.binance.com", "fstream.binance.com")
+BYBIT_HOSTS = ("api.bybit.com", "stream.bybit.com")
 
 
 @dataclass(frozen=True)
 class LocalTls:
     server: ssl.SSLContext  # for the venue's listener
     client: ssl.SSLContext  # trusts the local CA only
+    ca_pem: bytes  # the CA certificate, for clients in other processes (``--ca-file``)
 
 
 @functools.cache
 def local_tls(hosts: tuple[str, ...]) -> LocalTls:
-    """A CA and a certificate for ``hosts``, made once per process (key generation costs ~1 ms)."""
+    """A CA and a certificate for ``hosts`` (and localhost, 127.0.0.1), made once per process (~1 ms)."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "venue-harness local CA")])
     not_before = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)  # virtual time runs from 2026
@@ -51,7 +54,9 @@ def local_tls(hosts: tuple[str, ...]) -> LocalTls:
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
             .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
             .not_valid_before(not_before).not_valid_after(not_after)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([*(x509.DNSName(h) for h in (*hosts, "localhost")),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,8 +66,9 @@ def local_tls(hosts: tuple[str, ...]) -> LocalTls:
                                                serialization.NoEncryption()))
         server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         server.load_cert_chain(cert_file, key_file)
-    client = ssl.create_default_context(cadata=ca_cert.public_bytes(pem).decode())
-    return LocalTls(server=server, client=client)
+    ca_pem = ca_cert.public_bytes(pem)
+    client = ssl.create_default_context(cadata=ca_pem.decode())
+    return LocalTls(server=server, client=client, ca_pem=ca_pem)
 
 
 class LocalResolver(AbstractResolver):
@@ -82,7 +88,12 @@ class LocalResolver(AbstractResolver):
         return None
 
 
-def real_url_session(hosts: Sequence[str], port: int) -> aiohttp.ClientSession:
-    """An aiohttp session for ccxt's ``session`` option: real URLs, answered by the local venue."""
-    connector: Any = aiohttp.TCPConnector(resolver=LocalResolver(hosts, port), ssl=local_tls(tuple(hosts)).client)
+def real_url_session(hosts: Sequence[str], port: int, *, ca_file: str | None = None) -> aiohttp.ClientSession:
+    """An aiohttp session for ccxt's ``session`` option: real URLs, answered by the local venue.
+
+    In the venue's own process the CA is known; against ``python -m simulator serve --tls`` pass the
+    ``--ca-file`` it wrote.
+    """
+    trust = ssl.create_default_context(cafile=ca_file) if ca_file else local_tls(tuple(hosts)).client
+    connector: Any = aiohttp.TCPConnector(resolver=LocalResolver(hosts, port), ssl=trust)
     return aiohttp.ClientSession(connector=connector)

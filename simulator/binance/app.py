@@ -19,11 +19,13 @@ from simulator.binance.auth import api_key_account, authenticate
 from simulator.binance.errors import NOT_FOUND, SYSTEM_ERROR, BinanceError, from_rejection
 from simulator.binance.handlers import ROUTES
 from simulator.binance.ids import NumericIds
+from simulator.binance.limits import Limiter, RateLimits
 from simulator.binance.listen_keys import ListenKeys
 from simulator.binance.params import Params
 from simulator.binance.routing import KEY, PUBLIC, Call, Route
 from simulator.binance.streams import MarketStreams, UserStreams
 from simulator.control import Control
+from simulator.engine.accounts import Account
 from simulator.engine.rejections import Rejection
 from simulator.engine.venue import Engine
 from simulator.faults.plan import FaultPlan
@@ -38,6 +40,8 @@ ACTOR = "binance"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 TRACED_HEADERS = ("X-MBX-APIKEY",)
 ORDER_PATHS = frozenset({"/fapi/v1/order", "/fapi/v1/algoOrder"})
+# The authenticated account, kept on the request for the order-count headers.
+_ACCOUNT: web.RequestKey[Account | None] = web.RequestKey("binance.account", object)  # type: ignore[arg-type]
 
 
 class BinanceVenue:
@@ -45,9 +49,10 @@ class BinanceVenue:
 
     def __init__(
         self, engine: Engine, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, trace: Recorder = NO_TRACE,
-        control_token: str | None = None,
+        control_token: str | None = None, rate_limits: RateLimits = RateLimits(),
     ) -> None:
         self.engine = engine
+        self.limiter = Limiter(rate_limits)
         self.max_body_bytes = max_body_bytes
         self.trace = trace
         self.control_token = control_token
@@ -67,8 +72,6 @@ class BinanceVenue:
                                             router=router)
         self.internal_errors: list[str] = []
         self._routes: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
-        self._weight: dict[int, int] = {}  # minute -> request weight used
-        self._orders: dict[int, int] = {}  # minute -> orders placed
 
     def build_app(self) -> web.Application:
         middlewares: list[Middleware] = [read_body, rest_faults(self.faults, self.trace, ACTOR)]
@@ -90,7 +93,8 @@ class BinanceVenue:
             try:
                 response = await self._dispatch(request)
             except BinanceError as error:
-                response = web.json_response({"code": error.code, "msg": error.msg}, status=error.status)
+                response = web.json_response({"code": error.code, "msg": error.msg}, status=error.status,
+                                             headers=error.headers)
             except Rejection as rejection:
                 refusal = from_rejection(rejection)
                 response = web.json_response({"code": refusal.code, "msg": refusal.msg}, status=refusal.status)
@@ -106,17 +110,19 @@ class BinanceVenue:
         log.error("internal error in %s\n%s", where, detail)
 
     def _count(self, request: web.Request, response: web.StreamResponse) -> None:
-        minute = self.engine.now_ms() // 60_000
-        self._weight[minute] = self._weight.get(minute, 0) + 1
-        if request.method == "POST" and request.path in ORDER_PATHS and response.status == 200:
-            self._orders[minute] = self._orders.get(minute, 0) + 1
-        response.headers["X-MBX-USED-WEIGHT-1M"] = str(self._weight[minute])
-        if request.path in ORDER_PATHS:
-            response.headers["X-MBX-ORDER-COUNT-1M"] = str(self._orders.get(minute, 0))
+        now = self.engine.now_ms()
+        response.headers["X-MBX-USED-WEIGHT-1M"] = str(self.limiter.used_weight(_ip(request), now))
+        account = request.get(_ACCOUNT)
+        if request.path in ORDER_PATHS and account is not None:
+            per_10s, per_minute = self.limiter.order_counts(str(account.account_id), now)
+            response.headers["X-MBX-ORDER-COUNT-10S"] = str(per_10s)
+            response.headers["X-MBX-ORDER-COUNT-1M"] = str(per_minute)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         route = self._routes.get((request.method, request.path))
+        now = self.engine.now_ms()
         if route is None:
+            self.limiter.admit(_ip(request), 1, now)
             raise BinanceError(NOT_FOUND.code, f"Path {request.path}, Method {request.method} is invalid (this"
                                " simulator doesn't (yet) support it)", status=404)
         raw = raw_body(request)
@@ -130,12 +136,24 @@ class BinanceVenue:
         query = request.rel_url.raw_query_string
         values = dict(parse_qsl(query, keep_blank_values=True))
         values.update(parse_qsl(body, keep_blank_values=True))
-        now = self.engine.now_ms()
+        self.limiter.admit(_ip(request), route.weight_of(values), now)
         account = None
         if route.auth == KEY:
             account = api_key_account(self.engine, request.headers)
         elif route.auth != PUBLIC:
             account = authenticate(self.engine, request.headers, query + body, values, now_ms=now)
+        request[_ACCOUNT] = account
+        placing = account is not None and request.method == "POST" and request.path in ORDER_PATHS
+        if placing:
+            assert account is not None
+            self.limiter.admit_order(str(account.account_id), now)
         result: Any = route.handler(Call(engine=self.engine, params=Params(values), account=account, now_ms=now,
                                          ids=self.ids, listen_keys=self.listen_keys))
+        if placing:
+            assert account is not None
+            self.limiter.placed(str(account.account_id), now)
         return web.json_response(result)
+
+
+def _ip(request: web.Request) -> str:
+    return request.remote or "unknown"

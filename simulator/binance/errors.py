@@ -5,15 +5,18 @@ Messages are Binance's own; where the simulator adds a hint it says so after Bin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from simulator.engine.rejections import Rejection, RejectReason
 
 
 class BinanceError(Exception):
-    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+    def __init__(self, code: int, msg: str, status: int = 400, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(f"{code} {msg}")
         self.code = code
         self.msg = msg
         self.status = status
+        self.headers = dict(headers or {})
 
 
 def mandatory(name: str) -> BinanceError:

@@ -6,7 +6,7 @@ shapes and statuses live in the app around them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +45,15 @@ class Route:
     path: str
     handler: Handler
     auth: str = SIGNED
+    weight: int = 1  # request weight against the IP's minute limit, as Binance documents it
+    weight_without_symbol: int | None = None  # some list calls cost more across every symbol
+
+    def weight_of(self, params: Mapping[str, str]) -> int:
+        if self.weight_without_symbol is not None and not params.get("symbol"):
+            return self.weight_without_symbol
+        return self.weight
 
 
-def route(method: str, path: str, handler: Handler, auth: str = SIGNED) -> Route:
-    return Route(method, path, handler, auth)
+def route(method: str, path: str, handler: Handler, auth: str = SIGNED, *, weight: int = 1,
+          without_symbol: int | None = None) -> Route:
+    return Route(method, path, handler, auth, weight, without_symbol)

@@ -23,6 +23,7 @@ from simulator.engine.events import Executed
 from simulator.faults import DropAfterApply, DropFrame, Fault, OnCall, RestTarget, StreamTarget
 from simulator.server import RunningBinance, binance_engine, serve_binance
 from simulator.simulation import Simulation
+from simulator.tls import BINANCE_HOSTS, real_url_session
 
 pytestmark = pytest.mark.virtual_time
 TOWNS = "TOWNS/USDT:USDT"
@@ -138,3 +139,29 @@ async def test_the_order_stream_still_hears_pushes_after_hours_idle(binance: Run
     assert record.state is IntentState.OPEN
     assert source(bot, record.intent.intent_id) == "push"
     assert binance.venue.listen_keys.live(binance.account.account_id, binance.engine.now_ms()) is not None
+
+
+async def test_the_bot_runs_unchanged_on_binances_real_urls(simulation: Simulation, tmp_path: Path) -> None:
+    # Only the session differs from production: Binance's host names resolve to the local venue.
+    async with serve_binance(engine=binance_engine(clock=simulation.clock, seed=1), tls=True) as running:
+        session = real_url_session(BINANCE_HOSTS, int(running.base_url.rsplit(":", 1)[1]))
+        clock, rng = SystemClock(), random.Random(1)
+        venue = BinanceVenue(api_key=running.api_key, secret=running.api_secret, client_options={"session": session})
+        repo = Repository.open(str(tmp_path / "bot.sqlite3"), clock)
+        opener = PositionOpener(venue, repo, clock=clock, rng=rng)
+        try:
+            await venue.start()
+            await asyncio.wait_for(running.venue.streams.wait_listening(running.account.account_id), 10)
+            refused = await opener.open(TOWNS, Side.LONG, Decimal(4_000_000), STOP)
+            opened = await opener.open(TOWNS, Side.SHORT, QTY, STOP)
+
+            assert refused.state is IntentState.ENTRY_FAILED and "-2019" in (refused.reason or "")
+            assert opened.state is IntentState.OPEN
+            assert held(running) == [("TOWNSUSDT", Decimal(-1000))]
+            [stop] = await venue.open_stops()
+            assert stop.client_order_id == opened.intent.intent_id + "-s"
+        finally:
+            await venue.close()
+            repo.close()
+            await session.close()
+        assert not running.venue.internal_errors, running.venue.internal_errors

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import ssl
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import ccxt.async_support as ccxt_async
 import pytest
 
 from simulator.ccxt_config import binance_config, bybit_config
+from simulator.tls import BINANCE_HOSTS, real_url_session
 
 
 async def test_serve_prints_its_url_trades_with_ccxt_and_stops_on_sigint() -> None:
@@ -85,3 +88,42 @@ async def test_serve_binance_answers_ccxt_binanceusdm() -> None:
         proc.send_signal(signal.SIGINT)
         code = await asyncio.wait_for(proc.wait(), 20)
     assert code == 0
+
+
+async def test_serve_with_tls_keeps_binances_real_urls_and_exception_classes(tmp_path: Path) -> None:
+    ca_file = tmp_path / "ca.pem"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "serve", "--venue", "binance", "--port", "0", "--api-key", "KEY",
+        "--api-secret", "SECRET", "--tls", "--ca-file", str(ca_file),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        first = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert first.startswith("binance venue serving at https://127.0.0.1:")
+        base_url = first.rsplit(" ", 1)[-1].strip()
+        tls_line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert str(ca_file) in tls_line and "fapi.binance.com" in tls_line
+
+        # By address, trusting the CA it wrote:
+        direct = ccxt_async.binanceusdm({**binance_config(base_url, "KEY", "SECRET"),
+                                         "ssl_context": ssl.create_default_context(cafile=str(ca_file))})
+        # By Binance's own URLs, resolved to the local server: production's exception classes.
+        session = real_url_session(BINANCE_HOSTS, int(base_url.rsplit(":", 1)[1]), ca_file=str(ca_file))
+        real = ccxt_async.binanceusdm({"apiKey": "KEY", "secret": "SECRET", "session": session,
+                                       "options": {"fetchCurrencies": False}})
+        try:
+            assert (await direct.fetch_balance())["USDT"]["total"] == 10_000.0
+            assert real.urls["api"]["fapiPrivate"].startswith("https://fapi.binance.com/")
+            with pytest.raises(ccxt_async.InsufficientFunds, match="-2019"):
+                await real.create_order("TOWNS/USDT:USDT", "market", "buy", 4_000_000)
+            order = await real.create_order("TOWNS/USDT:USDT", "market", "buy", 1000)
+            assert order["status"] == "closed"
+        finally:
+            await direct.close()
+            await real.close()
+            await session.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(proc.wait(), 20)
+    assert code == 0, (await proc.stderr.read()).decode() if proc.stderr else code

@@ -124,16 +124,16 @@ def close_listen_key(call: Call) -> dict[str, Any]:
 
 
 ROUTES = (
-    route("GET", "/fapi/v2/balance", balance),
-    route("GET", "/fapi/v3/balance", balance),
-    route("GET", "/fapi/v2/account", account),
-    route("GET", "/fapi/v3/account", account),
-    route("GET", "/fapi/v2/positionRisk", position_risk_v2),
-    route("GET", "/fapi/v3/positionRisk", position_risk_v3),
+    route("GET", "/fapi/v2/balance", balance, weight=5),
+    route("GET", "/fapi/v3/balance", balance, weight=5),
+    route("GET", "/fapi/v2/account", account, weight=5),
+    route("GET", "/fapi/v3/account", account, weight=5),
+    route("GET", "/fapi/v2/positionRisk", position_risk_v2, weight=5),
+    route("GET", "/fapi/v3/positionRisk", position_risk_v3, weight=5),
     route("GET", "/fapi/v1/leverageBracket", leverage_bracket),
     route("POST", "/fapi/v1/leverage", set_leverage),
     route("POST", "/fapi/v1/marginType", margin_type),
-    route("GET", "/fapi/v1/positionSide/dual", position_mode),
+    route("GET", "/fapi/v1/positionSide/dual", position_mode, weight=30),
     route("POST", "/fapi/v1/positionSide/dual", set_position_mode),
     route("POST", "/fapi/v1/listenKey", new_listen_key, KEY),
     route("PUT", "/fapi/v1/listenKey", keep_listen_key, KEY),

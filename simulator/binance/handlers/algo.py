@@ -116,9 +116,9 @@ def cancel_all_algo(call: Call) -> dict[str, Any]:
 
 
 ROUTES = (
-    route("POST", "/fapi/v1/algoOrder", new_algo_order),
+    route("POST", "/fapi/v1/algoOrder", new_algo_order, weight=0),
     route("GET", "/fapi/v1/algoOrder", query_algo_order),
     route("DELETE", "/fapi/v1/algoOrder", cancel_algo_order),
-    route("GET", "/fapi/v1/openAlgoOrders", open_algo_orders),
+    route("GET", "/fapi/v1/openAlgoOrders", open_algo_orders, without_symbol=40),
     route("DELETE", "/fapi/v1/algoOpenOrders", cancel_all_algo),
 )

@@ -63,7 +63,7 @@ ROUTES = (
     route("GET", "/fapi/v1/exchangeInfo", exchange_info, PUBLIC),
     route("GET", "/fapi/v1/time", server_time, PUBLIC),
     route("GET", "/fapi/v1/ping", ping, PUBLIC),
-    route("GET", "/fapi/v1/ticker/price", ticker_price, PUBLIC),
-    route("GET", "/fapi/v2/ticker/price", ticker_price, PUBLIC),
-    route("GET", "/fapi/v1/premiumIndex", premium_index, PUBLIC),
+    route("GET", "/fapi/v1/ticker/price", ticker_price, PUBLIC, without_symbol=2),
+    route("GET", "/fapi/v2/ticker/price", ticker_price, PUBLIC, without_symbol=2),
+    route("GET", "/fapi/v1/premiumIndex", premium_index, PUBLIC, without_symbol=10),
 )

@@ -178,12 +178,12 @@ def user_trades(call: Call) -> list[dict[str, Any]]:
 
 
 ROUTES = (
-    route("POST", "/fapi/v1/order", new_order),
+    route("POST", "/fapi/v1/order", new_order, weight=0),
     route("GET", "/fapi/v1/order", query_order),
     route("DELETE", "/fapi/v1/order", cancel_order),
     route("GET", "/fapi/v1/openOrder", open_order),
-    route("GET", "/fapi/v1/openOrders", open_orders),
-    route("GET", "/fapi/v1/allOrders", all_orders),
+    route("GET", "/fapi/v1/openOrders", open_orders, without_symbol=40),
+    route("GET", "/fapi/v1/allOrders", all_orders, weight=5),
     route("DELETE", "/fapi/v1/allOpenOrders", cancel_all),
-    route("GET", "/fapi/v1/userTrades", user_trades),
+    route("GET", "/fapi/v1/userTrades", user_trades, weight=5),
 )

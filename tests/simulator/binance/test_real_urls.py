@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import ccxt
@@ -45,3 +46,18 @@ async def test_the_resolver_answers_only_for_the_venue_hosts() -> None:
     assert (answer["host"], answer["port"]) == ("127.0.0.1", 4443)
     with pytest.raises(OSError, match="not a venue host"):
         await resolver.resolve("example.com", 443)
+
+
+async def test_ccxt_pro_keeps_the_real_stream_urls_too(simulation: Simulation) -> None:
+    async with serve_binance(seed=1, tls=True) as venue:
+        rest, pro = venue.real_url_client(), venue.real_url_client(pro=True)
+        await rest.load_markets()
+        pro.set_markets_from_exchange(rest)
+        watching = asyncio.ensure_future(pro.watch_orders())
+        await asyncio.wait_for(venue.venue.streams.wait_listening(venue.account.account_id), 10)
+
+        order = await rest.create_order(BTC, "market", "buy", 0.01)
+
+        [pushed] = await asyncio.wait_for(watching, 10)
+        assert pushed["id"] == order["id"]
+        assert [url.split("?")[0] for url in pro.clients if "://" in url] == ["wss://fstream.binance.com/private/ws"]
