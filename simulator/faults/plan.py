@@ -129,6 +129,7 @@ class AnswerAfterApply:
     status: int
     body: str
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not 100 <= self.status <= 599:

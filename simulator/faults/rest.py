@@ -44,7 +44,8 @@ def rest_faults(plan: FaultPlan, trace: Recorder, actor: str) -> Middleware:
             response = await handler(request)
             trace.record(actor, "fault", name=fault.name, request=where, applied=True,
                          told=f"HTTP {effect.status} {effect.body[:80]}", venue_status=response.status)
-            return web.Response(status=effect.status, text=effect.body, content_type=effect.content_type)
+            return web.Response(status=effect.status, text=effect.body, content_type=effect.content_type,
+                                headers=dict(effect.headers))
         if isinstance(effect, HttpAnswer):
             trace.record(actor, "fault", name=fault.name, request=where, applied=False,
                          told=f"HTTP {effect.status}")

@@ -3,6 +3,8 @@
     {"name": "entry answer lost", "method": "POST", "path": "/v5/order/create", "effect": "drop-after-apply"}
     {"name": "pushes late", "stream": "/v5/private", "topic": "order", "effect": "delay-frame", "delay_ms": 500}
     {"name": "read side lags", "queries": "orders", "effect": "visibility-lag", "lag_ms": 5000}
+    {"name": "-1007 after fill", "method": "POST", "path": "/fapi/v1/order", "effect": "answer",
+     "answer": "binance-unknown-outcome", "applied": true}
 
 Unknown keys and effects are refused by name (``FaultSpecError``), with the known ones listed.
 """
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from simulator.faults import answers
 from simulator.faults.plan import (
     AnswerAfterApply,
     CloseStream,
@@ -34,12 +37,14 @@ from simulator.faults.plan import (
     VisibilityLag,
 )
 
-REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http", "answer-after-apply", "latency")
+REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http", "answer-after-apply", "latency", "answer")
+# What a named answer (simulator.faults.answers) may take from the table.
+ANSWER_ARGUMENTS = ("applied", "status", "code", "msg", "ret_code", "ret_msg", "retry_after_s", "until_ms", "reset_ms")
 STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream")
 QUERY_EFFECTS = ("visibility-lag", "position-lag")
 MARKET_EFFECTS = ("liquidity-cap",)
 KEYS = frozenset({"name", "method", "path", "stream", "topic", "queries", "effect", "on_call", "times", "status",
-                  "body", "content_type", "delay_ms", "lag_ms", "symbol", "qty"})
+                  "body", "content_type", "delay_ms", "lag_ms", "symbol", "qty", "answer", *ANSWER_ARGUMENTS})
 
 
 class FaultSpecError(ValueError):
@@ -87,6 +92,8 @@ def _rest_effect(table: Mapping[str, Any], name: str) -> Effect:
         return DropAfterApply()
     if name == "latency":
         return Latency(ms=_int(table, "delay_ms"))
+    if name == "answer":
+        return answers.named(_text(table, "answer"), {k: table[k] for k in ANSWER_ARGUMENTS if k in table})
     body, content_type = str(table.get("body", "")), table.get("content_type")
     if name == "http":
         return HttpAnswer(status=_int(table, "status"), body=body, content_type=str(content_type or "text/html"))
