@@ -29,6 +29,9 @@ from virtualtime.trace import NO_TRACE, Recorder
 ACTOR = "binance"
 ZERO = Decimal(0)
 CONNECTION_LIFETIME_S = 24 * 3600.0
+# Binance pings every 3 minutes. It allows 10 minutes for the pong; aiohttp's heartbeat allows half
+# the interval (90 s), which only makes a silent client's end come sooner.
+PING_EVERY_S = 180.0
 _ALGO_STATUS = {OrderStatus.UNTRIGGERED: "NEW", OrderStatus.CANCELLED: "CANCELED", OrderStatus.DEACTIVATED: "EXPIRED"}
 
 
@@ -77,7 +80,7 @@ class UserStreams:
         return await serve_frames(
             request, self._wire_ids.uuid(), lambda conn, frame: None, lambda conn, data: None,
             on_open=opened, on_close=self._closed,
-            on_internal_error=self._on_internal_error, trace=self._trace, router=self.router, actor=ACTOR,
+            on_internal_error=self._on_internal_error, trace=self._trace, router=self.router, actor=ACTOR, heartbeat_s=PING_EVERY_S,
         )
 
     def _closed(self, conn: Connection) -> None:
@@ -240,7 +243,7 @@ class MarketStreams:
         return await serve_frames(
             request, self._wire_ids.uuid(), self._on_message, self._bad_frame,
             on_open=lambda conn: self._connections.setdefault(conn, None), on_close=self._closed,
-            on_internal_error=self._on_internal_error, trace=self._trace, router=self.router, actor=ACTOR,
+            on_internal_error=self._on_internal_error, trace=self._trace, router=self.router, actor=ACTOR, heartbeat_s=PING_EVERY_S,
         )
 
     def _closed(self, conn: Connection) -> None:

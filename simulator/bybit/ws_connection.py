@@ -99,9 +99,10 @@ BadFrame = Callable[[Connection, str], None]
 async def serve_frames(
     request: web.Request, conn_id: str, on_message: Handler, on_bad_frame: BadFrame, *,
     on_open: Callable[[Connection], None], on_close: Callable[[Connection], None], on_internal_error: InternalError,
-    trace: Recorder, router: FrameRouter | None = None, actor: str = ACTOR,
+    trace: Recorder, router: FrameRouter | None = None, actor: str = ACTOR, heartbeat_s: float | None = None,
 ) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_FRAME_BYTES)
+    # With heartbeat_s the server pings that often and drops a client whose pong is heartbeat_s / 2 late.
+    ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_FRAME_BYTES, heartbeat=heartbeat_s)
     await ws.prepare(request)
     conn = Connection(ws, conn_id, on_internal_error, trace, path=request.path, router=router, actor=actor)
     trace.record(actor, "ws.open", conn=conn_id, path=request.path)

@@ -101,3 +101,37 @@ async def test_watch_ticker_subscribes_to_the_mini_ticker_and_hears_price_moves(
 
     ticker = await asyncio.wait_for(first, 10)
     assert (ticker["symbol"], ticker["last"], ticker["open"]) == (BTC, 61000.0, 60000.0)
+
+
+async def test_the_venue_pings_every_3_minutes_and_drops_a_client_that_never_pongs(
+    binance_venue: RunningBinance,
+) -> None:
+    url = binance_venue.base_url.replace("http", "ws", 1) + "/market/ws"
+    async with aiohttp.ClientSession() as session:
+        silent = await session.ws_connect(url, autoping=False)  # sees the pings, never answers
+        connected = binance_venue.engine.now_ms()
+
+        ping = await asyncio.wait_for(silent.receive(), 600)
+        assert (ping.type, binance_venue.engine.now_ms() - connected) == (aiohttp.WSMsgType.PING, 180_000)
+        closed = await asyncio.wait_for(silent.receive(), 600)
+        assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+        assert binance_venue.engine.now_ms() - connected == 270_000  # the pong was due within 90 s
+
+
+async def test_ccxt_pro_answers_the_pings_and_keeps_its_streams_for_hours(binance_venue: RunningBinance) -> None:
+    rest, pro = binance_venue.rest_client(), binance_venue.pro_client()
+    await rest.load_markets()
+    pro.set_markets_from_exchange(rest)
+    watching = asyncio.ensure_future(pro.watch_ticker(BTC))
+    for _ in range(100):
+        if binance_venue.venue.market_streams.is_subscribed("btcusdt@miniTicker"):
+            break
+        await asyncio.sleep(0.01)
+
+    await asyncio.sleep(3 * 3600)
+    binance_venue.engine.set_price("BTCUSDT", "61000")
+
+    assert (await asyncio.wait_for(watching, 10))["last"] == 61000.0
+    records = binance_venue.venue.trace.records
+    [market] = [r.fields["conn"] for r in records if r.kind == "ws.open" and r.fields["path"].startswith("/market")]
+    assert not [r for r in records if r.kind == "ws.close" and r.fields["conn"] == market]  # through 60 pings
