@@ -8,6 +8,7 @@ order-count headers; the user data and market streams over WebSocket.
 from __future__ import annotations
 
 import logging
+import random
 import traceback
 from typing import Any
 from urllib.parse import parse_qsl
@@ -61,7 +62,7 @@ class BinanceVenue:
             trace.add_secret(account.api_secret)
         if trace is not NO_TRACE:
             record_engine(engine, trace, ACTOR)
-        self.faults = FaultPlan(trace, ACTOR)
+        self.faults = FaultPlan(trace, ACTOR, now_ms=engine.now_ms, rng=random.Random(engine.ids.child().uid()))
         engine.faults = self.faults
         self.ids = NumericIds(engine.ids.child())
         self.listen_keys = ListenKeys(engine.ids.child())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import traceback
 from collections.abc import Mapping
 from typing import Any
@@ -57,7 +58,7 @@ class BybitVenue:
             trace.add_secret(account.api_secret)
         if trace is not NO_TRACE:
             record_engine(engine, trace, ACTOR)
-        self.faults = FaultPlan(trace, ACTOR)
+        self.faults = FaultPlan(trace, ACTOR, now_ms=engine.now_ms, rng=random.Random(engine.ids.child().uid()))
         engine.faults = self.faults
         self.streams = Streams(engine, on_internal_error=self.record_internal_error, trace=trace,
                                router=FrameRouter(self.faults, trace, ACTOR))

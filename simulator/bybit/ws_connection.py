@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from simulator.bybit.wire import ACTOR, dumps
-from simulator.faults.plan import CloseStream, DelayFrame, DropFrame
+from simulator.faults.plan import CloseStream, DelayFrame, DropFrame, DuplicateFrame, ReplaceFrame
 from simulator.faults.ws import FrameRouter
 from virtualtime.trace import REDACTED, Recorder
 
@@ -41,7 +41,7 @@ class Connection:
         self.last_sent: dict[str, dict[str, Any]] = {}
         self._on_internal_error = on_internal_error
         self._trace = trace
-        self._outbox: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue(maxsize=MAX_QUEUED_MESSAGES)
+        self._outbox: asyncio.Queue[tuple[str, dict[str, Any] | str] | None] = asyncio.Queue(maxsize=MAX_QUEUED_MESSAGES)
         self._overflowed = False
         self._writer = asyncio.ensure_future(self._write())
 
@@ -55,19 +55,25 @@ class Connection:
         if isinstance(effect, CloseStream):
             asyncio.ensure_future(self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"going away"))
             return
+        if isinstance(effect, ReplaceFrame):
+            self._queue(message, effect.frame)
+            return
         self._queue(message)
+        if isinstance(effect, DuplicateFrame):
+            self._queue(message)
 
-    def _queue(self, message: dict[str, Any]) -> None:
+    def _queue(self, message: dict[str, Any], instead: str | None = None) -> None:
         if self._overflowed or self.ws.closed:
             return
         try:
-            self._outbox.put_nowait((dumps(message), message))
+            self._outbox.put_nowait((dumps(message), message) if instead is None else (instead, instead))
         except asyncio.QueueFull:
             self._overflowed = True
             log.warning("connection %s fell %d messages behind; closing it", self.conn_id, MAX_QUEUED_MESSAGES)
             asyncio.ensure_future(self.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"too slow"))
 
     async def _write(self) -> None:
+        # Each entry is (text sent, what the trace records): the message, or a replacing text as sent.
         while (queued := await self._outbox.get()) is not None:
             if self.ws.closed:
                 return

@@ -9,12 +9,15 @@ venue did and what the client was told.
 """
 
 from simulator.faults.plan import (
+    ANY,
     AnswerAfterApply,
     CloseStream,
     DelayFrame,
     DropAfterApply,
     DropBeforeApply,
     DropFrame,
+    DuplicateFrame,
+    During,
     Effect,
     Fault,
     FaultPlan,
@@ -25,13 +28,18 @@ from simulator.faults.plan import (
     OnCall,
     PositionLag,
     QueryTarget,
+    ReplaceFrame,
     RestTarget,
     StreamTarget,
+    Trigger,
+    TruncatedAnswer,
     VisibilityLag,
+    WithProbability,
 )
 from simulator.faults.spec import FaultSpecError, fault_from_table
 
 __all__ = [
+    "ANY", "DuplicateFrame", "During", "ReplaceFrame", "Trigger", "TruncatedAnswer", "WithProbability",
     "AnswerAfterApply", "FaultSpecError", "Latency", "LiquidityCap", "MarketTarget", "PositionLag", "fault_from_table",
     "CloseStream", "DelayFrame", "DropAfterApply", "DropBeforeApply", "DropFrame", "Effect", "Fault", "FaultPlan",
     "HttpAnswer", "OnCall", "QueryTarget", "RestTarget", "StreamTarget", "VisibilityLag",

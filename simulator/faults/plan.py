@@ -1,31 +1,40 @@
-"""The fault vocabulary (REST so far) and the plan a venue consults on every request."""
+"""The fault vocabulary and the plan a venue consults on every request, frame, query and fill.
+
+A fault is (target, effect, trigger). Triggers: ``OnCall`` (the n-th matching call and some after
+it), ``During`` (every matching call in a window of venue time, counted from when the fault was
+planned), ``WithProbability`` (each matching call, drawn from the venue's seeded RNG).
+"""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from virtualtime.trace import NO_TRACE, Recorder
 
+ANY = "*"
+
 
 @dataclass(frozen=True, slots=True)
 class RestTarget:
-    method: str  # "POST", "GET"
-    path: str  # "/v5/order/create"
+    method: str  # "POST", "GET", or "*" for any
+    path: str  # "/v5/order/create", or "*" for every path (a venue-wide fault such as maintenance)
 
     def matches(self, method: str, path: str) -> bool:
-        return self.method == method and self.path == path
+        return self.method in (ANY, method) and self.path in (ANY, path)
 
 
 @dataclass(frozen=True, slots=True)
 class StreamTarget:
     """Frames the venue sends on a WebSocket path, optionally only those of one topic ("order", "position")."""
 
-    path: str  # "/v5/private"
-    topic: str | None = None
+    path: str  # "/v5/private", or "*" for every stream
+    topic: str | None = None  # a push's topic, or a reply's op ("pong", "auth", "subscribe")
 
     def matches(self, path: str, topic: object) -> bool:
-        return self.path == path and (self.topic is None or self.topic == topic)
+        return self.path in (ANY, path) and (self.topic is None or self.topic == topic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,35 @@ class OnCall:
 
     def fires(self, call_number: int) -> bool:
         return self.n <= call_number < self.n + self.times
+
+
+@dataclass(frozen=True, slots=True)
+class During:
+    """Fire on every matching call from ``start_ms`` to ``end_ms`` (exclusive) after the fault is planned."""
+
+    start_ms: int
+    end_ms: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start_ms < self.end_ms:
+            raise ValueError(f"During needs 0 <= start_ms < end_ms, got {self.start_ms}..{self.end_ms}")
+
+    def covers(self, elapsed_ms: int) -> bool:
+        return self.start_ms <= elapsed_ms < self.end_ms
+
+
+@dataclass(frozen=True, slots=True)
+class WithProbability:
+    """Fire on each matching call with probability ``p``, drawn from the venue's seeded RNG."""
+
+    p: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.p <= 1:
+            raise ValueError(f"WithProbability needs 0 < p <= 1, got {self.p}")
+
+
+Trigger = OnCall | During | WithProbability
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +148,22 @@ class CloseStream:
 
 
 @dataclass(frozen=True, slots=True)
+class DuplicateFrame:
+    """The frame goes out twice, back to back (a venue replaying a push)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceFrame:
+    """The client gets ``frame`` (JSON text) instead: an auth reply that refuses, a malformed push."""
+
+    frame: str
+
+    def __post_init__(self) -> None:
+        if not self.frame:
+            raise ValueError("ReplaceFrame needs the frame text to send instead")
+
+
+@dataclass(frozen=True, slots=True)
 class VisibilityLag:
     """Orders stay invisible to every order query (real-time, history) for ``ms`` after their creation,
     while they trade and fill as usual: the venue's read side lags its write side."""
@@ -137,6 +191,18 @@ class AnswerAfterApply:
 
 
 @dataclass(frozen=True, slots=True)
+class TruncatedAnswer:
+    """The venue applies the request; the client gets the venue's status and only the first
+    ``keep_bytes`` of its body, as a complete HTTP message (a proxy that cut the body)."""
+
+    keep_bytes: int
+
+    def __post_init__(self) -> None:
+        if self.keep_bytes < 0:
+            raise ValueError(f"TruncatedAnswer needs keep_bytes >= 0, got {self.keep_bytes}")
+
+
+@dataclass(frozen=True, slots=True)
 class Latency:
     """The venue applies the request at once; its answer leaves ``ms`` later (longer than a client's
     timeout, it is a hang: the client gives up on a request that took effect)."""
@@ -159,8 +225,8 @@ class LiquidityCap:
             raise ValueError(f"LiquidityCap needs qty > 0, got {self.qty}")
 
 
-RestEffect = DropBeforeApply | DropAfterApply | HttpAnswer | AnswerAfterApply | Latency
-StreamEffect = DropFrame | DelayFrame | CloseStream
+RestEffect = DropBeforeApply | DropAfterApply | HttpAnswer | AnswerAfterApply | Latency | TruncatedAnswer
+StreamEffect = DropFrame | DelayFrame | CloseStream | DuplicateFrame | ReplaceFrame
 @dataclass(frozen=True, slots=True)
 class PositionLag:
     """Position queries answer with the positions as they were ``ms`` ago (a stale position list)."""
@@ -182,10 +248,10 @@ class Fault:
     name: str
     target: RestTarget | StreamTarget | QueryTarget | MarketTarget
     effect: Effect
-    trigger: OnCall = field(default_factory=OnCall)
+    trigger: Trigger = field(default_factory=OnCall)
 
     def __post_init__(self) -> None:
-        if isinstance(self.effect, DropFrame | DelayFrame | CloseStream):
+        if isinstance(self.effect, DropFrame | DelayFrame | CloseStream | DuplicateFrame | ReplaceFrame):
             wanted: type = StreamTarget
         elif isinstance(self.effect, VisibilityLag | PositionLag):
             wanted = QueryTarget
@@ -202,13 +268,22 @@ class Fault:
 
 
 class FaultPlan:
-    """The faults a venue applies, each counting the calls that match its target."""
+    """The faults a venue applies, each counting the calls that match its target.
 
-    def __init__(self, trace: Recorder = NO_TRACE, actor: str = "venue") -> None:
+    ``now_ms`` and ``rng`` are the venue's clock and a seeded generator of its own: ``During`` and
+    ``WithProbability`` need them. Query and market faults (lags, liquidity) act on every event
+    under ``OnCall``; ``During`` and ``WithProbability`` limit them as they do calls.
+    """
+
+    def __init__(self, trace: Recorder = NO_TRACE, actor: str = "venue", *,
+                 now_ms: Callable[[], int] | None = None, rng: random.Random | None = None) -> None:
         self._faults: list[Fault] = []
         self._calls: dict[str, int] = {}
+        self._planned_ms: dict[str, int] = {}
         self._trace = trace
         self._actor = actor
+        self._now_ms = now_ms
+        self._rng = rng
 
     @property
     def faults(self) -> tuple[Fault, ...]:
@@ -217,12 +292,36 @@ class FaultPlan:
     def add(self, fault: Fault) -> None:
         if any(f.name == fault.name for f in self._faults):
             raise ValueError(f"a fault named {fault.name!r} is already planned; names identify faults in the trace")
+        if isinstance(fault.trigger, During) and self._now_ms is None:
+            raise ValueError(f"fault {fault.name!r}: During needs a plan with the venue's clock (FaultPlan(now_ms=...))")
+        if isinstance(fault.trigger, WithProbability) and self._rng is None:
+            raise ValueError(f"fault {fault.name!r}: WithProbability needs a plan with a seeded rng (FaultPlan(rng=...))")
         self._faults.append(fault)
         self._calls[fault.name] = 0
+        self._planned_ms[fault.name] = self._now_ms() if self._now_ms is not None else 0
+
+    def remove(self, name: str) -> None:
+        """Take one fault out of the plan (by name); unknown names are refused with the planned ones."""
+        if not any(f.name == name for f in self._faults):
+            raise ValueError(f"no fault named {name!r} is planned; planned: {[f.name for f in self._faults]}")
+        self._faults = [f for f in self._faults if f.name != name]
+        self._calls.pop(name, None)
+        self._planned_ms.pop(name, None)
 
     def clear(self) -> None:
         self._faults.clear()
         self._calls.clear()
+        self._planned_ms.clear()
+
+    def _fires(self, fault: Fault, *, counted: bool) -> bool:
+        trigger = fault.trigger
+        if isinstance(trigger, OnCall):
+            return trigger.fires(self._calls[fault.name]) if counted else True
+        if isinstance(trigger, During):
+            assert self._now_ms is not None
+            return trigger.covers(self._now_ms() - self._planned_ms[fault.name])
+        assert self._rng is not None
+        return self._rng.random() < trigger.p
 
     def pick(self, method: str, path: str) -> Fault | None:
         """The first planned REST fault that fires on this call; every matching fault counts the call."""
@@ -230,7 +329,7 @@ class FaultPlan:
         for fault in self._faults:
             if isinstance(fault.target, RestTarget) and fault.target.matches(method, path):
                 self._calls[fault.name] += 1
-                if chosen is None and fault.trigger.fires(self._calls[fault.name]):
+                if chosen is None and self._fires(fault, counted=True):
                     chosen = fault
         return chosen
 
@@ -240,14 +339,15 @@ class FaultPlan:
         for fault in self._faults:
             if isinstance(fault.target, StreamTarget) and fault.target.matches(path, topic):
                 self._calls[fault.name] += 1
-                if chosen is None and fault.trigger.fires(self._calls[fault.name]):
+                if chosen is None and self._fires(fault, counted=True):
                     chosen = fault
         return chosen
 
     def hidden_from_queries(self, created_ms: int, now_ms: int, order_id: str) -> bool:
         """Whether an order created at ``created_ms`` is still invisible to order queries at ``now_ms``."""
         for fault in self._faults:
-            if isinstance(fault.effect, VisibilityLag) and now_ms - created_ms < fault.effect.ms:
+            if isinstance(fault.effect, VisibilityLag) and now_ms - created_ms < fault.effect.ms \
+                    and self._fires(fault, counted=False):
                 self.note(fault.name, order_id=order_id, told=f"not found (created {now_ms - created_ms} ms ago)")
                 return True
         return False
@@ -256,7 +356,7 @@ class FaultPlan:
         """How much of a market order for ``wanted`` the book lets fill now."""
         for fault in self._faults:
             if isinstance(fault.effect, LiquidityCap) and isinstance(fault.target, MarketTarget) \
-                    and fault.target.matches(symbol) and wanted > fault.effect.qty:
+                    and fault.target.matches(symbol) and wanted > fault.effect.qty and self._fires(fault, counted=False):
                 self.note(fault.name, order_id=order_id, told=f"filled {fault.effect.qty} of {wanted}, the rest cancelled")
                 return fault.effect.qty
         return wanted
@@ -264,7 +364,7 @@ class FaultPlan:
     def position_lag(self) -> tuple[str, int] | None:
         """The planned position-list lag (fault name, ms), if any."""
         for fault in self._faults:
-            if isinstance(fault.effect, PositionLag):
+            if isinstance(fault.effect, PositionLag) and self._fires(fault, counted=False):
                 return fault.name, fault.effect.ms
         return None
 

@@ -12,7 +12,15 @@ import asyncio
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from simulator.faults.plan import AnswerAfterApply, DropAfterApply, DropBeforeApply, FaultPlan, HttpAnswer, Latency
+from simulator.faults.plan import (
+    AnswerAfterApply,
+    DropAfterApply,
+    DropBeforeApply,
+    FaultPlan,
+    HttpAnswer,
+    Latency,
+    TruncatedAnswer,
+)
 from virtualtime.trace import Recorder
 
 
@@ -46,6 +54,14 @@ def rest_faults(plan: FaultPlan, trace: Recorder, actor: str) -> Middleware:
                          told=f"HTTP {effect.status} {effect.body[:80]}", venue_status=response.status)
             return web.Response(status=effect.status, text=effect.body, content_type=effect.content_type,
                                 headers=dict(effect.headers))
+        if isinstance(effect, TruncatedAnswer):
+            response = await handler(request)
+            body = response.body if isinstance(response, web.Response) and isinstance(response.body, bytes) else b""
+            trace.record(actor, "fault", name=fault.name, request=where, applied=True,
+                         told=f"HTTP {response.status}, the first {effect.keep_bytes} of {len(body)} body bytes",
+                         venue_status=response.status)
+            return web.Response(status=response.status, body=body[:effect.keep_bytes],
+                                content_type=response.content_type)
         if isinstance(effect, HttpAnswer):
             trace.record(actor, "fault", name=fault.name, request=where, applied=False,
                          told=f"HTTP {effect.status}")

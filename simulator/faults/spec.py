@@ -23,6 +23,8 @@ from simulator.faults.plan import (
     DropAfterApply,
     DropBeforeApply,
     DropFrame,
+    DuplicateFrame,
+    During,
     Effect,
     Fault,
     HttpAnswer,
@@ -32,19 +34,25 @@ from simulator.faults.plan import (
     OnCall,
     PositionLag,
     QueryTarget,
+    ReplaceFrame,
     RestTarget,
     StreamTarget,
+    Trigger,
+    TruncatedAnswer,
     VisibilityLag,
+    WithProbability,
 )
 
-REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http", "answer-after-apply", "latency", "answer")
+REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http", "answer-after-apply", "latency", "answer",
+                "truncated-answer")
 # What a named answer (simulator.faults.answers) may take from the table.
 ANSWER_ARGUMENTS = ("applied", "status", "code", "msg", "ret_code", "ret_msg", "retry_after_s", "until_ms", "reset_ms")
-STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream")
+STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream", "duplicate-frame", "replace-frame")
 QUERY_EFFECTS = ("visibility-lag", "position-lag")
 MARKET_EFFECTS = ("liquidity-cap",)
 KEYS = frozenset({"name", "method", "path", "stream", "topic", "queries", "effect", "on_call", "times", "status",
-                  "body", "content_type", "delay_ms", "lag_ms", "symbol", "qty", "answer", *ANSWER_ARGUMENTS})
+                  "body", "content_type", "delay_ms", "lag_ms", "symbol", "qty", "answer", *ANSWER_ARGUMENTS,
+                  "start_ms", "end_ms", "probability", "frame", "keep_bytes"})
 
 
 class FaultSpecError(ValueError):
@@ -58,19 +66,20 @@ def fault_from_table(table: Mapping[str, Any]) -> Fault:
     name = _text(table, "name")
     effect_name = _text(table, "effect")
     try:
-        trigger = OnCall(n=_int(table, "on_call", 1), times=_int(table, "times", 1))
+        trigger = _trigger(table)
         if effect_name in MARKET_EFFECTS:
             qty = table.get("qty")
             try:
                 cap = Decimal(str(qty))
             except InvalidOperation:
                 raise FaultSpecError(f"qty = {qty!r}: not a number") from None
-            return Fault(name, MarketTarget(table.get("symbol")), LiquidityCap(cap))
+            return Fault(name, MarketTarget(table.get("symbol")), LiquidityCap(cap), trigger)
         if effect_name == "position-lag":
-            return Fault(name, QueryTarget(str(table.get("queries", "positions"))), PositionLag(ms=_int(table, "lag_ms")))
+            return Fault(name, QueryTarget(str(table.get("queries", "positions"))), PositionLag(ms=_int(table, "lag_ms")),
+                         trigger)
         if effect_name in QUERY_EFFECTS:
             return Fault(name, QueryTarget(str(table.get("queries", "orders"))),
-                         VisibilityLag(ms=_int(table, "lag_ms")))
+                         VisibilityLag(ms=_int(table, "lag_ms")), trigger)
         if effect_name in STREAM_EFFECTS:
             return Fault(name, StreamTarget(_text(table, "stream"), table.get("topic")), _stream_effect(table, effect_name),
                          trigger)
@@ -85,6 +94,22 @@ def fault_from_table(table: Mapping[str, Any]) -> Fault:
                          f" one of {[*REST_EFFECTS, *STREAM_EFFECTS, *QUERY_EFFECTS, *MARKET_EFFECTS]}")
 
 
+def _trigger(table: Mapping[str, Any]) -> Trigger:
+    kinds = [keys for keys in (("on_call", "times"), ("start_ms", "end_ms"), ("probability",))
+             if any(k in table for k in keys)]
+    if len(kinds) > 1:
+        raise FaultSpecError(f"one trigger per fault: {' / '.join('+'.join(k) for k in kinds)} were all given;"
+                             " keep one of on_call(+times), start_ms+end_ms, probability")
+    if "probability" in table:
+        p = table["probability"]
+        if isinstance(p, bool) or not isinstance(p, int | float):
+            raise FaultSpecError(f"probability must be a number in (0, 1], got {p!r}")
+        return WithProbability(float(p))
+    if "start_ms" in table or "end_ms" in table:
+        return During(_int(table, "start_ms", 0), _int(table, "end_ms"))
+    return OnCall(n=_int(table, "on_call", 1), times=_int(table, "times", 1))
+
+
 def _rest_effect(table: Mapping[str, Any], name: str) -> Effect:
     if name == "drop-before-apply":
         return DropBeforeApply()
@@ -92,6 +117,8 @@ def _rest_effect(table: Mapping[str, Any], name: str) -> Effect:
         return DropAfterApply()
     if name == "latency":
         return Latency(ms=_int(table, "delay_ms"))
+    if name == "truncated-answer":
+        return TruncatedAnswer(keep_bytes=_int(table, "keep_bytes"))
     if name == "answer":
         return answers.named(_text(table, "answer"), {k: table[k] for k in ANSWER_ARGUMENTS if k in table})
     body, content_type = str(table.get("body", "")), table.get("content_type")
@@ -106,6 +133,10 @@ def _stream_effect(table: Mapping[str, Any], name: str) -> Effect:
         return DropFrame()
     if name == "close-stream":
         return CloseStream()
+    if name == "duplicate-frame":
+        return DuplicateFrame()
+    if name == "replace-frame":
+        return ReplaceFrame(_text(table, "frame"))
     return DelayFrame(ms=_int(table, "delay_ms"))
 
 

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.faults.plan import CloseStream, DelayFrame, DropFrame, FaultPlan, StreamEffect
+from simulator.faults.plan import (
+    CloseStream,
+    DelayFrame,
+    DropFrame,
+    DuplicateFrame,
+    FaultPlan,
+    ReplaceFrame,
+    StreamEffect,
+)
 from virtualtime.trace import Recorder
 
-_TOLD = {DropFrame: "nothing (frame dropped)", CloseStream: "the connection closed (1001)"}
+_TOLD = {DropFrame: "nothing (frame dropped)", CloseStream: "the connection closed (1001)",
+         DuplicateFrame: "the frame twice"}
 
 
 class FrameRouter:
@@ -21,12 +30,18 @@ class FrameRouter:
         self._actor = actor
 
     def route(self, path: str, conn_id: str, message: dict[str, Any]) -> StreamEffect | None:
-        topic = message.get("topic")
+        # A push is known by its topic; a reply (pong, auth, subscribe) by its op; Binance events by "e".
+        topic = message.get("topic") or message.get("op") or message.get("e")
         fault = self._plan.pick_frame(path, topic)
         if fault is None:
             return None
         effect = fault.effect
-        assert isinstance(effect, DropFrame | DelayFrame | CloseStream)
-        told = f"the frame {effect.ms} ms late" if isinstance(effect, DelayFrame) else _TOLD[type(effect)]
+        assert isinstance(effect, DropFrame | DelayFrame | CloseStream | DuplicateFrame | ReplaceFrame)
+        if isinstance(effect, DelayFrame):
+            told = f"the frame {effect.ms} ms late"
+        elif isinstance(effect, ReplaceFrame):
+            told = f"instead: {effect.frame[:80]}"
+        else:
+            told = _TOLD[type(effect)]
         self._trace.record(self._actor, "fault", name=fault.name, stream=path, conn=conn_id, topic=topic, told=told)
         return effect

@@ -19,6 +19,7 @@ from simulator.faults import (
     OnCall,
     QueryTarget,
     RestTarget,
+    TruncatedAnswer,
     VisibilityLag,
 )
 from tests.bot.world import GIGA, Crash, World, crash_at
@@ -333,4 +334,19 @@ async def test_a_stop_the_venue_accepted_but_lists_late_is_waited_for_not_rolled
 
     assert record.state is IntentState.OPEN
     assert len(await bot.venue.open_stops()) == 1
+    assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920"))]
+
+
+async def test_an_entry_answered_with_a_truncated_body_is_an_unknown_outcome_resolved_by_evidence(
+    world: World,
+) -> None:
+    # ccxt parses the cut body as an order without an id and raises nothing: the bot must not take
+    # that for an answer (nor for a refusal).
+    world.running.faults.add(Fault("entry answer cut", CREATE, TruncatedAnswer(keep_bytes=30)))
+    bot = await world.bot()
+
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+
+    assert record.state is IntentState.OPEN
+    assert any(e.kind == "entry.outcome_unknown" for e in bot.repo.events(record.intent.intent_id))
     assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920"))]

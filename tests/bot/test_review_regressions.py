@@ -11,7 +11,7 @@ import pytest
 from bot.errors import RetryLater
 from bot.lifecycle import IntentState
 from bot.values import Role, Side
-from simulator.faults import DropBeforeApply, Fault, HttpAnswer, OnCall, RestTarget
+from simulator.faults import DropBeforeApply, Fault, HttpAnswer, OnCall, RestTarget, TruncatedAnswer
 from tests.bot.world import GIGA, Crash, World, crash_at
 
 pytestmark = pytest.mark.virtual_time
@@ -34,9 +34,13 @@ async def open_and_settle(world: World):  # noqa: ANN201
     return bot
 
 
-async def test_an_empty_200_for_the_positions_is_not_read_as_flat(world: World) -> None:
+@pytest.mark.parametrize("effect", [HttpAnswer(200, "", "application/json"), TruncatedAnswer(keep_bytes=60)],
+                         ids=["empty", "truncated"])
+async def test_an_empty_200_for_the_positions_is_not_read_as_flat(
+    world: World, effect: HttpAnswer | TruncatedAnswer
+) -> None:
     bot = await open_and_settle(world)
-    world.running.faults.add(Fault("empty body", POSITIONS, HttpAnswer(200, "", "application/json")))
+    world.running.faults.add(Fault("unreadable body", POSITIONS, effect))
 
     with pytest.raises(RetryLater, match="not a Bybit envelope"):
         await bot.sync.cycle()

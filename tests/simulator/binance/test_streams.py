@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from simulator.faults import DropFrame, Fault, OnCall, StreamTarget
+from simulator.faults import DropFrame, DuplicateFrame, Fault, OnCall, ReplaceFrame, StreamTarget
 from simulator.server import RunningBinance
 
 pytestmark = pytest.mark.virtual_time
@@ -135,3 +135,21 @@ async def test_ccxt_pro_answers_the_pings_and_keeps_its_streams_for_hours(binanc
     records = binance_venue.venue.trace.records
     [market] = [r.fields["conn"] for r in records if r.kind == "ws.open" and r.fields["path"].startswith("/market")]
     assert not [r for r in records if r.kind == "ws.close" and r.fields["conn"] == market]  # through 60 pings
+
+
+async def test_a_duplicated_and_a_malformed_push_through_the_frame_router(binance_venue: RunningBinance) -> None:
+    # Binance events are targeted by their "e": the fill's ORDER_TRADE_UPDATE goes out twice, and the
+    # ACCOUNT_UPDATE after it arrives as text that is not JSON.
+    binance_venue.faults.add(Fault("fill twice", StreamTarget("/private/ws", "ORDER_TRADE_UPDATE"), DuplicateFrame(),
+                                   OnCall(2)))
+    binance_venue.faults.add(Fault("garbled", StreamTarget("/private/ws", "ACCOUNT_UPDATE"), ReplaceFrame("{not json")))
+    rest, pro, first = await watching(binance_venue)
+
+    await rest.create_order(BTC, "market", "buy", 0.01)
+    await asyncio.sleep(1)
+
+    assert [o["status"] for o in await asyncio.wait_for(first, 10)][-1] == "closed"
+    sent = [r.fields["frame"] for r in binance_venue.venue.trace.records if r.kind == "ws.out"]
+    kinds = [f if isinstance(f, str) else f["e"] for f in sent]
+    assert kinds == ["ORDER_TRADE_UPDATE", "ORDER_TRADE_UPDATE", "ORDER_TRADE_UPDATE", "{not json"]
+    assert not binance_venue.venue.internal_errors

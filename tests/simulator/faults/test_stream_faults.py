@@ -8,7 +8,18 @@ from typing import Any
 import ccxt
 import pytest
 
-from simulator.faults import CloseStream, DelayFrame, DropFrame, Fault, OnCall, RestTarget, StreamTarget
+from simulator.faults import (
+    CloseStream,
+    DelayFrame,
+    DropFrame,
+    DuplicateFrame,
+    During,
+    Fault,
+    OnCall,
+    ReplaceFrame,
+    RestTarget,
+    StreamTarget,
+)
 from simulator.server import RunningVenue
 from virtualtime.trace import Trace
 
@@ -76,3 +87,47 @@ def test_a_stream_effect_needs_a_stream_target() -> None:
     with pytest.raises(ValueError, match="ms > 0"):
         DelayFrame(ms=0)
     assert OnCall().fires(1)
+
+
+async def test_a_duplicated_push_reaches_ccxt_twice(bybit_venue: RunningVenue, bybit_rest: Any, bybit_pro: Any,
+                                                    trace: Trace) -> None:
+    bybit_venue.faults.add(Fault("fill pushed twice", ORDERS, DuplicateFrame(), OnCall(n=2)))
+    watch = await watching(bybit_venue, bybit_rest, bybit_pro)
+
+    await bybit_rest.create_order(GIGA, "market", "sell", 300)
+    await asyncio.sleep(1)
+    pushed = await asyncio.wait_for(watch, 10)
+
+    order_frames = [r for r in trace.records if r.kind == "ws.out" and r.fields["frame"].get("topic") == "order"]
+    assert len(order_frames) == 3  # New, Filled, Filled again
+    assert order_frames[1].fields["frame"] == order_frames[2].fields["frame"]
+    assert [o["status"] for o in pushed][-1] == "closed"
+
+
+async def test_a_refused_auth_reply_fails_ccxt_pros_private_watch(
+    bybit_venue: RunningVenue, bybit_rest: Any, bybit_pro: Any
+) -> None:
+    refusal = '{"success":false,"ret_msg":"Params Error","op":"auth","conn_id":"x"}'
+    bybit_venue.faults.add(Fault("auth refused", StreamTarget("/v5/private", "auth"), ReplaceFrame(refusal)))
+    await bybit_rest.load_markets()
+    bybit_pro.markets, bybit_pro.markets_by_id = bybit_rest.markets, bybit_rest.markets_by_id
+
+    # ccxt.pro raises AuthenticationError only for replies that echo the request; Bybit's v5 auth
+    # reply does not, so a refusal surfaces as an ExchangeError with Bybit's message.
+    with pytest.raises(ccxt.ExchangeError, match="Params Error"):
+        await asyncio.wait_for(bybit_pro.watch_orders(), 10)
+
+
+async def test_missing_pongs_make_ccxt_pro_drop_the_connection(
+    bybit_venue: RunningVenue, bybit_rest: Any, bybit_pro: Any
+) -> None:
+    bybit_venue.faults.add(Fault("no pong", StreamTarget("/v5/private", "pong"), DropFrame(), During(0, 3_600_000)))
+    watch = await watching(bybit_venue, bybit_rest, bybit_pro)
+    started = asyncio.get_running_loop().time()
+
+    with pytest.raises(ccxt.RequestTimeout, match="ping-pong keepalive"):
+        await asyncio.wait_for(watch, 600)
+    # ccxt pings every keepAlive and gives up after maxPingPongMisses of them without a pong.
+    waited = asyncio.get_running_loop().time() - started
+    keep_alive_s = bybit_pro.streaming["keepAlive"] / 1000  # 18 s for Bybit
+    assert 2 * keep_alive_s <= waited <= 4 * keep_alive_s
