@@ -14,7 +14,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from simulator.catalog import DEFAULT_BALANCE
+from simulator.clock import WallClock
 from simulator.server import DEFAULT_API_KEY, DEFAULT_API_SECRET, serve_binance, serve_bybit
+from virtualtime.trace import NO_TRACE, Trace
 
 
 def _balance(text: str) -> Decimal:
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0, help="seed of every id and random choice")
     serve.add_argument("--control-token", help="token the /sim/ control routes require in X-Sim-Token"
                        " (default: a fresh one, printed at start)")
+    serve.add_argument("--trace", action="store_true", help="keep a trace of every request, frame and engine"
+                       " change, readable at GET /sim/trace (memory grows with the run)")
     serve.add_argument("--tls", action="store_true", help="speak HTTPS/WSS with a certificate for 127.0.0.1,"
                        " localhost and the venue's real host names, from a throwaway CA")
     serve.add_argument("--ca-file", help="with --tls: where to write the CA certificate clients must trust"
@@ -57,6 +61,7 @@ async def _serve(args: argparse.Namespace) -> None:
     async with serve(
         seed=args.seed, host=args.host, port=args.port, api_key=args.api_key, api_secret=args.api_secret,
         balance=args.balance, control_token=token, tls=args.tls,
+        trace=Trace(WallClock()) if args.trace else NO_TRACE,
     ) as running:
         print(f"{args.venue} venue serving at {running.base_url}", flush=True)
         if running.tls is not None:

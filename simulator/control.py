@@ -21,6 +21,7 @@ from simulator.engine.rejections import Rejection, RejectReason
 from simulator.engine.venue import Engine
 from simulator.faults.plan import Fault, FaultPlan
 from simulator.faults.spec import fault_from_table
+from virtualtime.trace import NO_TRACE, Recorder, Trace
 
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -36,23 +37,28 @@ def _error(message: str) -> web.Response:
 
 
 Drop = Callable[[], Awaitable[int]]
+# Venue-specific control routes: (method, path, handler).
+Extra = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
 
 class Control:
     def __init__(
         self, engine: Engine, *, faults: FaultPlan | None = None, drop_streams: Drop | None = None,
-        token: str | None = None,
+        token: str | None = None, trace: Recorder = NO_TRACE, extra: tuple[Extra, ...] = (),
     ) -> None:
         self._engine = engine
         self._faults = faults or FaultPlan()
         self._drop_streams = drop_streams
         self._token = token
+        self._trace = trace
+        self._extra = extra
 
     def add_routes(self, app: web.Application) -> None:
         routes = [
             ("POST", "/sim/price", self.set_price), ("POST", "/sim/restart", self.restart),
             ("GET", "/sim/state", self.state), ("GET", "/sim/faults", self.list_faults),
             ("POST", "/sim/faults", self.add_fault), ("DELETE", "/sim/faults", self.clear_faults),
+            ("GET", "/sim/trace", self.read_trace), *self._extra,
         ]
         for method, path, handler in routes:
             app.router.add_route(method, path, self._guarded(handler))
@@ -87,10 +93,30 @@ class Control:
             return _error(str(error))
         return web.json_response({"added": _shown(fault)})
 
-    async def clear_faults(self, _request: web.Request) -> web.Response:
+    async def clear_faults(self, request: web.Request) -> web.Response:
+        """Every fault, or only the one named in ``?name=``."""
+        name = request.rel_url.query.get("name")
+        if name is not None:
+            try:
+                self._faults.remove(name)
+            except ValueError as error:
+                return _error(str(error))
+            return web.json_response({"cleared": 1})
         cleared = len(self._faults.faults)
         self._faults.clear()
         return web.json_response({"cleared": cleared})
+
+    async def read_trace(self, request: web.Request) -> web.Response:
+        """The venue's trace records from ``?since=`` (a record's seq; 0 by default), as JSON objects."""
+        if not isinstance(self._trace, Trace):
+            return _error("this venue keeps no trace; start it with --trace (or pass trace= in-process)")
+        try:
+            since = int(request.rel_url.query.get("since", "0"))
+        except ValueError:
+            return _error(f"since must be a record number, got {request.rel_url.query.get('since')!r}")
+        records = self._trace.records[max(since, 0):]
+        return web.json_response({"records": [{"seq": r.seq, **json.loads(r.line())} for r in records],
+                                  "next": len(self._trace)})
 
     async def set_price(self, request: web.Request) -> web.Response:
         """``{"symbol": "BTCUSDT", "price": "61000"}``: move the market (fires triggers, fills limits)."""
@@ -124,6 +150,13 @@ class Control:
                 {"account": p.account_id, "symbol": p.symbol, "size": str(p.size), "entry_price": str(p.entry_price)}
                 for p in engine.all_positions()
                 if not p.is_flat
+            ],
+            "orders": [
+                {"account": o.account_id, "order_id": o.order_id, "client_order_id": o.client_order_id,
+                 "symbol": o.symbol, "side": o.side.value, "type": o.order_type.value, "qty": str(o.qty),
+                 "filled": str(o.filled_qty), "status": o.status.value, "reduce_only": o.reduce_only,
+                 "trigger_price": None if o.trigger_price is None else str(o.trigger_price)}
+                for account in engine.accounts() for o in engine.orders.all_for(account.account_id)
             ],
         }
         return web.json_response(payload)

@@ -82,7 +82,8 @@ class BinanceVenue:
         app.router.add_get("/private/ws", self.streams.handler)
         for path in ("/market/ws", "/market/ws/{index}", "/public/ws", "/public/ws/{index}"):
             app.router.add_get(path, self.market_streams.handler)
-        Control(self.engine, faults=self.faults, drop_streams=self.streams.drop, token=self.control_token).add_routes(app)
+        Control(self.engine, faults=self.faults, drop_streams=self.streams.drop, token=self.control_token,
+                trace=self.trace, extra=(("POST", "/sim/listen-keys/lapse", self._lapse_listen_keys),)).add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._rest)
         app.on_shutdown.append(self.streams.close_all)
         app.on_shutdown.append(self.market_streams.close_all)
@@ -104,6 +105,12 @@ class BinanceVenue:
             response = web.json_response({"code": SYSTEM_ERROR.code, "msg": SYSTEM_ERROR.msg}, status=SYSTEM_ERROR.status)
         self._count(request, response)
         return response
+
+    async def _lapse_listen_keys(self, _request: web.Request) -> web.Response:
+        """Control: every live listen key runs out now (listenKeyExpired on its streams)."""
+        lapsed = [key for account in self.engine.accounts()
+                  if (key := self.streams.lapse(account.account_id)) is not None]
+        return web.json_response({"lapsed": len(lapsed)})
 
     def record_internal_error(self, where: str) -> None:
         detail = traceback.format_exc()

@@ -75,7 +75,7 @@ class BybitVenue:
         app.router.add_get("/v5/private", self.streams.private_handler)
         app.router.add_get("/v5/public/linear", self.streams.public_handler)
         Control(self.engine, faults=self.faults, drop_streams=self.streams.drop_private,
-                token=self.control_token).add_routes(app)
+                token=self.control_token, trace=self.trace).add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._rest)
         app.on_shutdown.append(self.streams.close_all)
         return app

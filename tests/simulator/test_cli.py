@@ -21,7 +21,7 @@ from simulator.tls import BINANCE_HOSTS, real_url_session
 async def test_serve_prints_its_url_trades_with_ccxt_and_stops_on_sigint() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "simulator", "serve", "--venue", "bybit", "--host", "127.0.0.1", "--port", "0",
-        "--api-key", "KEY", "--api-secret", "SECRET", "--balance", "2500", "--seed", "5",
+        "--api-key", "KEY", "--api-secret", "SECRET", "--balance", "2500", "--seed", "5", "--trace",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
@@ -45,6 +45,10 @@ async def test_serve_prints_its_url_trades_with_ccxt_and_stops_on_sigint() -> No
             await asyncio.to_thread(urllib.request.urlopen, request)
             (position,) = await client.fetch_positions()
             assert (position["contracts"], position["unrealizedPnl"]) == (0.1, 10.0)
+            traced = urllib.request.Request(f"{base_url}/sim/trace", headers={"X-Sim-Token": token})
+            with await asyncio.to_thread(urllib.request.urlopen, traced) as answer:
+                kinds = [r["kind"] for r in json.loads(answer.read())["records"]]
+            assert "execution" in kinds and "rest.request" in kinds
         finally:
             await client.close()
     finally:

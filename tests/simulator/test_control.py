@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -78,3 +79,58 @@ async def test_with_a_token_the_control_routes_refuse_requests_without_it() -> N
             assert response.status == 401
         async with session.get(f"{venue.base_url}/sim/state", headers={"X-Sim-Token": "s3cret"}) as response:
             assert response.status == 200
+
+
+async def _get(venue: Any, path: str) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{venue.base_url}{path}") as response:
+            return response.status, await response.json()
+
+
+async def test_state_lists_orders_and_the_trace_reads_from_a_record_on(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    await bybit_rest.load_markets()
+    order = await bybit_rest.create_order("GIGA/USDT:USDT", "market", "sell", 920)
+
+    _, state = await _get(bybit_venue, "/sim/state")
+    [listed] = state["orders"]
+    assert (listed["order_id"], listed["status"], listed["filled"], listed["side"]) == (
+        order["id"], "Filled", "920", "Sell")
+
+    status, whole = await _get(bybit_venue, "/sim/trace")
+    assert status == 200 and whole["next"] == len(whole["records"]) > 0
+    assert any(r["kind"] == "execution" for r in whole["records"])
+    _, tail = await _get(bybit_venue, f"/sim/trace?since={whole['next'] - 1}")
+    assert [r["seq"] for r in tail["records"]][0] == whole["next"] - 1
+    status, refused = await _get(bybit_venue, "/sim/trace?since=x")
+    assert status == 400 and "since must be a record number" in refused["error"]
+
+
+async def test_the_trace_route_says_how_to_get_a_trace() -> None:
+    async with serve_bybit() as venue:
+        status, answer = await _get(venue, "/sim/trace")
+    assert status == 400 and "--trace" in answer["error"]
+
+
+async def test_one_fault_is_removed_by_name(bybit_venue: RunningVenue) -> None:
+    for name in ("a", "b"):
+        fault = {"name": name, "method": "GET", "path": "/v5/market/time", "effect": "drop-before-apply"}
+        await _post(bybit_venue, "/sim/faults", json.dumps(fault))
+    async with aiohttp.ClientSession() as session:
+        async with session.delete(f"{bybit_venue.base_url}/sim/faults?name=a") as response:
+            assert (response.status, await response.json()) == (200, {"cleared": 1})
+        async with session.delete(f"{bybit_venue.base_url}/sim/faults?name=a") as response:
+            assert response.status == 400 and "planned: ['b']" in (await response.json())["error"]
+    assert [f.name for f in bybit_venue.faults.faults] == ["b"]
+
+
+async def test_binance_listen_keys_lapse_over_http(binance_venue: Any) -> None:
+    pro = binance_venue.pro_client()
+    await pro.load_markets()
+    watching = asyncio.ensure_future(pro.watch_orders())
+    await asyncio.wait_for(binance_venue.venue.streams.wait_listening(binance_venue.account.account_id), 10)
+
+    status, answer = await _post(binance_venue, "/sim/listen-keys/lapse", "")
+
+    assert (status, answer) == (200, {"lapsed": 1})
+    assert not binance_venue.venue.streams.listening(binance_venue.account.account_id)
+    watching.cancel()
