@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from simulator.bybit.wire import ACTOR, dumps
-from simulator.faults.plan import CloseStream, DelayFrame, DropFrame, DuplicateFrame, ReplaceFrame
+from simulator.faults.plan import AbortStream, CloseStream, DelayFrame, DropFrame, DuplicateFrame, ReplaceFrame
 from simulator.faults.ws import FrameRouter
 from virtualtime.trace import REDACTED, Recorder
 
@@ -37,6 +37,7 @@ class Connection:
         self.path = path
         self._router = router
         self.topics: set[str] = set()
+        self.transport: asyncio.Transport | None = None  # set when served, for an abrupt end
         # What this connection last received per stream key, for delta messages.
         self.last_sent: dict[str, dict[str, Any]] = {}
         self._on_internal_error = on_internal_error
@@ -54,6 +55,10 @@ class Connection:
             return
         if isinstance(effect, CloseStream):
             asyncio.ensure_future(self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"going away"))
+            return
+        if isinstance(effect, AbortStream):
+            if self.transport is not None:
+                self.transport.abort()
             return
         if isinstance(effect, ReplaceFrame):
             self._queue(message, effect.frame)
@@ -111,6 +116,7 @@ async def serve_frames(
     ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_FRAME_BYTES, heartbeat=heartbeat_s)
     await ws.prepare(request)
     conn = Connection(ws, conn_id, on_internal_error, trace, path=request.path, router=router, actor=actor)
+    conn.transport = request.transport
     trace.record(actor, "ws.open", conn=conn_id, path=request.path)
     on_open(conn)
     try:

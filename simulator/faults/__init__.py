@@ -10,6 +10,7 @@ venue did and what the client was told.
 
 from simulator.faults.plan import (
     ANY,
+    AbortStream,
     AnswerAfterApply,
     CloseStream,
     DelayFrame,
@@ -39,7 +40,7 @@ from simulator.faults.plan import (
 from simulator.faults.spec import FaultSpecError, fault_from_table
 
 __all__ = [
-    "ANY", "DuplicateFrame", "During", "ReplaceFrame", "Trigger", "TruncatedAnswer", "WithProbability",
+    "ANY", "AbortStream", "DuplicateFrame", "During", "ReplaceFrame", "Trigger", "TruncatedAnswer", "WithProbability",
     "AnswerAfterApply", "FaultSpecError", "Latency", "LiquidityCap", "MarketTarget", "PositionLag", "fault_from_table",
     "CloseStream", "DelayFrame", "DropAfterApply", "DropBeforeApply", "DropFrame", "Effect", "Fault", "FaultPlan",
     "HttpAnswer", "OnCall", "QueryTarget", "RestTarget", "StreamTarget", "VisibilityLag",

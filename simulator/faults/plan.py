@@ -148,6 +148,11 @@ class CloseStream:
 
 
 @dataclass(frozen=True, slots=True)
+class AbortStream:
+    """Instead of sending the frame the venue's side of the connection vanishes: no close frame, a reset."""
+
+
+@dataclass(frozen=True, slots=True)
 class DuplicateFrame:
     """The frame goes out twice, back to back (a venue replaying a push)."""
 
@@ -204,14 +209,16 @@ class TruncatedAnswer:
 
 @dataclass(frozen=True, slots=True)
 class Latency:
-    """The venue applies the request at once; its answer leaves ``ms`` later (longer than a client's
-    timeout, it is a hang: the client gives up on a request that took effect)."""
+    """The venue applies the request at once; its answer leaves ``ms`` later, plus up to ``jitter_ms``
+    drawn uniformly from the venue's seeded RNG (longer than a client's timeout, it is a hang: the
+    client gives up on a request that took effect)."""
 
     ms: int
+    jitter_ms: int = 0
 
     def __post_init__(self) -> None:
-        if self.ms <= 0:
-            raise ValueError(f"Latency needs ms > 0, got {self.ms}")
+        if self.ms <= 0 or self.jitter_ms < 0:
+            raise ValueError(f"Latency needs ms > 0 and jitter_ms >= 0, got {self.ms} and {self.jitter_ms}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +233,7 @@ class LiquidityCap:
 
 
 RestEffect = DropBeforeApply | DropAfterApply | HttpAnswer | AnswerAfterApply | Latency | TruncatedAnswer
-StreamEffect = DropFrame | DelayFrame | CloseStream | DuplicateFrame | ReplaceFrame
+StreamEffect = DropFrame | DelayFrame | CloseStream | AbortStream | DuplicateFrame | ReplaceFrame
 @dataclass(frozen=True, slots=True)
 class PositionLag:
     """Position queries answer with the positions as they were ``ms`` ago (a stale position list)."""
@@ -251,7 +258,7 @@ class Fault:
     trigger: Trigger = field(default_factory=OnCall)
 
     def __post_init__(self) -> None:
-        if isinstance(self.effect, DropFrame | DelayFrame | CloseStream | DuplicateFrame | ReplaceFrame):
+        if isinstance(self.effect, DropFrame | DelayFrame | CloseStream | AbortStream | DuplicateFrame | ReplaceFrame):
             wanted: type = StreamTarget
         elif isinstance(self.effect, VisibilityLag | PositionLag):
             wanted = QueryTarget
@@ -322,6 +329,14 @@ class FaultPlan:
             return trigger.covers(self._now_ms() - self._planned_ms[fault.name])
         assert self._rng is not None
         return self._rng.random() < trigger.p
+
+    def delay_ms(self, latency: Latency) -> int:
+        """The delay one application of ``latency`` adds: its fixed part plus a seeded draw of its jitter."""
+        if latency.jitter_ms == 0:
+            return latency.ms
+        if self._rng is None:
+            raise ValueError("Latency with jitter needs a plan with a seeded rng (FaultPlan(rng=...))")
+        return latency.ms + self._rng.randint(0, latency.jitter_ms)
 
     def pick(self, method: str, path: str) -> Fault | None:
         """The first planned REST fault that fires on this call; every matching fault counts the call."""

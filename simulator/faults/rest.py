@@ -44,9 +44,10 @@ def rest_faults(plan: FaultPlan, trace: Recorder, actor: str) -> Middleware:
             return response
         if isinstance(effect, Latency):
             response = await handler(request)
+            late_ms = plan.delay_ms(effect)
             trace.record(actor, "fault", name=fault.name, request=where, applied=True,
-                         told=f"the answer {effect.ms} ms late")
-            await asyncio.sleep(effect.ms / 1000)
+                         told=f"the answer {late_ms} ms late")
+            await asyncio.sleep(late_ms / 1000)
             return response
         if isinstance(effect, AnswerAfterApply):
             response = await handler(request)

@@ -17,6 +17,7 @@ from typing import Any
 
 from simulator.faults import answers
 from simulator.faults.plan import (
+    AbortStream,
     AnswerAfterApply,
     CloseStream,
     DelayFrame,
@@ -47,12 +48,12 @@ REST_EFFECTS = ("drop-before-apply", "drop-after-apply", "http", "answer-after-a
                 "truncated-answer")
 # What a named answer (simulator.faults.answers) may take from the table.
 ANSWER_ARGUMENTS = ("applied", "status", "code", "msg", "ret_code", "ret_msg", "retry_after_s", "until_ms", "reset_ms")
-STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream", "duplicate-frame", "replace-frame")
+STREAM_EFFECTS = ("drop-frame", "delay-frame", "close-stream", "abort-stream", "duplicate-frame", "replace-frame")
 QUERY_EFFECTS = ("visibility-lag", "position-lag")
 MARKET_EFFECTS = ("liquidity-cap",)
 KEYS = frozenset({"name", "method", "path", "stream", "topic", "queries", "effect", "on_call", "times", "status",
                   "body", "content_type", "delay_ms", "lag_ms", "symbol", "qty", "answer", *ANSWER_ARGUMENTS,
-                  "start_ms", "end_ms", "probability", "frame", "keep_bytes"})
+                  "start_ms", "end_ms", "probability", "frame", "keep_bytes", "jitter_ms"})
 
 
 class FaultSpecError(ValueError):
@@ -116,7 +117,7 @@ def _rest_effect(table: Mapping[str, Any], name: str) -> Effect:
     if name == "drop-after-apply":
         return DropAfterApply()
     if name == "latency":
-        return Latency(ms=_int(table, "delay_ms"))
+        return Latency(ms=_int(table, "delay_ms"), jitter_ms=_int(table, "jitter_ms", 0))
     if name == "truncated-answer":
         return TruncatedAnswer(keep_bytes=_int(table, "keep_bytes"))
     if name == "answer":
@@ -133,6 +134,8 @@ def _stream_effect(table: Mapping[str, Any], name: str) -> Effect:
         return DropFrame()
     if name == "close-stream":
         return CloseStream()
+    if name == "abort-stream":
+        return AbortStream()
     if name == "duplicate-frame":
         return DuplicateFrame()
     if name == "replace-frame":

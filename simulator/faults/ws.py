@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.faults.plan import (
+    AbortStream,
     CloseStream,
     DelayFrame,
     DropFrame,
@@ -20,6 +21,7 @@ from simulator.faults.plan import (
 from virtualtime.trace import Recorder
 
 _TOLD = {DropFrame: "nothing (frame dropped)", CloseStream: "the connection closed (1001)",
+         AbortStream: "the connection reset, no close frame",
          DuplicateFrame: "the frame twice"}
 
 
@@ -36,7 +38,7 @@ class FrameRouter:
         if fault is None:
             return None
         effect = fault.effect
-        assert isinstance(effect, DropFrame | DelayFrame | CloseStream | DuplicateFrame | ReplaceFrame)
+        assert isinstance(effect, DropFrame | DelayFrame | CloseStream | AbortStream | DuplicateFrame | ReplaceFrame)
         if isinstance(effect, DelayFrame):
             told = f"the frame {effect.ms} ms late"
         elif isinstance(effect, ReplaceFrame):

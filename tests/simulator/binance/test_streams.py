@@ -6,9 +6,19 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import ccxt
 import pytest
 
-from simulator.faults import DropFrame, DuplicateFrame, Fault, OnCall, ReplaceFrame, StreamTarget
+from simulator.faults import (
+    AbortStream,
+    CloseStream,
+    DropFrame,
+    DuplicateFrame,
+    Fault,
+    OnCall,
+    ReplaceFrame,
+    StreamTarget,
+)
 from simulator.server import RunningBinance
 
 pytestmark = pytest.mark.virtual_time
@@ -153,3 +163,20 @@ async def test_a_duplicated_and_a_malformed_push_through_the_frame_router(binanc
     kinds = [f if isinstance(f, str) else f["e"] for f in sent]
     assert kinds == ["ORDER_TRADE_UPDATE", "ORDER_TRADE_UPDATE", "ORDER_TRADE_UPDATE", "{not json"]
     assert not binance_venue.venue.internal_errors
+
+
+@pytest.mark.parametrize("effect", [AbortStream(), CloseStream()], ids=["abort", "close"])
+async def test_a_stream_cut_on_the_fill_fails_the_watch_and_a_new_watch_hears_again(
+    binance_venue: RunningBinance, effect: AbortStream | CloseStream
+) -> None:
+    binance_venue.faults.add(Fault("cut", StreamTarget("/private/ws", "ORDER_TRADE_UPDATE"), effect))
+    rest, pro, first = await watching(binance_venue)
+
+    await rest.create_order(BTC, "market", "buy", 0.01)
+    with pytest.raises(ccxt.NetworkError):
+        await asyncio.wait_for(first, 10)
+
+    again = asyncio.ensure_future(pro.watch_orders())
+    await asyncio.wait_for(binance_venue.venue.streams.wait_listening(binance_venue.account.account_id), 10)
+    order = await rest.create_order(BTC, "market", "buy", 0.01)
+    assert order["id"] in [o["id"] for o in await asyncio.wait_for(again, 10)]

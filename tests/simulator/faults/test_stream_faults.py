@@ -9,6 +9,7 @@ import ccxt
 import pytest
 
 from simulator.faults import (
+    AbortStream,
     CloseStream,
     DelayFrame,
     DropFrame,
@@ -131,3 +132,18 @@ async def test_missing_pongs_make_ccxt_pro_drop_the_connection(
     waited = asyncio.get_running_loop().time() - started
     keep_alive_s = bybit_pro.streaming["keepAlive"] / 1000  # 18 s for Bybit
     assert 2 * keep_alive_s <= waited <= 4 * keep_alive_s
+
+
+async def test_an_aborted_stream_surfaces_in_the_watcher_as_a_network_error(
+    bybit_venue: RunningVenue, bybit_rest: Any, bybit_pro: Any, trace: Trace
+) -> None:
+    bybit_venue.faults.add(Fault("reset on the push", ORDERS, AbortStream()))
+    watch = await watching(bybit_venue, bybit_rest, bybit_pro)
+
+    created = await bybit_rest.create_order(GIGA, "market", "sell", 300)
+
+    with pytest.raises(ccxt.NetworkError):
+        await asyncio.wait_for(watch, 10)
+    assert bybit_venue.engine.find_order(bybit_venue.account.account_id, order_id=created["id"]) is not None
+    closes = [r.fields["code"] for r in trace.records if r.kind == "ws.close"]
+    assert closes and closes[0] != 1001  # no close handshake: not the venue's orderly "going away"

@@ -16,6 +16,7 @@ from simulator.faults import (
     Fault,
     FaultPlan,
     FaultSpecError,
+    Latency,
     OnCall,
     RestTarget,
     TruncatedAnswer,
@@ -148,3 +149,14 @@ def test_plans_without_a_clock_or_rng_refuse_triggers_that_need_them() -> None:
         FaultPlan().add(Fault("w", RestTarget("GET", "/x"), DropBeforeApply(), During(0, 10)))
     with pytest.raises(ValueError, match="WithProbability needs a plan with a seeded rng"):
         FaultPlan().add(Fault("p", RestTarget("GET", "/x"), DropBeforeApply(), WithProbability(0.5)))
+
+
+def test_latency_jitter_is_drawn_from_the_seeded_rng_within_its_bounds() -> None:
+    def delays(seed: int) -> list[int]:
+        plan = FaultPlan(now_ms=lambda: 0, rng=random.Random(seed))
+        return [plan.delay_ms(Latency(ms=100, jitter_ms=50)) for _ in range(100)]
+
+    first = delays(3)
+    assert first == delays(3) and first != delays(4)
+    assert min(first) >= 100 and max(first) <= 150 and len(set(first)) > 10
+    assert FaultPlan().delay_ms(Latency(ms=100)) == 100  # no jitter, no rng needed
