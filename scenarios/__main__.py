@@ -4,6 +4,8 @@
     python -m scenarios replay                                   # every scenario, against its subjects
     python -m scenarios replay gigausdt-phantom-position --subject seed-flow --seed 3 --json
     python -m scenarios replay NAME --subject mypackage.mybot:make_subject
+    python -m scenarios replay path/to/found.toml --seed 7       # a scenario file anywhere, e.g. the fuzzer's
+    python -m scenarios fuzz --subject seed-flow --examples 50 --json
 
 Exit status 0 if and only if every expectation held: each scenario's subjects pass or fail as the
 scenario says (a subject it does not name must pass).
@@ -19,7 +21,7 @@ import time
 from collections.abc import Sequence
 
 from scenarios import gigausdt_venue, reference_run
-from scenarios.model import ScenarioError, library
+from scenarios.model import ScenarioError, library, load
 from scenarios.runner import Verdict, replay
 from simulator.simulation import simulation
 
@@ -35,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="the named scenarios, with their titles and subjects")
     run = commands.add_parser("replay", help="replay scenarios (all when none is named) and judge them")
-    run.add_argument("names", nargs="*", metavar="NAME")
+    run.add_argument("names", nargs="*", metavar="NAME", help="a library scenario's id, or a scenario file's path")
     run.add_argument("--all", action="store_true", help="every scenario (the default when no NAME is given)")
     run.add_argument("--subject", help="bot, seed-flow, or module:factory (default: each the scenario names)")
     run.add_argument("--seed", type=int, default=0)
@@ -64,6 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The subjects' journals are in the timeline; their log lines would only repeat them.
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     names = args.names or [*scenarios, *MECHANICS]
+    for name in names:
+        if name.endswith(".toml"):
+            try:
+                found = load(name)
+            except (OSError, ScenarioError) as error:
+                print(f"cannot read scenario file {name}: {error}", file=sys.stderr)
+                return 2
+            scenarios[name] = found
     unknown = sorted(set(names) - set(scenarios) - set(MECHANICS))
     if unknown:
         parser.error(f"no scenario named {unknown}; `python -m scenarios list` shows them")

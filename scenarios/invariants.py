@@ -101,6 +101,11 @@ class Watch:
         for key in [k for k in self.open_since if k not in seen]:
             self._close(key)
 
+    def overdue(self) -> list[Violation]:
+        """Conditions still open and, as of the last observation, already longer than the grace."""
+        return [Violation(name, since, self.last_seen[(name, detail)], detail)
+                for (name, detail), since in self.open_since.items() if self.last_seen[(name, detail)] - since > self.grace_ms]
+
     def finish(self) -> list[Violation]:
         for key in list(self.open_since):
             self._close(key)

@@ -20,7 +20,10 @@ from simulator.faults.spec import KEYS as FAULT_KEYS
 
 LIBRARY = Path(__file__).parent / "library"
 VENUES = ("bybit", "binance")
-ACTIONS = ("open", "close", "sync", "restart")
+# What the subject is told (open, close, sync, restart) and what happens to the venue around it:
+# a price move, a fault planned or cleared, its private streams dropped, a venue restart, or
+# nothing but time passing (wait). The fuzzer writes its step programs in these words.
+ACTIONS = ("open", "close", "sync", "restart", "price", "fault", "clear-faults", "drop-streams", "venue-restart", "wait")
 
 
 class ScenarioError(ValueError):
@@ -42,6 +45,8 @@ class Step:
     symbol: str | None = None  # ccxt symbol, e.g. "GIGA/USDT:USDT"
     side: str | None = None  # "long" | "short"
     qty: Decimal | None = None
+    price: Decimal | None = None  # a price move: symbol is then the venue symbol, e.g. "GIGAUSDT"
+    fault: Fault | None = None  # a fault planned at at_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,7 @@ _TABLES = {
     "start_price": {"symbol", "price"},
     "price": {"symbol", "price", "at_ms", "on_fill"},
     "fault": set(FAULT_KEYS),
-    "action": {"at_ms", "do", "symbol", "side", "qty"},
+    "action": {"at_ms", "do", "symbol", "side", "qty", "price", "fault"},
     "expect": {"subject", "passes", "violations", "absent"},
 }
 
@@ -140,6 +145,12 @@ def parse(raw: Mapping[str, Any], path: Path) -> Scenario:
     )
 
 
+def step(table: Mapping[str, Any], where: str = "[[action]]") -> Step:
+    """One ``[[action]]`` table read as the model reads it in a file (unknown keys refused)."""
+    _known(table, _TABLES["action"], where)
+    return _step(table, where)
+
+
 def _tables(raw: Mapping[str, Any], name: str, where: str) -> list[tuple[int, Mapping[str, Any]]]:
     value = raw.get(name, [])
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
@@ -153,12 +164,21 @@ def _step(t: Mapping[str, Any], where: str) -> Step:
     do = _text(t, "do", where)
     if do not in ACTIONS:
         raise ScenarioError(f"{where}: do = {do!r}; one of {list(ACTIONS)}")
+    fault = t.get("fault")
+    if fault is not None and not isinstance(fault, dict):
+        raise ScenarioError(f"{where}: fault must be an inline table, fault = {{ name = ..., effect = ... }}")
     step = Step(at_ms=_int(t, "at_ms", where), do=do, symbol=t.get("symbol"), side=t.get("side"),
-                qty=_decimal(t["qty"], f"{where} qty") if "qty" in t else None)
+                qty=_decimal(t["qty"], f"{where} qty") if "qty" in t else None,
+                price=_decimal(t["price"], f"{where} price") if "price" in t else None,
+                fault=_fault(fault, f"{where} fault") if fault is not None else None)
     if do == "open" and (step.symbol is None or step.side not in ("long", "short") or step.qty is None):
         raise ScenarioError(f"{where}: an open needs symbol, side = \"long\" or \"short\", and qty")
     if do == "close" and step.symbol is None:
         raise ScenarioError(f"{where}: a close needs symbol")
+    if do == "price" and (step.symbol is None or step.price is None):
+        raise ScenarioError(f"{where}: a price move needs symbol (the venue's, e.g. \"GIGAUSDT\") and price")
+    if (do == "fault") != (step.fault is not None):
+        raise ScenarioError(f"{where}: do = \"fault\" and a fault = {{ ... }} table go together")
     return step
 
 

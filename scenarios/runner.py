@@ -9,6 +9,7 @@ as a dying process would, and starts it again on the same database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
 from collections.abc import Sequence
@@ -27,8 +28,9 @@ from simulator.engine.venue import Engine
 from simulator.server import RunningBinance, RunningVenue, binance_engine, bybit_engine, serve_binance
 from simulator.simulation import Simulation, simulation
 
-SAMPLE_S = 0.25
+SAMPLE_S = 1.0  # how often the venue and the database are compared: a fraction of any grace
 ACTOR = "scenario"
+_VENUE_STEPS = frozenset({"price", "fault", "clear-faults", "drop-streams", "venue-restart", "wait"})
 
 
 @dataclass
@@ -71,31 +73,75 @@ class Verdict:
 def replay(scenario: Scenario, subject: str, seed: int = 0) -> Verdict:
     """A fresh world, the scenario run in it, the verdict with the run's wall time and trace hash."""
     started = time.perf_counter()
-    with simulation(seed=seed) as sim:
-        verdict = sim.run(lambda: run(sim, scenario, subject))
+    with simulation(seed=seed) as sim, tempfile.TemporaryDirectory(prefix=f"{scenario.id}-") as workdir:
+        session = Session(sim, scenario, subject, Path(workdir))
+        session.begin()
+        for step in scenario.steps:
+            session.apply(step)
+        verdict = session.end()
     verdict.wall_ms = int((time.perf_counter() - started) * 1000)
     verdict.trace_sha256 = sim.trace.digest()
     return verdict
 
 
-async def run(sim: Simulation, scenario: Scenario, subject_name: str) -> Verdict:
-    binance = scenario.venue == "binance"
-    engine = (binance_engine if binance else bybit_engine)(clock=sim.clock, seed=sim.seed)
-    for symbol, price in scenario.prices:
-        engine.set_price(symbol, price)
-    subject = factory(subject_name)(sim.seed)
-    serve = serve_binance(engine=engine, balance=scenario.balance, trace=sim.trace) if binance else \
-        sim.serve_bybit(engine=engine, balance=scenario.balance)
-    with tempfile.TemporaryDirectory(prefix=f"{scenario.id}-") as workdir:
-        async with serve as venue:
-            for fault in scenario.faults:
-                venue.faults.add(fault)
-            await subject.start(venue, Path(workdir), sim.trace)
-            world = _Run(sim, scenario, venue, subject, subject_name)
-            try:
-                return await world.play()
-            finally:
-                await subject.close()
+class Session:
+    """One scenario run on a simulation's loop, driven a step at a time: ``begin``, ``apply`` each
+    step, ``end``. Replay and the fuzzer's state machine drive it the same way, one loop run per
+    call, so a program the fuzzer found replays exactly (same steps, same instants, same trace)."""
+
+    def __init__(self, sim: Simulation, scenario: Scenario, subject: str, workdir: Path) -> None:
+        self.sim = sim
+        self.scenario = scenario
+        self.subject_name = subject
+        self.workdir = workdir
+        self._exit = contextlib.AsyncExitStack()
+        self._run: _Run | None = None
+
+    def begin(self) -> None:
+        self.sim.loop.run_until_complete(self._begin())
+
+    def apply(self, step: Step) -> None:
+        self.sim.loop.run_until_complete(self.run.step(step))
+
+    def end(self, until_ms: int | None = None) -> Verdict:
+        """Run to ``until_ms`` (the scenario's duration by default), then judge."""
+        try:
+            return self.sim.loop.run_until_complete(
+                self.run.finish(self.scenario.duration_ms if until_ms is None else until_ms))
+        finally:
+            self.sim.loop.run_until_complete(self._exit.aclose())
+
+    @property
+    def run(self) -> _Run:
+        if self._run is None:
+            raise RuntimeError("the session has not begun: call begin() first")
+        return self._run
+
+    def now_ms(self) -> int:
+        """Virtual ms since the scenario started."""
+        return self.sim.now_ms() - self.run.start_ms
+
+    def violations_so_far(self) -> list[Violation]:
+        """Violations found up to now, and conditions already past their grace (read-only: checking
+        changes nothing in the run, so a checked run and a replayed one stay the same)."""
+        return self.run.watch.violations + self.run.watch.overdue()
+
+    async def _begin(self) -> None:
+        sim, scenario = self.sim, self.scenario
+        binance = scenario.venue == "binance"
+        engine = (binance_engine if binance else bybit_engine)(clock=sim.clock, seed=sim.seed)
+        for symbol, price in scenario.prices:
+            engine.set_price(symbol, price)
+        subject = factory(self.subject_name)(sim.seed)
+        serve = serve_binance(engine=engine, balance=scenario.balance, trace=sim.trace) if binance else \
+            sim.serve_bybit(engine=engine, balance=scenario.balance)
+        venue: RunningVenue | RunningBinance = await self._exit.enter_async_context(serve)  # type: ignore[arg-type]
+        for fault in scenario.faults:
+            venue.faults.add(fault)
+        await subject.start(venue, self.workdir, sim.trace)
+        self._exit.push_async_callback(subject.close)
+        self._run = _Run(sim, scenario, venue, subject, self.subject_name)
+        self._run.begin()
 
 
 @dataclass
@@ -107,33 +153,38 @@ class _Run:
     subject_name: str
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     failures: list[tuple[str, int]] = field(default_factory=list)  # (symbol, when the subject said it failed)
+    opens: int = 0  # opens the subject was told to make
 
-    async def play(self) -> Verdict:
+    def begin(self) -> None:
         sim, scenario = self.sim, self.scenario
         self.start_ms = sim.now_ms()
         sim.trace.record(ACTOR, "start", scenario=scenario.id, subject=self.subject_name)
-        first_record = len(sim.trace) - 1
-        watch = Watch(grace_ms=scenario.convergence_ms)
+        self.first_record = len(sim.trace) - 1
+        self.watch = Watch(grace_ms=scenario.convergence_ms)
         self._move_prices()
-        monitor = asyncio.ensure_future(self._monitor(watch))
+        self.monitor = asyncio.ensure_future(self._monitor(self.watch))
+
+    async def step(self, step: Step) -> None:
+        await self._until(step.at_ms)
+        await self._do(step)
+
+    async def finish(self, until_ms: int) -> Verdict:
+        sim, scenario, watch = self.sim, self.scenario, self.watch
         try:
-            for step in scenario.steps:
-                await self._until(step.at_ms)
-                await self._do(step)
-            await self._until(scenario.duration_ms)
+            await self._until(until_ms)
             await self._cancel_pending()
             final = self._snapshot()
             watch.observe(final)
             self._judge_failures(final, watch, final=True)
         finally:
-            monitor.cancel()
-            await asyncio.gather(monitor, return_exceptions=True)
+            self.monitor.cancel()
+            await asyncio.gather(self.monitor, return_exceptions=True)
         violations = watch.finish() + self._end_checks(final) + self._disagreement(final) + self._end_state(final)
         violations.sort(key=lambda v: (v.since_ms, v.invariant))
         for v in violations:
             sim.trace.record(ACTOR, "violation", invariant=v.invariant, evidence=v.evidence,
                              since_ms=v.since_ms - self.start_ms, until_ms=v.until_ms - self.start_ms)
-        records = sim.trace.records[first_record:]
+        records = sim.trace.records[self.first_record:]
         return Verdict(scenario, self.subject_name, sim.seed, violations,
                        timeline.lines(records, self.start_ms, self.subject_name), self.start_ms,
                        sim.now_ms() - self.start_ms, final_venue=final.venue, final_database=final.database)
@@ -147,20 +198,43 @@ class _Run:
 
     async def _do(self, step: Step) -> None:
         self.sim.trace.record(ACTOR, step.do, **{k: v for k, v in
-                                                 (("symbol", step.symbol), ("side", step.side), ("qty", step.qty))
+                                                 (("symbol", step.symbol), ("side", step.side), ("qty", step.qty),
+                                                  ("price", step.price),
+                                                  ("fault", step.fault.name if step.fault else None))
                                                  if v is not None})
-        if step.do == "restart":
+        if step.do in _VENUE_STEPS:
+            await self._venue_step(step)
+        elif step.do == "restart":
             await self._cancel_pending()
             await self.subject.restart()
             self.sim.trace.record(ACTOR, "restarted")
         elif step.do == "open":
             assert step.symbol and step.side and step.qty is not None
+            self.opens += 1
             self.tasks.append(asyncio.ensure_future(self._open(step.symbol, step.side, step.qty)))
         elif step.do == "close":
             assert step.symbol
             self.tasks.append(asyncio.ensure_future(self._report("close", self.subject.close_position(step.symbol))))
         else:
             self.tasks.append(asyncio.ensure_future(self._report("sync", self.subject.sync_pass())))
+
+    async def _venue_step(self, step: Step) -> None:
+        venue = self.venue
+        if step.do == "price":
+            assert step.symbol and step.price is not None
+            venue.engine.set_price(step.symbol, step.price)
+        elif step.do == "fault":
+            assert step.fault is not None
+            venue.faults.add(step.fault)
+        elif step.do == "clear-faults":
+            venue.faults.clear()
+        elif step.do in ("drop-streams", "venue-restart"):
+            if step.do == "venue-restart":
+                venue.engine.restart()
+            if isinstance(venue, RunningBinance):
+                await venue.venue.streams.drop()
+            else:
+                await venue.venue.streams.drop_private()
 
     async def _open(self, symbol: str, side: str, qty: Decimal) -> None:
         if not await self._report("open", self.subject.open(symbol, side, qty)):
@@ -238,7 +312,7 @@ class _Run:
         now = final.at_ms
         wallet = engine.wallet(account)
         issued = {str(o.order_id) for o in engine.orders.all_orders()}
-        opens = sum(1 for s in self.scenario.steps if s.do == "open")
+        opens = self.opens
         return (checks.ledger(engine.orders.executions_for(account), self.scenario.balance, wallet.balance, now)
                 + checks.unknown_lookups(self.sim.trace.records, issued, self.scenario.venue)
                 + checks.duplicate_entries(engine.orders.all_for(account), opens, now))

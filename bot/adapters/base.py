@@ -7,6 +7,8 @@ the lookups, whose endpoints differ from venue to venue.
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 from collections.abc import Awaitable, Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
@@ -19,6 +21,15 @@ from bot.errors import OutcomeUnknown, Rejected, RetryLater, translate
 from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
 
 T = TypeVar("T")
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """The TLS context ccxt would build for each client (certifi's CA bundle), built once per process:
+    loading the bundle costs about 20 ms a client, paid again at every restart of the adapters."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class CcxtVenue:

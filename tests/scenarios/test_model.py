@@ -47,7 +47,7 @@ def test_a_minimal_scenario_loads_with_defaults(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     (lambda t: "duraton_ms = 5\n" + t, "x.toml: unknown key(s) ['duraton_ms']"),
-    (lambda t: t.replace('qty = "920"', 'qty = "920"\nprice = 1'), "[[action]] #1: unknown key(s) ['price']"),
+    (lambda t: t.replace('qty = "920"', 'qty = "920"\nprise = 1'), "[[action]] #1: unknown key(s) ['prise']"),
     (lambda t: t.replace('do = "open"', 'do = "buy"'), "[[action]] #1: do = 'buy'"),
     (lambda t: t.replace('side = "short"', 'side = "sell"'), "an open needs symbol, side"),
     (lambda t: t.replace('venue = "bybit"', 'venue = "kraken"'), "venue = 'kraken'"),

@@ -1,0 +1,163 @@
+"""The state machine: a subject and a venue on one virtual-time runtime, driven by Hypothesis one step at a time.
+
+Each rule appends one step to the run's program and applies it through the scenario runner's
+``Session`` (the same code ``python -m scenarios replay`` uses), so a failing program written as
+a scenario file replays the same steps at the same instants. After every step the scenario
+invariants are read (never sampled anew: checking must not change the run); at teardown the
+faults are cleared, the subject gets a convergence window, and the runner's final judgement
+(agreement, ledger, duplicate entries) must hold too.
+
+    run_state_machine_as_test(lifecycle_machine("bot", "bybit", seed=0), settings=settings(...))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from scenarios.fuzz import strategies as fz
+from scenarios.fuzz.program import Program
+from scenarios.invariants import Violation
+from scenarios.runner import Session
+from simulator.simulation import simulation
+
+# A condition (a phantom, a position without a stop) may last this long before it is a violation:
+# two supervisor periods of the bot (30 s) and its settle rules, as the library's scenarios allow.
+GRACE_MS = 60_000
+# After the last step: faults cleared, then this long for the subject to converge before the end checks.
+SETTLE_MS = 2 * GRACE_MS + 5_000
+
+
+@dataclass
+class Stats:
+    examples: int = 0
+    steps: int = 0
+    failures: int = 0
+    last_failure: str | None = None  # the scenario file written for the latest failing run
+
+
+class FuzzFailure(AssertionError):
+    """A fuzzed run broke an invariant; the message has the seed, the program and the scenario file."""
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    subject: ClassVar[str] = "bot"
+    venue: ClassVar[str] = "bybit"
+    seed: ClassVar[int] = 0
+    out_dir: ClassVar[Path] = Path("fuzz-failures")
+    stats: ClassVar[Stats] = Stats()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._exit = contextlib.ExitStack()
+        self.sim = self._exit.enter_context(simulation(seed=self.seed))
+        workdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="fuzz-")))
+        self.program = Program(self.venue, self.subject, self.seed, GRACE_MS)
+        self.session = Session(self.sim, self.program.scenario(duration_ms=0), self.subject, workdir)
+        self.at_ms = 0
+        self.faults = 0
+        self.failed = False
+        try:
+            self.session.begin()
+        except BaseException:
+            self._exit.close()
+            raise
+        type(self).stats.examples += 1
+
+    def _step(self, table: dict[str, Any]) -> None:
+        self.session.apply(self.program.add({"at_ms": self.at_ms, **table}))
+        type(self).stats.steps += 1
+
+    # ------------------------------------------------------------------ rules
+    # The venue's own rules (signals, faults, price moves) are added by lifecycle_machine().
+
+    def _inject(self, table: dict[str, Any]) -> None:
+        self.faults += 1
+        self._step({"do": "fault", "fault": {"name": f"f{self.faults}", **table}})
+
+    @rule()
+    def synchronize(self) -> None:
+        self._step({"do": "sync"})
+
+    @rule(ms=fz.waits())
+    def advance(self, ms: int) -> None:
+        self.at_ms += ms
+        self._step({"do": "wait"})
+
+    @rule()
+    def clear_faults(self) -> None:
+        self._step({"do": "clear-faults"})
+
+    @rule(disruption=fz.disruptions())
+    def disrupt(self, disruption: dict[str, Any]) -> None:
+        self._step(disruption)
+
+    # ------------------------------------------------------------------ judging
+
+    @invariant()
+    def no_violation_so_far(self) -> None:
+        if not self.failed:
+            found = self.session.violations_so_far()
+            if found:
+                self._fail(found, duration_ms=self.at_ms)
+
+    def teardown(self) -> None:
+        try:
+            if not self.failed:
+                self._step({"do": "clear-faults"})
+                self.at_ms += SETTLE_MS
+                self._step({"do": "wait"})
+            verdict = self.session.end(self.at_ms)
+            if not self.failed and verdict.violations:
+                self._fail(verdict.violations, duration_ms=self.at_ms)
+        finally:
+            self._exit.close()
+
+    def _fail(self, violations: list[Violation], *, duration_ms: int) -> None:
+        self.failed = True
+        found = tuple(dict.fromkeys(v.invariant for v in violations))
+        name = f"fuzz-{self.subject}-{self.venue}-seed{self.seed}"
+        path = self.out_dir / f"{name}.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.program.toml(duration_ms=duration_ms, violations=found, scenario_id=name),
+                        encoding="utf-8")
+        stats = type(self).stats
+        stats.failures += 1
+        stats.last_failure = str(path)
+        start = self.session.run.start_ms
+        shown = "\n".join(f"  {v.line(start)}" for v in violations)
+        steps = "\n".join(f"  {line}" for line in self.program.lines())
+        raise FuzzFailure(f"{self.subject} on {self.venue}, seed {self.seed}: {', '.join(found)}\n{shown}\n"
+                          f"program ({len(self.program.steps)} steps):\n{steps}\n"
+                          f"written to {path}; replay: python -m scenarios replay {path} --seed {self.seed}")
+
+
+def lifecycle_machine(subject: str = "bot", venue: str = "bybit", *, seed: int = 0,
+                      out_dir: Path | str = "fuzz-failures") -> type[LifecycleMachine]:
+    """A machine class for ``subject`` on ``venue``; its rules draw only that venue's markets and calls."""
+    fz.MARKETS[venue]  # noqa: B018 - refuses an unknown venue by name before any run
+    logging.getLogger("bot").setLevel(logging.CRITICAL)  # the subject's journal is in the trace already
+
+    class Machine(LifecycleMachine):
+        @rule(signal=fz.signals(venue))
+        def signal(self, signal: dict[str, Any]) -> None:
+            self._step(signal)
+
+        @rule(table=fz.fault_tables(venue))
+        def inject_fault(self, table: dict[str, Any]) -> None:
+            self._inject(table)
+
+        @rule(move=fz.price_steps(venue))
+        def move_price(self, move: dict[str, Any]) -> None:
+            self._step(move)
+
+    Machine.subject, Machine.venue, Machine.seed, Machine.out_dir = subject, venue, seed, Path(out_dir)
+    Machine.stats = Stats()
+    Machine.__name__ = Machine.__qualname__ = f"Lifecycle_{subject.replace('-', '_')}_{venue}"
+    return Machine
