@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 
 from scenarios import gigausdt_venue, reference_run
+from scenarios.fuzz import cli as fuzz_cli
 from scenarios.model import ScenarioError, library, load
 from scenarios.runner import Verdict, replay
 from simulator.simulation import simulation
@@ -43,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--json", action="store_true", help="one JSON object per scenario and subject")
     run.add_argument("--log-level", default="ERROR", help="the subjects' own logs on stderr (default ERROR)")
+    fuzzing = commands.add_parser("fuzz", help="fuzz a subject with the Hypothesis state machine")
+    fuzz_cli.add_arguments(fuzzing)
     traced = commands.add_parser("trace", help="run a traced scenario on virtual time; print its trace digest")
     traced.add_argument("name", choices=sorted(TRACED))
     traced.add_argument("--seed", type=int, default=0)
@@ -63,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "trace":
         return _trace(args.name, args.seed, args.save, args.timeline)
+    if args.command == "fuzz":
+        return fuzz_cli.main(args)
     # The subjects' journals are in the timeline; their log lines would only repeat them.
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     names = args.names or [*scenarios, *MECHANICS]
@@ -140,4 +145,5 @@ def _trace(name: str, seed: int, save: str | None, timeline: bool) -> int:
     return 0
 
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -118,6 +118,9 @@ class LifecycleMachine(RuleBasedStateMachine):
                 self._fail(verdict.violations, duration_ms=self.at_ms)
         finally:
             self._exit.close()
+            # Hypothesis keeps a failure's traceback, whose frames hold this machine: let go of the
+            # world (loop, venue, clients, subject) so kept failures do not keep it all alive.
+            del self.session, self.sim
 
     def _fail(self, violations: list[Violation], *, duration_ms: int) -> None:
         self.failed = True

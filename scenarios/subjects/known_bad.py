@@ -29,6 +29,7 @@ ACTOR = "seed-flow"
 FETCH_ATTEMPTS = 5
 FETCH_DELAY_S = 0.5
 FETCH_BACKOFF = 1.5
+LINEAR_ONLY = {"fetchCurrencies": False, "fetchMarkets": {"types": ["linear"]}, "defaultType": "swap"}
 
 
 class KnownBadBot:
@@ -50,7 +51,9 @@ class KnownBadBot:
         self._db = sqlite3.connect(workdir / "known_bad.sqlite3", isolation_level=None)
         self._db.execute("CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, side TEXT, qty TEXT,"
                          " state TEXT, order_id TEXT)")
-        self._rest = venue.rest_client()
+        # Linear markets only, as a USDT-perpetual bot loads them: the flaw is not in the catalogue, and
+        # loading every market type would cost each fuzzed example a thousand rate-limiter waits.
+        self._rest = venue.rest_client(options=LINEAR_ONLY)
         await self._rest.load_markets()
         if isinstance(venue, RunningVenue):  # the incident's WebSocket tracking (Binance streams: not yet)
             self._pro = venue.pro_client()

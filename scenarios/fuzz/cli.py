@@ -1,0 +1,117 @@
+"""``python -m scenarios fuzz``: run the state machine against a subject and report what it found.
+
+    python -m scenarios fuzz                                   # bot on bybit, the ci profile
+    python -m scenarios fuzz --subject seed-flow --venue bybit --examples 50 --json
+    python -m scenarios fuzz --profile nightly --seed 7 --out fuzz-failures/
+
+Progress goes to stderr, one line per example. A failure is shrunk, written as a scenario file
+under ``--out`` and shown; the exit status is 1 when anything was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import hypothesis
+from hypothesis.stateful import get_state_machine_test
+
+from scenarios.fuzz.machine import FuzzFailure, LifecycleMachine, lifecycle_machine
+from scenarios.fuzz.profiles import PROFILES, profile
+
+
+@dataclass
+class Report:
+    subject: str
+    venue: str
+    seed: int
+    profile: str
+    examples: int
+    steps: int
+    failures: int
+    wall_s: float
+    found: str | None  # the failure's message, shrunk
+    scenario_file: str | None
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.steps / self.wall_s if self.wall_s else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"subject": self.subject, "venue": self.venue, "seed": self.seed, "profile": self.profile,
+                "examples": self.examples, "steps": self.steps, "failures": self.failures,
+                "wall_s": round(self.wall_s, 3), "steps_per_s": round(self.steps_per_s, 1),
+                "scenario_file": self.scenario_file, "found": self.found}
+
+
+def fuzz(subject: str = "bot", venue: str = "bybit", *, seed: int = 0, profile_name: str = "ci",
+         examples: int | None = None, steps: int | None = None, out_dir: str = "fuzz-failures",
+         progress: bool = False) -> Report:
+    """Run the state machine under a profile; return what it did and found (never raises for a finding)."""
+    machine = lifecycle_machine(subject, venue, seed=seed, out_dir=out_dir)
+    overrides: dict[str, Any] = {}
+    if examples is not None:
+        overrides["max_examples"] = examples
+    if steps is not None:
+        overrides["stateful_step_count"] = steps
+    chosen = profile(profile_name, **overrides)
+    if progress:
+        _report_progress(machine)
+    test = get_state_machine_test(machine, settings=chosen)
+    if profile_name != "ci":
+        test = hypothesis.seed(seed)(test)  # ci is derandomized: the same examples on every run
+    started = time.perf_counter()
+    found = None
+    try:
+        test()
+    except FuzzFailure as failure:
+        found = str(failure)
+    wall = time.perf_counter() - started
+    stats = machine.stats
+    return Report(subject, venue, seed, profile_name, stats.examples, stats.steps, stats.failures, wall, found,
+                  stats.last_failure if found else None)
+
+
+def _report_progress(machine: type[LifecycleMachine]) -> None:
+    started = time.perf_counter()
+    stats = machine.stats
+    original = machine.teardown
+
+    def teardown(self: LifecycleMachine) -> None:
+        try:
+            original(self)
+        finally:
+            wall = time.perf_counter() - started
+            print(f"example {stats.examples}: {len(self.program.steps)} steps, {stats.steps} in all,"
+                  f" {stats.failures} failing, {stats.steps / wall:.0f} steps/s", file=sys.stderr, flush=True)
+
+    machine.teardown = teardown  # type: ignore[method-assign]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--subject", default="bot", help="bot, seed-flow, or module:factory (default bot)")
+    parser.add_argument("--venue", default="bybit", choices=["bybit", "binance"])
+    parser.add_argument("--examples", type=int, help="how many examples (default: the profile's)")
+    parser.add_argument("--steps", type=int, help="the most steps in one example (default: the profile's)")
+    parser.add_argument("--seed", type=int, default=0, help="the world's seed, and Hypothesis's outside ci")
+    parser.add_argument("--profile", default="ci", choices=PROFILES)
+    parser.add_argument("--out", default="fuzz-failures", help="where a failure's scenario file is written")
+    parser.add_argument("--json", action="store_true", help="one JSON object: examples, steps, failures, ...")
+
+
+def main(args: argparse.Namespace) -> int:
+    import json
+
+    report = fuzz(args.subject, args.venue, seed=args.seed, profile_name=args.profile, examples=args.examples,
+                  steps=args.steps, out_dir=args.out, progress=True)
+    if args.json:
+        print(json.dumps(report.as_json()))
+    else:
+        print(f"{report.subject} on {report.venue}: {report.examples} examples, {report.steps} steps,"
+              f" {report.failures} failing, {report.wall_s:.1f} s wall, {report.steps_per_s:.0f} steps/s")
+        if report.found:
+            print(report.found)
+    return 1 if report.found else 0

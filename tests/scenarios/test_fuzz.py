@@ -1,0 +1,96 @@
+"""The fuzzer: its power on the known-bad subject, nothing found in the bot, failures replayed as scenarios."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scenarios.__main__ import main
+from scenarios.fuzz import strategies as fz
+from scenarios.fuzz.cli import fuzz
+from scenarios.fuzz.program import Program
+from scenarios.model import load, parse
+from scenarios.runner import replay
+
+
+def test_the_fuzzer_finds_the_known_bad_phantom_from_cold_and_shrinks_it(tmp_path: Path) -> None:
+    report = fuzz("seed-flow", "bybit", profile_name="ci", out_dir=str(tmp_path))
+
+    assert report.found is not None and "phantom position" in report.found
+    assert report.scenario_file is not None
+    scenario = load(report.scenario_file)
+    told = [s for s in scenario.steps if s.do not in ("wait", "clear-faults")]  # the teardown's own steps
+    assert [s.do for s in told] == ["open"]  # shrunk to the one step that matters
+    assert report.examples <= 100 and report.steps_per_s > 0
+
+    verdict = replay(scenario, "seed-flow", seed=report.seed)  # the file, replayed unchanged
+    assert verdict.expectation_held
+    assert "phantom position" in {v.invariant for v in verdict.violations}
+
+
+@pytest.mark.parametrize("venue", ["bybit", "binance"])
+def test_the_fuzzer_finds_nothing_in_the_bot(venue: str, tmp_path: Path) -> None:
+    report = fuzz("bot", venue, profile_name="ci", out_dir=str(tmp_path))
+
+    assert report.found is None, report.found
+    assert report.examples >= 12 and report.steps >= 12 * 10
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cli_reports_json_exits_1_on_a_finding_and_fuzzes_the_same_way_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fuzz", "--subject", "seed-flow", "--examples", "2", "--steps", "3", "--json", "--out", str(tmp_path)])
+
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert code == 1
+    assert {"examples", "steps", "failures", "wall_s", "steps_per_s"} <= set(report)
+    assert report["failures"] >= 1 and Path(report["scenario_file"]).exists()
+    assert "example 1:" in err  # progress on the terminal
+
+    # The same seed fuzzes the same way: the same examples, the same shrunk program, the same file.
+    again = fuzz("seed-flow", "bybit", examples=2, steps=3, out_dir=str(tmp_path / "again"))
+    assert (again.examples, again.steps, again.failures) == (report["examples"], report["steps"], report["failures"])
+    assert again.scenario_file is not None
+    assert Path(again.scenario_file).read_text() == Path(report["scenario_file"]).read_text()
+
+
+@settings(max_examples=40, deadline=None, database=None, derandomize=True)
+@given(venue=st.sampled_from(["bybit", "binance"]), data=st.data())
+def test_generated_programs_are_scenarios_the_model_reads_back(venue: str, data: st.DataObject) -> None:
+    program = data.draw(fz.programs(venue))
+    recorded = Program(venue, "bot", 0, 60_000)
+    for table in program:
+        recorded.add(table)
+
+    scenario = parse(json.loads(json.dumps(_toml(recorded, program[-1]["at_ms"]))), Path("fuzz-found.toml"))
+
+    assert [s.do for s in scenario.steps] == [t["do"] for t in program]
+    assert [s.at_ms for s in scenario.steps] == sorted(s.at_ms for s in scenario.steps)
+    faults = [s.fault.name for s in scenario.steps if s.fault is not None]
+    assert faults == [f"f{n}" for n in range(1, len(faults) + 1)]
+
+
+def _toml(program: Program, duration_ms: int) -> dict[str, object]:
+    import tomllib
+
+    return tomllib.loads(program.toml(duration_ms=duration_ms))
+
+
+def test_price_moves_stay_on_the_tick_grid() -> None:
+    for market in fz.MARKETS["bybit"] + fz.MARKETS["binance"]:
+        @settings(max_examples=20, database=None, derandomize=True)
+        @given(fz.price_moves(market))
+        def on_grid(price: Decimal) -> None:
+            assert price > 0 and (price / market.tick) == (price / market.tick).to_integral_value()
+
+        on_grid()
+
+
+def test_an_unknown_venue_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="the fuzzer knows \\['binance', 'bybit'\\]"):
+        fz.signals("kraken")
