@@ -4,7 +4,7 @@ Run: ``.venv/bin/python -m benchmarks.fuzz [--examples N] [--steps N] [--workers
 results are kept in benchmarks/results/. It only measures and prints: nothing here asserts.
 
 1. One process: the bot fuzzed on each venue (no failure expected), examples of up to ``--steps``
-   steps, fresh examples (no derandomizing, no example database), seed 0.
+   steps, under the ci profile (derandomized, no example database: the same examples every run).
 2. Several processes at once (as ``pytest -n`` runs them): ``--workers`` processes fuzzing the
    bot on Bybit with different seeds; steps per second in all and per process.
 A step is one rule of the state machine (a signal, a price move, a fault, a wait, a restart, ...);
@@ -29,7 +29,7 @@ from scenarios.fuzz.cli import fuzz
 
 
 def one(venue: str, seed: int, examples: int, steps: int) -> dict[str, Any]:
-    report = fuzz("bot", venue, seed=seed, profile_name="dev", examples=examples, steps=steps,
+    report = fuzz("bot", venue, seed=seed, profile_name="ci", examples=examples, steps=steps,
                   out_dir="benchmarks/results/fuzz-failures")
     return report.as_json()
 
@@ -66,7 +66,7 @@ def main() -> None:
     emit(f"fuzz benchmark, {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}")
     emit(f"python {platform.python_version()} ({platform.python_implementation()}) on {platform.platform()},"
          f" {os.cpu_count()} CPUs; ccxt {ccxt.__version__}")
-    emit(f"bot fuzzed, dev profile without database: {args.examples} examples of up to {args.steps} steps")
+    emit(f"bot fuzzed, ci profile (derandomized): {args.examples} examples of up to {args.steps} steps")
     emit()
     emit("one process                  examples   steps   failures   wall s   steps/s")
     for venue in ("bybit", "binance"):

@@ -49,7 +49,10 @@ class BinanceVenue(CcxtVenue):
             "apiKey": api_key,
             "secret": secret,
             "enableLastJsonResponse": True,  # reads are checked against what actually came back
-            "options": {"fetchCurrencies": False, "fetchOpenOrders": {"warnWithoutSymbol": False}},
+            # ccxt.pro would fetch a position snapshot (weight 6) on every stream connection for a
+            # watch_positions the bot never makes, and leave it failing unretrieved at shutdown.
+            "options": {"fetchCurrencies": False, "fetchOpenOrders": {"warnWithoutSymbol": False},
+                        "watchPositions": {"fetchPositionsSnapshot": False}},
         }
         if rest_url:
             config["urls"] = binance_urls(rest_url, ws_url)

@@ -64,6 +64,11 @@ def test_a_minimal_scenario_loads_with_defaults(tmp_path: Path) -> None:
     (lambda t: 'ends_holding = ["GIGA/USDT:USDT sideways 920"]\n' + t, "is not \"SYMBOL long|short SIZE\""),
     (lambda t: t + '\n[[fault]]\nname = "f"\nstream = "/v5/private"\neffect = "delay-frame"\n', "'delay_ms' is required"),
     (lambda t: t + '\n[[fault]]\nname = "f"\neffect = "drop-frame"\n', "'stream' is required"),
+    (lambda t: t + '\n[[action]]\nat_ms = 5\ndo = "price"\nprice = "0.02"\n', "a price move needs symbol"),
+    (lambda t: t + '\n[[action]]\nat_ms = 5\ndo = "fault"\n', "do = \"fault\" and a fault = { ... } table go"),
+    (lambda t: t + '\n[[action]]\nat_ms = 5\ndo = "wait"\nfault = "lost"\n', "fault must be an inline table"),
+    (lambda t: t + '\n[[action]]\nat_ms = 5\ndo = "fault"\nfault = { name = "f", effect = "explode" }\n',
+     "[[action]] #2 fault: effect = 'explode'"),
 ])
 def test_mistakes_are_refused_by_place(tmp_path: Path, change, message: str) -> None:  # noqa: ANN001
     with pytest.raises(ScenarioError) as caught:
@@ -84,3 +89,26 @@ def test_ends_holding_reads_the_exposure_a_correct_subject_ends_with(tmp_path: P
     scenario = load(write(tmp_path, 'ends_holding = ["GIGA/USDT:USDT short 920", "BTC/USDT:USDT long 0.01"]\n' + GOOD))
     assert scenario.ends_holding == (("BTC/USDT:USDT", "long", Decimal("0.01")), ("GIGA/USDT:USDT", "short", Decimal(920)))
     assert load(write(tmp_path, "ends_holding = []\n" + GOOD)).ends_holding == ()
+
+
+def test_venue_steps_read_from_actions(tmp_path: Path) -> None:
+    text = GOOD + """
+[[action]]
+at_ms = 10
+do = "fault"
+fault = { name = "lost", method = "POST", path = "/v5/order/create", effect = "drop-after-apply", on_call = 2 }
+
+[[action]]
+at_ms = 20
+do = "price"
+symbol = "GIGAUSDT"
+price = "0.02100"
+
+[[action]]
+at_ms = 30
+do = "venue-restart"
+"""
+    steps = load(write(tmp_path, text)).steps
+    assert [s.do for s in steps] == ["open", "fault", "price", "venue-restart"]
+    assert steps[1].fault is not None and (steps[1].fault.name, steps[1].fault.trigger) == ("lost", OnCall(2))
+    assert (steps[2].symbol, steps[2].price) == ("GIGAUSDT", Decimal("0.02100"))
