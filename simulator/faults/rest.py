@@ -23,10 +23,15 @@ from simulator.faults.plan import (
 )
 from virtualtime.trace import Recorder
 
+# The harness's own control routes: never faulted, or a venue-wide fault would lock out the way to clear it.
+CONTROL_PREFIX = "/sim/"
+
 
 def rest_faults(plan: FaultPlan, trace: Recorder, actor: str) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(CONTROL_PREFIX):
+            return await handler(request)
         fault = plan.pick(request.method, request.path)
         if fault is None:
             return await handler(request)

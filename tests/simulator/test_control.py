@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import ccxt
 import pytest
+import pytest_asyncio
 
-from simulator.server import RunningVenue, serve_bybit
+from simulator.server import RunningVenue, serve_binance, serve_bybit
 
 
 async def _post(venue: RunningVenue, path: str, body: str) -> tuple[int, dict[str, object]]:
@@ -134,3 +136,58 @@ async def test_binance_listen_keys_lapse_over_http(binance_venue: Any) -> None:
     assert (status, answer) == (200, {"lapsed": 1})
     assert not binance_venue.venue.streams.listening(binance_venue.account.account_id)
     watching.cancel()
+
+
+EVERY_EFFECT = [
+    {"method": "POST", "path": "/x", "effect": "drop-before-apply"},
+    {"method": "POST", "path": "/x", "effect": "drop-after-apply"},
+    {"method": "POST", "path": "/x", "effect": "http", "status": 502, "body": "<html>502</html>"},
+    {"method": "POST", "path": "/x", "effect": "answer-after-apply", "status": 200, "body": "{}"},
+    {"method": "POST", "path": "/x", "effect": "latency", "delay_ms": 500, "jitter_ms": 100},
+    {"method": "POST", "path": "/x", "effect": "truncated-answer", "keep_bytes": 10},
+    {"method": "*", "path": "*", "effect": "answer", "answer": "gateway-page", "status": 503, "start_ms": 0,
+     "end_ms": 60_000},
+    {"method": "POST", "path": "/x", "effect": "answer", "answer": "binance-unknown-outcome", "applied": True},
+    {"method": "POST", "path": "/x", "effect": "answer", "answer": "bybit-ip-banned", "probability": 0.5},
+    {"stream": "/s", "effect": "drop-frame"},
+    {"stream": "/s", "topic": "order", "effect": "delay-frame", "delay_ms": 100},
+    {"stream": "/s", "effect": "close-stream"},
+    {"stream": "/s", "effect": "abort-stream"},
+    {"stream": "/s", "effect": "duplicate-frame"},
+    {"stream": "/s", "topic": "auth", "effect": "replace-frame", "frame": "{}"},
+    {"queries": "orders", "effect": "visibility-lag", "lag_ms": 1000},
+    {"queries": "positions", "effect": "position-lag", "lag_ms": 1000},
+    {"symbol": "BTCUSDT", "effect": "liquidity-cap", "qty": "0.001"},
+]
+
+
+@pytest_asyncio.fixture(params=["bybit", "binance"])
+async def any_venue(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    async with (serve_bybit() if request.param == "bybit" else serve_binance()) as venue:
+        yield venue
+
+
+async def test_every_effect_is_reachable_over_the_control_api(any_venue: Any) -> None:
+    venue = any_venue
+    for n, table in enumerate(EVERY_EFFECT):
+        status, answer = await _post(venue, "/sim/faults", json.dumps({"name": f"f{n}", **table}))
+        assert status == 200, (table, answer)
+    _, listed = await _get(venue, "/sim/faults")
+    assert len(listed["faults"]) == len(EVERY_EFFECT)
+    effects = {f["effect"].split("(")[0] for f in listed["faults"]}
+    assert {"DropBeforeApply", "DropAfterApply", "HttpAnswer", "AnswerAfterApply", "Latency", "TruncatedAnswer",
+            "DropFrame", "DelayFrame", "CloseStream", "AbortStream", "DuplicateFrame", "ReplaceFrame",
+            "VisibilityLag", "PositionLag", "LiquidityCap"} == effects
+
+
+async def test_a_venue_wide_fault_leaves_the_control_routes_working(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    maintenance = {"name": "maintenance", "method": "*", "path": "*", "effect": "answer", "answer": "gateway-page",
+                   "status": 503}
+    assert (await _post(bybit_venue, "/sim/faults", json.dumps(maintenance)))[0] == 200
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        await bybit_rest.fetch_time()
+
+    async with aiohttp.ClientSession() as session:
+        async with session.delete(f"{bybit_venue.base_url}/sim/faults") as response:
+            assert (response.status, await response.json()) == (200, {"cleared": 1})
+    assert await bybit_rest.fetch_time() > 0
