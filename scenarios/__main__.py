@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from scenarios import gigausdt_venue, reference_run
 from scenarios.fuzz import cli as fuzz_cli
 from scenarios.model import ScenarioError, library, load
-from scenarios.runner import Verdict, replay
+from scenarios.runner import StepHung, Verdict, replay
 from simulator.simulation import simulation
 
 # Replays of venue mechanics through ccxt alone (no subject), shown next to the scenarios.
@@ -95,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ValueError as error:
                 print(f"cannot replay {name} against {subject!r}: {error}", file=sys.stderr)
                 return 2
+            except StepHung as error:
+                print(f"== {name} / {subject} (seed {args.seed}): cannot be judged: {error}", flush=True)
+                held = False
+                continue
             held &= verdict.expectation_held
             print(json.dumps(verdict.as_json()) if args.json else _human(verdict), flush=True)
     return 0 if held else 1

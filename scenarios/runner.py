@@ -20,9 +20,10 @@ from typing import Any
 
 from scenarios import checks, timeline
 from scenarios.invariants import Holding, Snapshot, Violation, Watch, unified
-from scenarios.model import Scenario, Step
+from scenarios.model import Scenario, ScenarioError, Step
 from scenarios.subjects import Subject, factory
 from simulator.engine.events import EngineEvent, Executed
+from simulator.engine.rejections import Rejection
 from simulator.engine.values import AccountId
 from simulator.engine.venue import Engine
 from simulator.server import RunningBinance, RunningVenue, binance_engine, bybit_engine, serve_binance
@@ -30,7 +31,13 @@ from simulator.simulation import Simulation, simulation
 
 SAMPLE_S = 1.0  # how often the venue and the database are compared: a fraction of any grace
 ACTOR = "scenario"
+# How long past its instant a step may stay busy (in venue time) before the run is declared stuck.
+STEP_BUDGET_S = 600.0
 _VENUE_STEPS = frozenset({"price", "fault", "clear-faults", "drop-streams", "venue-restart", "wait"})
+
+
+class StepHung(RuntimeError):
+    """A step did not finish within its budget of venue time: the run cannot be judged."""
 
 
 @dataclass
@@ -75,10 +82,13 @@ def replay(scenario: Scenario, subject: str, seed: int = 0) -> Verdict:
     started = time.perf_counter()
     with simulation(seed=seed) as sim, tempfile.TemporaryDirectory(prefix=f"{scenario.id}-") as workdir:
         session = Session(sim, scenario, subject, Path(workdir))
-        session.begin()
-        for step in scenario.steps:
-            session.apply(step)
-        verdict = session.end()
+        try:
+            session.begin()
+            for step in scenario.steps:
+                session.apply(step)
+            verdict = session.end()
+        finally:
+            session.close()
     verdict.wall_ms = int((time.perf_counter() - started) * 1000)
     verdict.trace_sha256 = sim.trace.digest()
     return verdict
@@ -87,7 +97,7 @@ def replay(scenario: Scenario, subject: str, seed: int = 0) -> Verdict:
 class Session:
     """One scenario run on a simulation's loop, driven a step at a time: ``begin``, ``apply`` each
     step, ``end``. Replay and the fuzzer's state machine drive it the same way, one loop run per
-    call, so a program the fuzzer found replays exactly (same steps, same instants, same trace)."""
+    call, so a program the fuzzer found replays the same steps at the same instants."""
 
     def __init__(self, sim: Simulation, scenario: Scenario, subject: str, workdir: Path) -> None:
         self.sim = sim
@@ -96,20 +106,37 @@ class Session:
         self.workdir = workdir
         self._exit = contextlib.AsyncExitStack()
         self._run: _Run | None = None
+        self._closed = False
 
     def begin(self) -> None:
         self.sim.loop.run_until_complete(self._begin())
 
     def apply(self, step: Step) -> None:
-        self.sim.loop.run_until_complete(self.run.step(step))
+        """Run to the step's instant and take it. A step that is still busy ``STEP_BUDGET_S`` of venue
+        time after its instant (a subject that never comes back from a restart) fails the run loudly."""
+        budget_s = max(0, step.at_ms - self.now_ms()) / 1000 + STEP_BUDGET_S
+        try:
+            self.sim.loop.run_until_complete(asyncio.wait_for(self.run.step(step), budget_s))
+        except TimeoutError:
+            raise StepHung(f"step {step.do!r} at {step.at_ms} ms was still busy {STEP_BUDGET_S:.0f} s of venue"
+                           " time later; the subject (or the venue) stopped answering") from None
 
     def end(self, until_ms: int | None = None) -> Verdict:
-        """Run to ``until_ms`` (the scenario's duration by default), then judge."""
+        """Run to ``until_ms`` (the scenario's duration by default), then judge; the world is closed after."""
         try:
             return self.sim.loop.run_until_complete(
                 self.run.finish(self.scenario.duration_ms if until_ms is None else until_ms))
         finally:
-            self.sim.loop.run_until_complete(self._exit.aclose())
+            self.close()
+
+    def close(self) -> None:
+        """Stop whatever is still running and close the subject, its clients and the venue (idempotent)."""
+        if self._closed or self.sim.loop.is_closed():
+            return
+        self._closed = True
+        if self._run is not None:
+            self.sim.loop.run_until_complete(self._run.stop())
+        self.sim.loop.run_until_complete(self._exit.aclose())
 
     @property
     def run(self) -> _Run:
@@ -138,8 +165,8 @@ class Session:
         venue: RunningVenue | RunningBinance = await self._exit.enter_async_context(serve)  # type: ignore[arg-type]
         for fault in scenario.faults:
             venue.faults.add(fault)
+        self._exit.push_async_callback(subject.close)  # also after a start that failed half way
         await subject.start(venue, self.workdir, sim.trace)
-        self._exit.push_async_callback(subject.close)
         self._run = _Run(sim, scenario, venue, subject, self.subject_name)
         self._run.begin()
 
@@ -167,6 +194,12 @@ class _Run:
     async def step(self, step: Step) -> None:
         await self._until(step.at_ms)
         await self._do(step)
+
+    async def stop(self) -> None:
+        """The monitor and the subject's pending calls, cancelled (finish() has usually done it)."""
+        self.monitor.cancel()
+        await asyncio.gather(self.monitor, return_exceptions=True)
+        await self._cancel_pending()
 
     async def finish(self, until_ms: int) -> Verdict:
         sim, scenario, watch = self.sim, self.scenario, self.watch
@@ -206,8 +239,12 @@ class _Run:
             await self._venue_step(step)
         elif step.do == "restart":
             await self._cancel_pending()
-            await self.subject.restart()
-            self.sim.trace.record(ACTOR, "restarted")
+            try:
+                await self.subject.restart()
+            except Exception as error:  # noqa: BLE001 - a subject that cannot come back is judged by what it left
+                self.sim.trace.record(ACTOR, "restart.raised", error=f"{type(error).__name__}: {str(error)[:160]}")
+            else:
+                self.sim.trace.record(ACTOR, "restarted")
         elif step.do == "open":
             assert step.symbol and step.side and step.qty is not None
             self.opens += 1
@@ -222,7 +259,12 @@ class _Run:
         venue = self.venue
         if step.do == "price":
             assert step.symbol and step.price is not None
-            venue.engine.set_price(step.symbol, step.price)
+            try:
+                venue.engine.set_price(step.symbol, step.price)
+            except Rejection as rejection:
+                listed = [str(i.symbol) for i in venue.engine.instruments()]
+                raise ScenarioError(f"{self.scenario.path}: price step at {step.at_ms} ms: {rejection}; the venue"
+                                    f" lists {listed}, on their tick grids") from None
         elif step.do == "fault":
             assert step.fault is not None
             venue.faults.add(step.fault)

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def _serve(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,7 +66,12 @@ async def _serve(args: argparse.Namespace) -> None:
         print(f"{args.venue} venue serving at {running.base_url}", flush=True)
         if running.tls is not None:
             ca_file = Path(args.ca_file or Path(tempfile.gettempdir()) / f"venue-harness-ca-{os.getpid()}.pem")
-            ca_file.write_bytes(running.tls.ca_pem)
+            try:
+                ca_file.write_bytes(running.tls.ca_pem)
+            except OSError as error:
+                print(f"cannot write the CA certificate to {ca_file}: {error.strerror}; pick another --ca-file",
+                      file=sys.stderr, flush=True)
+                return 1
             print(f"  TLS       trust the CA in {ca_file}; the certificate also names"
                   f" {', '.join(running.tls_hosts)}", flush=True)
         if args.venue == "bybit":
@@ -81,13 +86,16 @@ async def _serve(args: argparse.Namespace) -> None:
         print(f"  control   {running.base_url}/sim/... with header X-Sim-Token: {token}", flush=True)
         print(f"  api key {running.api_key!r}, seed {args.seed}; Ctrl-C stops", flush=True)
         await stop.wait()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.ca_file and not args.tls:
+        parser.error("--ca-file is where --tls writes its CA certificate; add --tls, or leave --ca-file out")
     try:
-        asyncio.run(_serve(args))
+        return asyncio.run(_serve(args))
     except OSError as error:
         print(f"cannot serve on {args.host}:{args.port}: {error.strerror}; pick another --port", file=sys.stderr)
         return 1
-    return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
 
@@ -30,6 +30,20 @@ def shared_ssl_context() -> ssl.SSLContext:
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())
+
+
+# Client options with which ccxt builds its own TLS (or takes none from us): the shared context
+# would silently override them.
+_OWN_TLS = ("ssl_context", "session", "verify", "cafile")
+
+
+def shared_tls(client_options: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"ssl_context": shared}`` unless ``client_options`` say how TLS is to be done."""
+    options = client_options.get("options")
+    if any(k in client_options for k in _OWN_TLS) or (isinstance(options, Mapping)
+                                                       and "include_OS_certificates" in options):
+        return {}
+    return {"ssl_context": shared_ssl_context()}
 
 
 class CcxtVenue:

@@ -16,7 +16,7 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
-from bot.adapters.base import CcxtVenue, shared_ssl_context
+from bot.adapters.base import CcxtVenue, shared_tls
 from bot.adapters.ccxt_reports import order_report
 from bot.adapters.stream import OrderStream
 from bot.values import Ack, ClientOrderId, OrderReport, Side, VenueOrderId
@@ -56,7 +56,7 @@ class BinanceVenue(CcxtVenue):
         }
         if rest_url:
             config["urls"] = binance_urls(rest_url, ws_url)
-        config.setdefault("ssl_context", shared_ssl_context())
+        config.update(shared_tls(client_options or {}))
         config.update(client_options or {})
         self._rest: Any = ccxt_async.binanceusdm(dict(config))
         pro: Any = ccxt_pro.binanceusdm(dict(config))

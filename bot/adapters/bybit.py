@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
-from bot.adapters.base import CcxtVenue, shared_ssl_context
+from bot.adapters.base import CcxtVenue, shared_tls
 from bot.adapters.ccxt_reports import order_report
 from bot.adapters.stream import OrderStream
 from bot.values import Ack, ClientOrderId, OrderReport, Side, VenueOrderId
@@ -69,7 +69,7 @@ class BybitVenue(CcxtVenue):
         }
         if rest_url:
             config["urls"] = bybit_urls(rest_url, ws_url)
-        config.setdefault("ssl_context", shared_ssl_context())
+        config.update(shared_tls(client_options or {}))
         config.update(client_options or {})
         self._rest: Any = ccxt_async.bybit(dict(config))
         self._pro: Any = ccxt_pro.bybit(dict(config))

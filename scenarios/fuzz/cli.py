@@ -104,6 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     import json
+    import logging
+
+    logging.getLogger("bot").setLevel(logging.CRITICAL)  # its journal is in the trace; the terminal shows progress
 
     report = fuzz(args.subject, args.venue, seed=args.seed, profile_name=args.profile, examples=args.examples,
                   steps=args.steps, out_dir=args.out, progress=True)

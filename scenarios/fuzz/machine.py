@@ -13,7 +13,6 @@ faults are cleared, the subject gets a convergence window, and the runner's fina
 from __future__ import annotations
 
 import contextlib
-import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,20 +58,27 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.sim = self._exit.enter_context(simulation(seed=self.seed))
         workdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="fuzz-")))
         self.program = Program(self.venue, self.subject, self.seed, GRACE_MS)
-        self.session = Session(self.sim, self.program.scenario(duration_ms=0), self.subject, workdir)
+        self.name = f"fuzz-{self.subject}-{self.venue}-seed{self.seed}"  # the failure file's id, from the start
+        header = self.program.scenario(duration_ms=0, scenario_id=self.name)
+        self.session = Session(self.sim, header, self.subject, workdir)
         self.at_ms = 0
         self.faults = 0
         self.failed = False
         try:
             self.session.begin()
         except BaseException:
+            self.session.close()
             self._exit.close()
             raise
         type(self).stats.examples += 1
 
     def _step(self, table: dict[str, Any]) -> None:
-        self.session.apply(self.program.add({"at_ms": self.at_ms, **table}))
+        step = self.program.add({"at_ms": self.at_ms, **table})
         type(self).stats.steps += 1
+        try:
+            self.session.apply(step)
+        except Exception as error:  # noqa: BLE001 - a step that breaks the run is itself a finding
+            self._fail([], duration_ms=self.at_ms, raised=f"{type(error).__name__}: {error}")
 
     # ------------------------------------------------------------------ rules
     # The venue's own rules (signals, faults, price moves) are added by lifecycle_machine().
@@ -109,26 +115,26 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
-            if not self.failed:
+            if not self.failed:  # a failed run is already judged: it is only closed
                 self._step({"do": "clear-faults"})
                 self.at_ms += SETTLE_MS
                 self._step({"do": "wait"})
-            verdict = self.session.end(self.at_ms)
-            if not self.failed and verdict.violations:
-                self._fail(verdict.violations, duration_ms=self.at_ms)
+                verdict = self.session.end(self.at_ms)
+                if verdict.violations:
+                    self._fail(verdict.violations, duration_ms=self.at_ms)
         finally:
+            self.session.close()
             self._exit.close()
             # Hypothesis keeps a failure's traceback, whose frames hold this machine: let go of the
             # world (loop, venue, clients, subject) so kept failures do not keep it all alive.
             del self.session, self.sim
 
-    def _fail(self, violations: list[Violation], *, duration_ms: int) -> None:
+    def _fail(self, violations: list[Violation], *, duration_ms: int, raised: str | None = None) -> None:
         self.failed = True
         found = tuple(dict.fromkeys(v.invariant for v in violations))
-        name = f"fuzz-{self.subject}-{self.venue}-seed{self.seed}"
-        path = self.out_dir / f"{name}.toml"
+        path = self.out_dir / f"{self.name}.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.program.toml(duration_ms=duration_ms, violations=found, scenario_id=name),
+        path.write_text(self.program.toml(duration_ms=duration_ms, violations=found, scenario_id=self.name),
                         encoding="utf-8")
         stats = type(self).stats
         stats.failures += 1
@@ -136,7 +142,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         start = self.session.run.start_ms
         shown = "\n".join(f"  {v.line(start)}" for v in violations)
         steps = "\n".join(f"  {line}" for line in self.program.lines())
-        raise FuzzFailure(f"{self.subject} on {self.venue}, seed {self.seed}: {', '.join(found)}\n{shown}\n"
+        what = f"a step raised {raised}" if raised else ", ".join(found)
+        raise FuzzFailure(f"{self.subject} on {self.venue}, seed {self.seed}: {what}\n{shown}\n"
                           f"program ({len(self.program.steps)} steps):\n{steps}\n"
                           f"written to {path}; replay: python -m scenarios replay {path} --seed {self.seed}")
 
@@ -144,8 +151,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 def lifecycle_machine(subject: str = "bot", venue: str = "bybit", *, seed: int = 0,
                       out_dir: Path | str = "fuzz-failures") -> type[LifecycleMachine]:
     """A machine class for ``subject`` on ``venue``; its rules draw only that venue's markets and calls."""
-    fz.MARKETS[venue]  # noqa: B018 - refuses an unknown venue by name before any run
-    logging.getLogger("bot").setLevel(logging.CRITICAL)  # the subject's journal is in the trace already
+    fz.signals(venue)  # refuses an unknown venue by name before any run
 
     class Machine(LifecycleMachine):
         @rule(signal=fz.signals(venue))

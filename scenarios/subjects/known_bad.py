@@ -59,7 +59,10 @@ class KnownBadBot:
             self._pro = venue.pro_client()
             self._pro.markets, self._pro.markets_by_id = self._rest.markets, self._rest.markets_by_id
             self._watch = asyncio.ensure_future(self._watch_positions())
-            await venue.venue.streams.wait_subscribed("position")
+            try:  # a venue that drops the auth reply never lets it subscribe: carry on without pushes
+                await asyncio.wait_for(venue.venue.streams.wait_subscribed("position"), 30)
+            except TimeoutError:
+                self._trace.record(ACTOR, "stream.not_subscribed")
 
     async def _watch_positions(self) -> None:
         while True:

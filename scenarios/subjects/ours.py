@@ -22,6 +22,7 @@ from simulator.server import RunningBinance, RunningVenue
 from virtualtime.trace import NO_TRACE, Recorder
 
 ACTOR = "bot"
+STREAM_WAIT_S = 30.0
 
 
 class OurBot:
@@ -52,10 +53,14 @@ class OurBot:
         self._boots += 1
         # A restarted bot draws fresh ids, as a new process would.
         self._bot = await Bot.start(config, rng=random.Random(f"{self._seed}/{self._boots}"), on_event=self._tell)
-        if isinstance(venue, RunningVenue):
-            await venue.venue.streams.wait_subscribed("order")
-        else:
-            await venue.venue.streams.wait_listening(venue.account.account_id)
+        # Opens wait for the order stream, so runs do not race its subscription; a venue that never
+        # lets it subscribe (a lost auth reply) leaves the bot on its REST fallbacks, as in production.
+        subscribed = venue.venue.streams.wait_subscribed("order") if isinstance(venue, RunningVenue) else \
+            venue.venue.streams.wait_listening(venue.account.account_id)
+        try:
+            await asyncio.wait_for(subscribed, STREAM_WAIT_S)
+        except TimeoutError:
+            self._trace.record(ACTOR, "stream.not_subscribed", waited_s=STREAM_WAIT_S)
         self._supervisor = asyncio.ensure_future(self._bot.run(asyncio.Event()))
 
     def _tell(self, kind: str, intent_id: IntentId | None, data: dict[str, Any]) -> None:

@@ -269,6 +269,10 @@ class Fault:
             wanted = MarketTarget
         else:
             wanted = RestTarget
+        if wanted is not RestTarget and wanted is not StreamTarget and isinstance(self.trigger, OnCall) \
+                and self.trigger != OnCall():
+            raise ValueError(f"fault {self.name!r}: {type(self.effect).__name__} acts on every query or order, not"
+                             " on the n-th call; limit it with During(start_ms, end_ms) or WithProbability(p)")
         if not isinstance(self.target, wanted):
             raise ValueError(f"fault {self.name!r}: {type(self.effect).__name__} acts on a {wanted.__name__}, but the"
                              f" target is {self.target!r}; use a {wanted.__name__}")
@@ -287,6 +291,7 @@ class FaultPlan:
         self._faults: list[Fault] = []
         self._calls: dict[str, int] = {}
         self._planned_ms: dict[str, int] = {}
+        self._per_order: dict[tuple[str, str], bool] = {}
         self._trace = trace
         self._actor = actor
         self._now_ms = now_ms
@@ -338,6 +343,16 @@ class FaultPlan:
             raise ValueError("Latency with jitter needs a plan with a seeded rng (FaultPlan(rng=...))")
         return latency.ms + self._rng.randint(0, latency.jitter_ms)
 
+    def _fires_for(self, fault: Fault, order_id: str) -> bool:
+        """Whether ``fault`` acts on this order now. A probability is drawn once per order, so a hidden
+        order stays hidden for the whole lag rather than flickering from query to query."""
+        if not isinstance(fault.trigger, WithProbability):
+            return self._fires(fault, counted=False)
+        key = (fault.name, order_id)
+        if key not in self._per_order:
+            self._per_order[key] = self._fires(fault, counted=False)
+        return self._per_order[key]
+
     def pick(self, method: str, path: str) -> Fault | None:
         """The first planned REST fault that fires on this call; every matching fault counts the call."""
         chosen = None
@@ -362,7 +377,7 @@ class FaultPlan:
         """Whether an order created at ``created_ms`` is still invisible to order queries at ``now_ms``."""
         for fault in self._faults:
             if isinstance(fault.effect, VisibilityLag) and now_ms - created_ms < fault.effect.ms \
-                    and self._fires(fault, counted=False):
+                    and self._fires_for(fault, order_id):
                 self.note(fault.name, order_id=order_id, told=f"not found (created {now_ms - created_ms} ms ago)")
                 return True
         return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
 from simulator.faults.plan import (
@@ -30,7 +30,8 @@ CONTROL_PREFIX = "/sim/"
 def rest_faults(plan: FaultPlan, trace: Recorder, actor: str) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(CONTROL_PREFIX):
+        # REST faults act on REST calls: stream upgrades have the frame router, control routes none.
+        if request.path.startswith(CONTROL_PREFIX) or request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
             return await handler(request)
         fault = plan.pick(request.method, request.path)
         if fault is None:
@@ -63,11 +64,13 @@ def rest_faults(plan: FaultPlan, trace: Recorder, actor: str) -> Middleware:
         if isinstance(effect, TruncatedAnswer):
             response = await handler(request)
             body = response.body if isinstance(response, web.Response) and isinstance(response.body, bytes) else b""
+            kept = body[:effect.keep_bytes]
+            told = f"the first {len(kept)} of {len(body)} body bytes" if len(kept) < len(body) else "the whole body"
             trace.record(actor, "fault", name=fault.name, request=where, applied=True,
-                         told=f"HTTP {response.status}, the first {effect.keep_bytes} of {len(body)} body bytes",
-                         venue_status=response.status)
-            return web.Response(status=response.status, body=body[:effect.keep_bytes],
-                                content_type=response.content_type)
+                         told=f"HTTP {response.status}, {told}", venue_status=response.status)
+            headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
+            return web.Response(status=response.status, body=kept, content_type=response.content_type,
+                                headers=headers)
         if isinstance(effect, HttpAnswer):
             trace.record(actor, "fault", name=fault.name, request=where, applied=False,
                          told=f"HTTP {effect.status}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from scenarios.subjects.ours import OurBot
 
 
@@ -11,3 +13,17 @@ class MyBot(OurBot):
 
 def make(seed: int) -> MyBot:
     return MyBot(seed)
+
+
+class HangsOnRestart(OurBot):
+    """A subject that never comes back from a restart."""
+
+    name = "hangs-on-restart"
+
+    async def restart(self) -> None:
+        await self.close()
+        await asyncio.Event().wait()
+
+
+def make_hanging(seed: int) -> HangsOnRestart:
+    return HangsOnRestart(seed)

@@ -191,3 +191,12 @@ async def test_a_venue_wide_fault_leaves_the_control_routes_working(bybit_venue:
         async with session.delete(f"{bybit_venue.base_url}/sim/faults") as response:
             assert (response.status, await response.json()) == (200, {"cleared": 1})
     assert await bybit_rest.fetch_time() > 0
+
+
+async def test_reading_the_trace_adds_nothing_to_it(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    await bybit_rest.fetch_time()
+    _, first = await _get(bybit_venue, "/sim/trace")
+    _, second = await _get(bybit_venue, f"/sim/trace?since={first['next']}")
+
+    assert second == {"records": [], "next": first["next"]}  # control calls are not venue traffic
+    assert not any(r["fields"].get("path", "").startswith("/sim/") for r in first["records"])

@@ -16,6 +16,7 @@ from simulator.faults import (
     DuplicateFrame,
     During,
     Fault,
+    Latency,
     OnCall,
     ReplaceFrame,
     RestTarget,
@@ -147,3 +148,14 @@ async def test_an_aborted_stream_surfaces_in_the_watcher_as_a_network_error(
     assert bybit_venue.engine.find_order(bybit_venue.account.account_id, order_id=created["id"]) is not None
     closes = [r.fields["code"] for r in trace.records if r.kind == "ws.close"]
     assert closes and closes[0] != 1001  # no close handshake: not the venue's orderly "going away"
+
+
+async def test_a_venue_wide_rest_fault_leaves_stream_upgrades_alone(
+    bybit_venue: RunningVenue, bybit_rest: Any, bybit_pro: Any
+) -> None:
+    bybit_venue.faults.add(Fault("every call late", RestTarget("*", "*"), Latency(ms=500), During(0, 3_600_000)))
+    watch = await watching(bybit_venue, bybit_rest, bybit_pro)  # the stream connects, authenticates, subscribes
+
+    created = await bybit_rest.create_order(GIGA, "market", "sell", 300)
+
+    assert created["id"] in [o["id"] for o in await asyncio.wait_for(watch, 10)]

@@ -160,3 +160,19 @@ def test_latency_jitter_is_drawn_from_the_seeded_rng_within_its_bounds() -> None
     assert first == delays(3) and first != delays(4)
     assert min(first) >= 100 and max(first) <= 150 and len(set(first)) > 10
     assert FaultPlan().delay_ms(Latency(ms=100)) == 100  # no jitter, no rng needed
+
+
+def test_query_and_market_faults_refuse_a_call_count() -> None:
+    with pytest.raises(ValueError, match="not on the n-th call; limit it with During"):
+        Fault("lag", QueryTarget("orders"), VisibilityLag(ms=1_000), OnCall(3))
+    with pytest.raises(FaultSpecError, match="not on the n-th call"):
+        fault_from_table({"name": "lag", "queries": "orders", "effect": "visibility-lag", "lag_ms": 1_000,
+                          "on_call": 2})
+
+
+def test_a_probable_lag_is_drawn_once_per_order_so_a_hidden_order_stays_hidden() -> None:
+    plan = FaultPlan(now_ms=lambda: 0, rng=random.Random(5))
+    plan.add(Fault("lag", QueryTarget("orders"), VisibilityLag(ms=10_000), WithProbability(0.5)))
+    for order in (f"o{n}" for n in range(20)):
+        seen = {plan.hidden_from_queries(created_ms=0, now_ms=t, order_id=order) for t in range(0, 9_000, 1_000)}
+        assert len(seen) == 1, order  # the same answer on every query within the lag

@@ -1,0 +1,59 @@
+"""The runner's session: steps that break the run are reported, never hung on, and the world is closed."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from scenarios.model import ScenarioError, parse
+from scenarios.runner import StepHung, replay
+
+HEAD = """
+id = "x"
+title = "t"
+story = "s"
+venue = "bybit"
+duration_ms = 200000
+convergence_ms = 60000
+"""
+
+
+def scenario(actions: str):  # noqa: ANN201 - a Scenario
+    return parse(tomllib.loads(HEAD + actions), Path("x.toml"))
+
+
+def test_a_restart_against_a_stream_that_never_answers_auth_still_completes() -> None:
+    # The venue drops every private frame from here on, the auth reply included: the restarted bot
+    # cannot subscribe, waits a bounded time, and carries on over REST.
+    verdict = replay(scenario("""
+[[action]]
+at_ms = 0
+do = "fault"
+fault = { name = "deaf", stream = "/v5/private", effect = "drop-frame", start_ms = 0, end_ms = 10000000 }
+
+[[action]]
+at_ms = 1000
+do = "restart"
+
+[[action]]
+at_ms = 60000
+do = "open"
+symbol = "GIGA/USDT:USDT"
+side = "short"
+qty = "920"
+"""), "bot")
+
+    assert verdict.passed, verdict.violations
+    assert verdict.final_venue == verdict.final_database == (("GIGA/USDT:USDT", "short", 920),)
+
+
+def test_a_subject_that_never_comes_back_fails_the_run_loudly() -> None:
+    with pytest.raises(StepHung, match="step 'restart' at 1000 ms was still busy 600 s"):
+        replay(scenario('\n[[action]]\nat_ms = 1000\ndo = "restart"\n'), "tests.scenarios.user_subject:make_hanging")
+
+
+def test_a_price_step_on_an_unlisted_symbol_is_refused_with_the_listed_ones() -> None:
+    with pytest.raises(ScenarioError, match=r"price step at 10 ms.*lists \['BTCUSDT', 'ETHUSDT', 'GIGAUSDT'\]"):
+        replay(scenario('\n[[action]]\nat_ms = 10\ndo = "price"\nsymbol = "NOPEUSDT"\nprice = "1"\n'), "bot")
