@@ -22,6 +22,9 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_QUEUED_MESSAGES = 10_000
 
 InternalError = Callable[[str], None]
+# What the frame router is shown for a protocol-level pong: faults on topic "pong" hold both these
+# and a venue's own JSON pongs (Bybit's {"op": "pong"}).
+PONG: dict[str, Any] = {"op": "pong"}
 
 
 class Connection:
@@ -66,6 +69,24 @@ class Connection:
         self._queue(message)
         if isinstance(effect, DuplicateFrame):
             self._queue(message)
+
+    def pong(self, payload: bytes) -> None:
+        """Answer a protocol ping, unless the router drops (a venue that stops answering) or delays the pong."""
+        effect = self._router.route(self.path, self.conn_id, PONG) if self._router is not None else None
+        if isinstance(effect, DropFrame):
+            return
+        delay_s = effect.ms / 1000 if isinstance(effect, DelayFrame) else 0.0
+        asyncio.get_running_loop().call_later(delay_s, self._send_pong, payload)
+
+    def _send_pong(self, payload: bytes) -> None:
+        if not self.ws.closed:
+            asyncio.ensure_future(self._pong(payload))
+
+    async def _pong(self, payload: bytes) -> None:
+        try:
+            await self.ws.pong(payload)
+        except ConnectionError:
+            pass  # the client is gone; its pong with it
 
     def _queue(self, message: dict[str, Any], instead: str | None = None) -> None:
         if self._overflowed or self.ws.closed:
@@ -113,7 +134,8 @@ async def serve_frames(
     trace: Recorder, router: FrameRouter | None = None, actor: str = ACTOR, heartbeat_s: float | None = None,
 ) -> web.WebSocketResponse:
     # With heartbeat_s the server pings that often and drops a client whose pong is heartbeat_s / 2 late.
-    ws = web.WebSocketResponse(autoping=True, max_msg_size=MAX_FRAME_BYTES, heartbeat=heartbeat_s)
+    # Pongs to a client's protocol pings are sent here, not by aiohttp, so the frame router can hold them.
+    ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_FRAME_BYTES, heartbeat=heartbeat_s)
     await ws.prepare(request)
     conn = Connection(ws, conn_id, on_internal_error, trace, path=request.path, router=router, actor=actor)
     conn.transport = request.transport
@@ -139,6 +161,8 @@ async def serve_frames(
             elif msg.type is WSMsgType.BINARY:
                 trace.record(actor, "ws.in", conn=conn_id, frame="<binary frame>")
                 on_bad_frame(conn, "<binary frame>")
+            elif msg.type is WSMsgType.PING:
+                conn.pong(msg.data)
             elif msg.type is WSMsgType.ERROR:
                 break
     finally:

@@ -12,8 +12,10 @@ import pytest
 from simulator.faults import (
     AbortStream,
     CloseStream,
+    DelayFrame,
     DropFrame,
     DuplicateFrame,
+    During,
     Fault,
     OnCall,
     ReplaceFrame,
@@ -180,3 +182,33 @@ async def test_a_stream_cut_on_the_fill_fails_the_watch_and_a_new_watch_hears_ag
     await asyncio.wait_for(binance_venue.venue.streams.wait_listening(binance_venue.account.account_id), 10)
     order = await rest.create_order(BTC, "market", "buy", 0.01)
     assert order["id"] in [o["id"] for o in await asyncio.wait_for(again, 10)]
+
+
+async def test_a_venue_that_stops_answering_pings_is_dropped_by_ccxt_pro(binance_venue: RunningBinance) -> None:
+    # ccxt.pro pings Binance at the protocol level every keepAlive (180 s) and gives up after two
+    # unanswered: the venue's pongs are held back from the first ping on.
+    binance_venue.faults.add(Fault("no pong", StreamTarget("/market/ws/0", "pong"), DropFrame(), During(0, 10_000_000)))
+    pro = binance_venue.pro_client()
+    await pro.load_markets()
+    watching = asyncio.ensure_future(pro.watch_ticker(BTC))
+    started = asyncio.get_running_loop().time()
+
+    with pytest.raises(ccxt.RequestTimeout, match="ping-pong keepalive"):
+        await asyncio.wait_for(watching, 3_600)
+    waited = asyncio.get_running_loop().time() - started
+    keep_alive_s = pro.streaming["keepAlive"] / 1000
+    assert 2 * keep_alive_s <= waited <= 4 * keep_alive_s
+    assert any(r.kind == "fault" and r.fields.get("topic") == "pong" for r in binance_venue.venue.trace.records)
+
+
+async def test_a_delayed_push_arrives_that_much_later_on_binance(binance_venue: RunningBinance) -> None:
+    binance_venue.faults.add(Fault("late", StreamTarget("/private/ws", "ORDER_TRADE_UPDATE"), DelayFrame(ms=2_000),
+                                   OnCall(1, 5)))
+    rest, _, first = await watching(binance_venue)
+    loop = asyncio.get_running_loop()
+
+    sent_at = loop.time()
+    order = await rest.create_order(BTC, "market", "buy", 0.01)
+
+    assert order["id"] in [o["id"] for o in await asyncio.wait_for(first, 10)]
+    assert loop.time() - sent_at >= 2.0
