@@ -7,8 +7,9 @@ service (ccxt routes ``stopLossPrice`` there and maps our client id to ``clientA
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -19,7 +20,7 @@ import ccxt.pro as ccxt_pro
 from bot.adapters.base import CcxtVenue, shared_tls
 from bot.adapters.ccxt_reports import order_report
 from bot.adapters.stream import OrderStream
-from bot.values import Ack, ClientOrderId, OrderReport, Side, VenueOrderId
+from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
 
 T = TypeVar("T")
 log = logging.getLogger("bot.venue.binance")
@@ -35,6 +36,10 @@ def binance_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
         # ccxt.pro rewrites a base ending in /ws into /private/ws?listenKey=... for the user data stream
         "ws": {"linear": f"{ws}/ws"},
     }}
+
+
+# How often open stops are read across every symbol (weight 40) rather than per symbol (weight 1 each).
+FULL_STOP_SCAN_S = 600.0
 
 
 class BinanceVenue(CcxtVenue):
@@ -65,6 +70,8 @@ class BinanceVenue(CcxtVenue):
             pro.set_sandbox_mode(True)
         self._stream = OrderStream(pro, log)
         self._pro = pro
+        self._stop_symbols: set[str] = set()
+        self._full_scan_at: float | None = None  # loop time of the last read of every symbol's stops
 
     async def start(self) -> None:
         await self._call("load_markets", lambda: self._rest.load_markets(), write=False)
@@ -85,6 +92,7 @@ class BinanceVenue(CcxtVenue):
     async def create_stop(
         self, symbol: str, side: Side, qty: Decimal, trigger: Decimal, client_id: ClientOrderId
     ) -> Ack:
+        self._stop_symbols.add(symbol)  # before sending: an answer lost after the venue took it still counts
         params = {"stopLossPrice": float(trigger), "reduceOnly": True, "clientOrderId": client_id}
         return await self._create(symbol, side.exit, qty, params, "create stop")
 
@@ -125,9 +133,29 @@ class BinanceVenue(CcxtVenue):
                 return order_report(order, "history")
         return None
 
+    async def positions(self) -> list[PositionReport]:
+        held = await super().positions()
+        self._stop_symbols.update(p.symbol for p in held if p.size > 0)
+        return held
+
     async def open_stops(self) -> list[OrderReport]:
-        orders = await self._read(
-            "open stops", lambda: self._rest.fetch_open_orders(None, None, None, {"trigger": True}), list
-        )
+        """Every open stop of the account. Binance charges weight 40 for the list across all symbols
+        (ccxt then paces the next call 2 s later) and 1 per symbol: between full scans every
+        ``FULL_STOP_SCAN_S``, only the symbols that can hold one of ours are read, the ones held at
+        the last position read, those a stop was placed on, and those a stop was last seen on."""
+        now = asyncio.get_running_loop().time()
+        if self._full_scan_at is None or now - self._full_scan_at >= FULL_STOP_SCAN_S:
+            orders = await self._read(
+                "open stops", lambda: self._rest.fetch_open_orders(None, None, None, {"trigger": True}), list)
+            self._full_scan_at = now
+        else:
+            orders = []
+            for symbol in sorted(self._stop_symbols):
+                orders += await self._read("open stops", self._stops_on(symbol), list)
         reports = [order_report(o, "realtime") for o in orders]
-        return [r for r in reports if r is not None and r.reduce_only and not r.status.is_final]
+        stops = [r for r in reports if r is not None and r.reduce_only and not r.status.is_final]
+        self._stop_symbols = {r.symbol for r in stops}
+        return stops
+
+    def _stops_on(self, symbol: str) -> Callable[[], Awaitable[Any]]:
+        return lambda: self._rest.fetch_open_orders(symbol, None, None, {"trigger": True})

@@ -165,3 +165,38 @@ async def test_the_bot_runs_unchanged_on_binances_real_urls(simulation: Simulati
             repo.close()
             await session.close()
         assert not running.venue.internal_errors, running.venue.internal_errors
+
+
+async def test_open_stops_are_read_per_symbol_between_full_scans(simulation: Simulation, tmp_path: Path) -> None:
+    # Across every symbol Binance charges weight 40 (ccxt then holds the next call 2 s); per symbol, 1.
+    async with simulation.serve_binance() as running:
+        made = Bot(running, tmp_path / "bot.sqlite3")
+        await made.venue.start()
+        try:
+            record = await made.opener.open(TOWNS, Side.SHORT, QTY, STOP)
+            outsider = running.rest_client()
+            await outsider.load_markets()
+            await outsider.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
+            await outsider.create_order("BTC/USDT:USDT", "market", "sell", 0.01, None,
+                                        {"stopLossPrice": 50000, "reduceOnly": True, "clientOrderId": "hb-stray-s"})
+
+            def reads() -> list[str]:
+                return [str(r.fields["query"]) for r in simulation.trace.records
+                        if r.kind == "rest.request" and r.fields["path"] == "/fapi/v1/openAlgoOrders"]
+
+            await made.venue.positions()
+            first = await made.venue.open_stops()  # the first read is a full scan: every symbol's stops
+            await made.venue.positions()
+            second = await made.venue.open_stops()  # then only the symbols that can hold ours
+            await asyncio.sleep(600)
+            await made.venue.positions()
+            third = await made.venue.open_stops()  # ten minutes on, every symbol again
+
+            assert {s.symbol for s in first} == {TOWNS, "BTC/USDT:USDT"} == {s.symbol for s in third}
+            assert {s.symbol for s in second} == {TOWNS, "BTC/USDT:USDT"}  # held, or a stop seen before
+            queries = reads()
+            assert ["symbol=" in q for q in queries] == [False, True, True, False]
+            assert record.intent.intent_id + "-s" in {s.client_order_id for s in second}
+        finally:
+            await made.venue.close()
+            made.repo.close()
