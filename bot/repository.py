@@ -122,6 +122,12 @@ class Repository:
     def close(self) -> None:
         self._db.close()
 
+    @property
+    def version(self) -> int:
+        """Rows changed through this repository so far: equal versions, equal contents (this
+        process is the database's only writer; see bot.lock), so a reader may cache by it."""
+        return self._db.total_changes
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """One atomic unit; nested uses join the outer one."""

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.app import Bot
 from bot.config import parse
 from bot.lifecycle import IntentState
+from bot.repository import Repository
 from bot.values import IntentId, Side
 from scenarios.invariants import unified
 from simulator.catalog import binance_instruments, default_instruments
@@ -22,6 +24,7 @@ from simulator.server import RunningBinance, RunningVenue
 from virtualtime.trace import NO_TRACE, Recorder
 
 ACTOR = "bot"
+T = TypeVar("T")
 STREAM_WAIT_S = 30.0
 
 
@@ -36,6 +39,7 @@ class OurBot:
         self._venue: RunningVenue | RunningBinance | None = None
         self._workdir = Path(".")
         self._trace: Recorder = NO_TRACE
+        self._reads: dict[tuple[str, int, int], Any] = {}
 
     async def start(self, venue: RunningVenue | RunningBinance, workdir: Path, trace: Recorder) -> None:
         self._venue, self._workdir, self._trace = venue, workdir, trace
@@ -82,10 +86,19 @@ class OurBot:
         await self.start(self._venue, self._workdir, self._trace)
 
     def db_positions(self) -> list[tuple[str, str, Decimal]]:
-        return [(p.symbol, p.side.value, p.qty) for p in self._require().repo.open_positions()]
+        return self._read("positions", lambda repo: [(p.symbol, p.side.value, p.qty) for p in repo.open_positions()])
 
     def pending_symbols(self) -> frozenset[str]:
-        return frozenset(r.intent.symbol for r in self._require().repo.unfinished())
+        return self._read("pending", lambda repo: frozenset(r.intent.symbol for r in repo.unfinished()))
+
+    def _read(self, what: str, read: Callable[[Repository], T]) -> T:
+        # The runner compares every second; the database changes far less often than that.
+        repo = self._require().repo
+        key = (what, self._boots, repo.version)  # each boot opens its own repository
+        if key not in self._reads:
+            self._reads = {k: v for k, v in self._reads.items() if k[0] != what}
+            self._reads[key] = read(repo)
+        return self._reads[key]  # type: ignore[no-any-return]
 
     async def close(self) -> None:
         if self._supervisor is not None:
