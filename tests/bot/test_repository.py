@@ -441,3 +441,12 @@ def test_unused_client_id_skips_every_id_already_sent_and_ignores_lookalikes(rep
 
     assert repo.unused_client_id("hbq-c") == "hbq-c3"
     assert repo.unused_client_id("other-c") == "other-c1"
+
+
+def test_the_version_moves_with_every_write_and_never_with_a_read(repo):
+    before = repo.version
+    repo.open_positions()
+    repo.unfinished()
+    assert repo.version == before
+    repo.add_intent(make_intent())
+    assert repo.version > before
