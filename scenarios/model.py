@@ -73,6 +73,7 @@ class Scenario:
     expectations: tuple[Expectation, ...]
     path: Path
     ends_holding: tuple[tuple[str, str, Decimal], ...] | None = None  # what a correct subject ends with
+    closed_order_window: int | None = None  # recently closed orders real-time queries serve (venue default)
 
     def expectation(self, subject: str) -> Expectation:
         for expectation in self.expectations:
@@ -82,7 +83,7 @@ class Scenario:
 
 
 _TOP = {"id", "title", "story", "venue", "balance", "duration_ms", "convergence_ms", "start_price", "price",
-        "fault", "action", "expect", "ends_holding"}
+        "fault", "action", "expect", "ends_holding", "closed_order_window"}
 _TABLES = {
     "start_price": {"symbol", "price"},
     "price": {"symbol", "price", "at_ms", "on_fill"},
@@ -142,6 +143,7 @@ def parse(raw: Mapping[str, Any], path: Path) -> Scenario:
         expectations=tuple(_expect(t, f"{where} [[expect]] #{n}") for n, t in tables["expect"]),
         path=path,
         ends_holding=_holdings(raw["ends_holding"], f"{where} ends_holding") if "ends_holding" in raw else None,
+        closed_order_window=_int(raw, "closed_order_window", where) if "closed_order_window" in raw else None,
     )
 
 

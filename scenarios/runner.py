@@ -157,6 +157,8 @@ class Session:
         sim, scenario = self.sim, self.scenario
         binance = scenario.venue == "binance"
         engine = (binance_engine if binance else bybit_engine)(clock=sim.clock, seed=sim.seed)
+        if scenario.closed_order_window is not None:
+            engine.orders.resize_closed_window(scenario.closed_order_window)
         for symbol, price in scenario.prices:
             engine.set_price(symbol, price)
         subject = factory(self.subject_name)(sim.seed)

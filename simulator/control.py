@@ -58,7 +58,8 @@ class Control:
             ("POST", "/sim/price", self.set_price), ("POST", "/sim/restart", self.restart),
             ("GET", "/sim/state", self.state), ("GET", "/sim/faults", self.list_faults),
             ("POST", "/sim/faults", self.add_fault), ("DELETE", "/sim/faults", self.clear_faults),
-            ("GET", "/sim/trace", self.read_trace), *self._extra,
+            ("GET", "/sim/trace", self.read_trace), ("POST", "/sim/closed-order-window", self.closed_order_window),
+            *self._extra,
         ]
         for method, path, handler in routes:
             app.router.add_route(method, path, self._guarded(handler))
@@ -134,6 +135,17 @@ class Control:
                 return _error(f"{rejection}; listed: {[i.symbol for i in self._engine.instruments()]}")
             return _error(f"{rejection}; give a price on the instrument's tick grid, within its price filter")
         return web.json_response({"symbol": symbol, "price": str(price)})
+
+    async def closed_order_window(self, request: web.Request) -> web.Response:
+        """``{"size": 500}``: how many recently closed orders real-time queries still serve (Bybit: 500)."""
+        try:
+            size = json.loads(await request.text())["size"]
+        except (ValueError, RecursionError, KeyError, TypeError):
+            return _error('expected a JSON body like {"size": 500}')
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            return _error(f"size must be a whole number >= 0, got {size!r}")
+        self._engine.orders.resize_closed_window(size)
+        return web.json_response({"size": size})
 
     async def restart(self, _request: web.Request) -> web.Response:
         """A venue restart: private streams dropped, recently closed orders out of the real-time query."""

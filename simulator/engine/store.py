@@ -102,6 +102,15 @@ class OrderStore:
         visible += [self._orders[i] for i in self._recent_closed.get(account_id, ())]
         return sorted(visible, key=lambda o: self._position[o.order_id], reverse=True)
 
+    def resize_closed_window(self, size: int) -> None:
+        """Serve only the newest ``size`` closed orders to real-time queries from now on (0: none)."""
+        if size < 0:
+            raise ValueError(f"the closed-order window must be >= 0, was {size}")
+        self._closed_window = size
+        for account_id, window in list(self._recent_closed.items()):
+            newest = list(window)[-size:] if size else []
+            self._recent_closed[account_id] = deque(newest, maxlen=size or None)
+
     def forget_recent_closed(self) -> None:
         """After a venue restart closed orders are served by history only."""
         for window in self._recent_closed.values():

@@ -112,3 +112,10 @@ do = "venue-restart"
     assert [s.do for s in steps] == ["open", "fault", "price", "venue-restart"]
     assert steps[1].fault is not None and (steps[1].fault.name, steps[1].fault.trigger) == ("lost", OnCall(2))
     assert (steps[2].symbol, steps[2].price) == ("GIGAUSDT", Decimal("0.02100"))
+
+
+def test_the_closed_order_window_is_a_scenario_key(tmp_path: Path) -> None:
+    assert load(write(tmp_path, "closed_order_window = 3\n" + GOOD)).closed_order_window == 3
+    assert load(write(tmp_path, GOOD)).closed_order_window is None
+    with pytest.raises(ScenarioError, match="closed_order_window must be a whole number"):
+        load(write(tmp_path, "closed_order_window = -1\n" + GOOD))

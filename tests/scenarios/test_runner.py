@@ -57,3 +57,17 @@ def test_a_subject_that_never_comes_back_fails_the_run_loudly() -> None:
 def test_a_price_step_on_an_unlisted_symbol_is_refused_with_the_listed_ones() -> None:
     with pytest.raises(ScenarioError, match=r"price step at 10 ms.*lists \['BTCUSDT', 'ETHUSDT', 'GIGAUSDT'\]"):
         replay(scenario('\n[[action]]\nat_ms = 10\ndo = "price"\nsymbol = "NOPEUSDT"\nprice = "1"\n'), "bot")
+
+
+def test_the_scenarios_closed_order_window_reaches_the_venue(tmp_path: Path) -> None:
+    from scenarios.runner import Session
+    from simulator.simulation import simulation
+
+    with simulation(seed=0) as sim:
+        session = Session(sim, parse(tomllib.loads("closed_order_window = 0\n" + HEAD), Path("x.toml")), "bot",
+                          tmp_path)
+        try:
+            session.begin()
+            assert session.run.venue.engine.orders.closed_window == 0
+        finally:
+            session.close()

@@ -200,3 +200,18 @@ async def test_reading_the_trace_adds_nothing_to_it(bybit_venue: RunningVenue, b
 
     assert second == {"records": [], "next": first["next"]}  # control calls are not venue traffic
     assert not any(r["fields"].get("path", "").startswith("/sim/") for r in first["records"])
+
+
+async def test_the_closed_order_window_is_set_over_http(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    await bybit_rest.load_markets()
+    first = await bybit_rest.create_order("GIGA/USDT:USDT", "market", "sell", 920)
+    second = await bybit_rest.create_order("GIGA/USDT:USDT", "market", "buy", 920, None, {"reduceOnly": True})
+
+    assert await _post(bybit_venue, "/sim/closed-order-window", '{"size": 1}') == (200, {"size": 1})
+
+    with pytest.raises(ccxt.OrderNotFound):  # out of the real-time window: history only
+        await bybit_rest.fetch_order(first["id"], "GIGA/USDT:USDT", {"acknowledged": True})
+    assert (await bybit_rest.fetch_order(second["id"], "GIGA/USDT:USDT", {"acknowledged": True}))["id"] == second["id"]
+    assert (await bybit_rest.fetch_closed_order(first["id"], "GIGA/USDT:USDT"))["id"] == first["id"]
+    status, refused = await _post(bybit_venue, "/sim/closed-order-window", '{"size": -1}')
+    assert status == 400 and "whole number >= 0" in refused["error"]
