@@ -144,7 +144,10 @@ class Control:
             return _error('expected a JSON body like {"size": 500}')
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             return _error(f"size must be a whole number >= 0, got {size!r}")
-        self._engine.orders.resize_closed_window(size)
+        try:
+            self._engine.orders.resize_closed_window(size)
+        except ValueError as error:
+            return _error(str(error))
         return web.json_response({"size": size})
 
     async def restart(self, _request: web.Request) -> web.Response:

@@ -141,20 +141,28 @@ class BinanceVenue(CcxtVenue):
     async def open_stops(self) -> list[OrderReport]:
         """Every open stop of the account. Binance charges weight 40 for the list across all symbols
         (ccxt then paces the next call 2 s later) and 1 per symbol: between full scans every
-        ``FULL_STOP_SCAN_S``, only the symbols that can hold one of ours are read, the ones held at
-        the last position read, those a stop was placed on, and those a stop was last seen on."""
+        ``FULL_STOP_SCAN_S``, only the symbols that can hold one of ours are read: those held at the
+        last position read, those a stop was placed on, and those a stop was seen on since the last
+        full scan. A symbol ccxt has no market for (listed after start) makes the read a full one."""
         now = asyncio.get_running_loop().time()
-        if self._full_scan_at is None or now - self._full_scan_at >= FULL_STOP_SCAN_S:
+        tracked = set(self._stop_symbols)
+        full = self._full_scan_at is None or now - self._full_scan_at >= FULL_STOP_SCAN_S or \
+            any(symbol not in self._rest.markets for symbol in tracked)
+        if full:
             orders = await self._read(
                 "open stops", lambda: self._rest.fetch_open_orders(None, None, None, {"trigger": True}), list)
             self._full_scan_at = now
         else:
             orders = []
-            for symbol in sorted(self._stop_symbols):
+            for symbol in sorted(tracked):
                 orders += await self._read("open stops", self._stops_on(symbol), list)
         reports = [order_report(o, "realtime") for o in orders]
         stops = [r for r in reports if r is not None and r.reduce_only and not r.status.is_final]
-        self._stop_symbols = {r.symbol for r in stops}
+        seen = {r.symbol for r in stops}
+        # Only a full scan may forget a symbol (a stop hidden from one read must not drop out of
+        # sight); symbols added while the read was under way are kept either way.
+        added_meanwhile = self._stop_symbols - tracked
+        self._stop_symbols = (seen if full else self._stop_symbols | seen) | added_meanwhile
         return stops
 
     def _stops_on(self, symbol: str) -> Callable[[], Awaitable[Any]]:

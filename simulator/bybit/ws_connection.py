@@ -22,9 +22,6 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_QUEUED_MESSAGES = 10_000
 
 InternalError = Callable[[str], None]
-# What the frame router is shown for a protocol-level pong: faults on topic "pong" hold both these
-# and a venue's own JSON pongs (Bybit's {"op": "pong"}).
-PONG: dict[str, Any] = {"op": "pong"}
 
 
 class Connection:
@@ -41,6 +38,7 @@ class Connection:
         self._router = router
         self.topics: set[str] = set()
         self.transport: asyncio.Transport | None = None  # set when served, for an abrupt end
+        self._pongs: set[asyncio.Task[None]] = set()
         # What this connection last received per stream key, for delta messages.
         self.last_sent: dict[str, dict[str, Any]] = {}
         self._on_internal_error = on_internal_error
@@ -72,7 +70,7 @@ class Connection:
 
     def pong(self, payload: bytes) -> None:
         """Answer a protocol ping, unless the router drops (a venue that stops answering) or delays the pong."""
-        effect = self._router.route(self.path, self.conn_id, PONG) if self._router is not None else None
+        effect = self._router.route_pong(self.path, self.conn_id) if self._router is not None else None
         if isinstance(effect, DropFrame):
             return
         delay_s = effect.ms / 1000 if isinstance(effect, DelayFrame) else 0.0
@@ -80,7 +78,9 @@ class Connection:
 
     def _send_pong(self, payload: bytes) -> None:
         if not self.ws.closed:
-            asyncio.ensure_future(self._pong(payload))
+            task = asyncio.ensure_future(self._pong(payload))
+            self._pongs.add(task)
+            task.add_done_callback(self._pongs.discard)
 
     async def _pong(self, payload: bytes) -> None:
         try:
@@ -115,7 +115,10 @@ class Connection:
                 return
 
     async def finish(self) -> None:
-        """Flush what is queued, then stop the writer."""
+        """Flush what is queued, then stop the writer (and any pong still on its way)."""
+        for pong in list(self._pongs):
+            pong.cancel()
+        await asyncio.gather(*self._pongs, return_exceptions=True)
         if not self._overflowed:
             try:
                 self._outbox.put_nowait(None)

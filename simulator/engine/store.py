@@ -9,6 +9,8 @@ from simulator.engine.fills import Execution
 from simulator.engine.orders import Order
 from simulator.engine.values import AccountId, ClientOrderId, Symbol, VenueOrderId
 
+MAX_CLOSED_WINDOW = 1_000_000
+
 
 class OrderStore:
     """All orders ever accepted, plus each account's window of recently closed orders.
@@ -104,12 +106,12 @@ class OrderStore:
 
     def resize_closed_window(self, size: int) -> None:
         """Serve only the newest ``size`` closed orders to real-time queries from now on (0: none)."""
-        if size < 0:
-            raise ValueError(f"the closed-order window must be >= 0, was {size}")
+        if not 0 <= size <= MAX_CLOSED_WINDOW:
+            raise ValueError(f"the closed-order window must be 0 to {MAX_CLOSED_WINDOW}, was {size}")
+        resized = {account_id: deque(list(window)[-size:] if size else [], maxlen=size or None)
+                   for account_id, window in self._recent_closed.items()}
         self._closed_window = size
-        for account_id, window in list(self._recent_closed.items()):
-            newest = list(window)[-size:] if size else []
-            self._recent_closed[account_id] = deque(newest, maxlen=size or None)
+        self._recent_closed = resized
 
     def forget_recent_closed(self) -> None:
         """After a venue restart closed orders are served by history only."""

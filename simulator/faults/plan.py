@@ -373,6 +373,19 @@ class FaultPlan:
                     chosen = fault
         return chosen
 
+    def pick_pong(self, path: str) -> Fault | None:
+        """The first fault that holds back a protocol-level pong on ``path``: only faults aimed at the
+        "pong" topic that drop or delay, so faults on every frame neither count nor draw for pongs."""
+        chosen = None
+        for fault in self._faults:
+            target = fault.target
+            if isinstance(target, StreamTarget) and target.topic == "pong" and target.matches(path, "pong") \
+                    and isinstance(fault.effect, DropFrame | DelayFrame):
+                self._calls[fault.name] += 1
+                if chosen is None and self._fires(fault, counted=True):
+                    chosen = fault
+        return chosen
+
     def hidden_from_queries(self, created_ms: int, now_ms: int, order_id: str) -> bool:
         """Whether an order created at ``created_ms`` is still invisible to order queries at ``now_ms``."""
         for fault in self._faults:

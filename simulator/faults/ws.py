@@ -31,6 +31,17 @@ class FrameRouter:
         self._trace = trace
         self._actor = actor
 
+    def route_pong(self, path: str, conn_id: str) -> DropFrame | DelayFrame | None:
+        """What happens to a protocol-level pong: sent, dropped, or sent late."""
+        fault = self._plan.pick_pong(path)
+        if fault is None:
+            return None
+        effect = fault.effect
+        assert isinstance(effect, DropFrame | DelayFrame)
+        told = f"the pong {effect.ms} ms late" if isinstance(effect, DelayFrame) else "no pong"
+        self._trace.record(self._actor, "fault", name=fault.name, stream=path, conn=conn_id, topic="pong", told=told)
+        return effect
+
     def route(self, path: str, conn_id: str, message: dict[str, Any]) -> StreamEffect | None:
         # A push is known by its topic; a reply (pong, auth, subscribe) by its op; Binance events by "e".
         topic = message.get("topic") or message.get("op") or message.get("e")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -20,7 +21,17 @@ from bot.repository import Repository
 from bot.synchronizer import Synchronizer
 from bot.values import Side
 from simulator.engine.events import Executed
-from simulator.faults import DropAfterApply, DropFrame, Fault, OnCall, RestTarget, StreamTarget
+from simulator.engine.values import Symbol as SimSymbol
+from simulator.faults import (
+    DropAfterApply,
+    DropFrame,
+    Fault,
+    OnCall,
+    QueryTarget,
+    RestTarget,
+    StreamTarget,
+    VisibilityLag,
+)
 from simulator.server import RunningBinance, binance_engine, serve_binance
 from simulator.simulation import Simulation
 from simulator.tls import BINANCE_HOSTS, real_url_session
@@ -197,6 +208,56 @@ async def test_open_stops_are_read_per_symbol_between_full_scans(simulation: Sim
             queries = reads()
             assert ["symbol=" in q for q in queries] == [False, True, True, False]
             assert record.intent.intent_id + "-s" in {s.client_order_id for s in second}
+        finally:
+            await made.venue.close()
+            made.repo.close()
+
+
+async def test_a_stop_hidden_from_one_per_symbol_read_stays_in_sight(simulation: Simulation, tmp_path: Path) -> None:
+    async with simulation.serve_binance() as running:
+        made = Bot(running, tmp_path / "bot.sqlite3")
+        await made.venue.start()
+        try:
+            await made.opener.open(TOWNS, Side.SHORT, QTY, STOP)
+            await made.venue.positions()
+            [stop] = await made.venue.open_stops()  # the full scan
+            outsider = running.rest_client()
+            await outsider.load_markets()
+            await outsider.create_order(TOWNS, "market", "buy", 1000, None, {"reduceOnly": True})  # the stop is an orphan now
+            running.faults.add(Fault("read side lags", QueryTarget("orders"), VisibilityLag(ms=5_000)))
+
+            await made.venue.positions()
+            hidden = await made.venue.open_stops()  # the venue's lagging read side hides it once
+            await asyncio.sleep(10)
+            await made.venue.positions()
+            again = await made.venue.open_stops()  # still read: its symbol was not forgotten
+
+            assert (hidden, [s.venue_order_id for s in again]) == ([], [stop.venue_order_id])
+        finally:
+            await made.venue.close()
+            made.repo.close()
+
+
+async def test_a_position_on_a_symbol_listed_after_start_makes_the_read_a_full_scan(
+    simulation: Simulation, tmp_path: Path,
+) -> None:
+    async with simulation.serve_binance() as running:
+        made = Bot(running, tmp_path / "bot.sqlite3")
+        await made.venue.start()
+        try:
+            await made.venue.positions()
+            await made.venue.open_stops()  # the first full scan
+            instrument = dataclasses.replace(running.engine.instrument("NILUSDT"), symbol=SimSymbol("NEWUSDT"),
+                                         base_coin="NEW")
+            running.engine.add_instrument(instrument, Decimal("1.0000"))
+            outsider = running.rest_client()
+            await outsider.load_markets()
+            await outsider.create_order("NEW/USDT:USDT", "market", "buy", 100)
+
+            held = await made.venue.positions()  # named by the venue's id: ccxt has no market for it yet
+            stops = await made.venue.open_stops()  # no BadSymbol: every symbol's stops are read instead
+
+            assert [p.size for p in held if p.size] == [Decimal(100)] and stops == []
         finally:
             await made.venue.close()
             made.repo.close()

@@ -215,3 +215,9 @@ async def test_the_closed_order_window_is_set_over_http(bybit_venue: RunningVenu
     assert (await bybit_rest.fetch_closed_order(first["id"], "GIGA/USDT:USDT"))["id"] == first["id"]
     status, refused = await _post(bybit_venue, "/sim/closed-order-window", '{"size": -1}')
     assert status == 400 and "whole number >= 0" in refused["error"]
+
+
+async def test_an_absurd_closed_order_window_is_refused(bybit_venue: RunningVenue) -> None:
+    status, refused = await _post(bybit_venue, "/sim/closed-order-window", '{"size": 9223372036854775808}')
+    assert status == 400 and "must be 0 to 1000000" in refused["error"]
+    assert bybit_venue.engine.orders.closed_window == 500

@@ -212,3 +212,17 @@ async def test_a_delayed_push_arrives_that_much_later_on_binance(binance_venue: 
 
     assert order["id"] in [o["id"] for o in await asyncio.wait_for(first, 10)]
     assert loop.time() - sent_at >= 2.0
+
+
+async def test_faults_on_every_frame_leave_protocol_pongs_alone(binance_venue: RunningBinance) -> None:
+    # ccxt.pro pings every 180 s; a fault on any frame must wait for a frame, not spend itself on a pong.
+    binance_venue.faults.add(Fault("cut on the next frame", StreamTarget("*"), CloseStream(), OnCall(1)))
+    rest, _, first = await watching(binance_venue)
+    await asyncio.sleep(400)
+
+    await rest.create_order(BTC, "market", "buy", 0.01)
+
+    with pytest.raises(ccxt.NetworkError):
+        await asyncio.wait_for(first, 10)
+    told = [r.fields["told"] for r in binance_venue.venue.trace.records if r.kind == "fault"]
+    assert told == ["the connection closed (1001)"]
