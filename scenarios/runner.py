@@ -26,7 +26,7 @@ from simulator.engine.events import EngineEvent, Executed
 from simulator.engine.rejections import Rejection
 from simulator.engine.values import AccountId
 from simulator.engine.venue import Engine
-from simulator.server import RunningBinance, RunningVenue, binance_engine, bybit_engine, serve_binance
+from simulator.server import RunningBinance, RunningVenue, binance_engine, bybit_engine
 from simulator.simulation import Simulation, simulation
 
 SAMPLE_S = 1.0  # how often the venue and the database are compared: a fraction of any grace
@@ -162,8 +162,7 @@ class Session:
         for symbol, price in scenario.prices:
             engine.set_price(symbol, price)
         subject = factory(self.subject_name)(sim.seed)
-        serve = serve_binance(engine=engine, balance=scenario.balance, trace=sim.trace) if binance else \
-            sim.serve_bybit(engine=engine, balance=scenario.balance)
+        serve = (sim.serve_binance if binance else sim.serve_bybit)(engine=engine, balance=scenario.balance)
         venue: RunningVenue | RunningBinance = await self._exit.enter_async_context(serve)  # type: ignore[arg-type]
         for fault in scenario.faults:
             venue.faults.add(fault)

@@ -24,6 +24,8 @@ from simulator.faults.spec import fault_from_table
 from virtualtime.trace import NO_TRACE, Recorder, Trace
 
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
+# Every control route lives under this prefix: REST faults and the trace leave it alone.
+CONTROL_PREFIX = "/sim/"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -139,7 +139,7 @@ class RunningBinance(_Running):
 
         if not self.base_url.startswith("https://"):
             raise RuntimeError("real_url_client() needs the venue served with tls=True: serve_binance(tls=True)")
-        session = real_url_session(BINANCE_HOSTS, int(self.base_url.rsplit(":", 1)[1]))
+        session = real_url_session(self.tls_hosts, int(self.base_url.rsplit(":", 1)[1]))
         self._sessions.append(session)
         config = {"apiKey": self.api_key, "secret": self.api_secret, "options": {"fetchCurrencies": False},
                   "session": session, **overrides}
@@ -193,17 +193,15 @@ async def serve_bybit(
     """
     if engine is None:
         engine = bybit_engine(clock=clock or WallClock(), seed=seed)
-    context = local_tls(BYBIT_HOSTS).server if tls else None
-    async with _serve(RunningVenue, BybitVenue(_funded(engine, api_key, api_secret, balance), trace=trace,
-                                               control_token=control_token), api_key, host, port, trace,
-                      context) as running:
+    _funded(engine, api_key, api_secret, balance)
+    venue = BybitVenue(engine, trace=trace, control_token=control_token)
+    async with _serve(RunningVenue, venue, api_key, host, port, trace, tls) as running:
         yield running
 
 
-def _funded(engine: Engine, api_key: str, api_secret: str, balance: Decimal) -> Engine:
+def _funded(engine: Engine, api_key: str, api_secret: str, balance: Decimal) -> None:
     if engine.account_by_key(api_key) is None:
         engine.add_account(api_key=api_key, api_secret=api_secret, balance=balance)
-    return engine
 
 
 R = TypeVar("R", bound=_Running)
@@ -211,11 +209,12 @@ R = TypeVar("R", bound=_Running)
 
 @contextlib.asynccontextmanager
 async def _serve(
-    kind: type[R], venue: Any, api_key: str, host: str, port: int, trace: Recorder,
-    ssl_context: ssl.SSLContext | None = None,
+    kind: type[R], venue: Any, api_key: str, host: str, port: int, trace: Recorder, tls: bool,
 ) -> AsyncIterator[R]:
+    """``venue`` listening until the block exits; with ``tls`` under a certificate for its real host names."""
     account = venue.engine.account_by_key(api_key)
-    runner, base_url = await listen(venue.build_app(), host=host, port=port, ssl_context=ssl_context)
+    context = local_tls(kind.tls_hosts).server if tls else None
+    runner, base_url = await listen(venue.build_app(), host=host, port=port, ssl_context=context)
     # The port differs run to run; a client may echo it (an error message) into the trace.
     trace.add_alias(base_url.split("://", 1)[1], f"{kind.ccxt_id.removesuffix('usdm')}-venue")
     running = kind(venue, base_url, account)
@@ -256,8 +255,7 @@ async def serve_binance(
     """
     if engine is None:
         engine = binance_engine(clock=clock or WallClock(), seed=seed)
-    context = local_tls(BINANCE_HOSTS).server if tls else None
-    async with _serve(RunningBinance, BinanceVenue(_funded(engine, api_key, api_secret, balance), trace=trace,
-                                                   control_token=control_token, rate_limits=rate_limits), api_key, host, port, trace,
-                      context) as running:
+    _funded(engine, api_key, api_secret, balance)
+    venue = BinanceVenue(engine, trace=trace, control_token=control_token, rate_limits=rate_limits)
+    async with _serve(RunningBinance, venue, api_key, host, port, trace, tls) as running:
         yield running

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
+from simulator.control import CONTROL_PREFIX
 from simulator.engine.events import (
     EngineEvent,
     Executed,
@@ -20,9 +21,8 @@ from simulator.engine.events import (
     WalletChanged,
 )
 from simulator.engine.venue import Engine
-from simulator.faults.rest import CONTROL_PREFIX
 from simulator.http_body import raw_body
-from virtualtime.trace import Recorder
+from virtualtime.trace import NO_TRACE, Recorder
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -33,6 +33,15 @@ _EVENT_KINDS: dict[type, tuple[str, str]] = {
     WalletChanged: ("wallet", "wallet"),
     TickerChanged: ("ticker", "market"),
 }
+
+
+def trace_venue(engine: Engine, trace: Recorder, actor: str) -> None:
+    """What every venue does with its trace: credentials scrubbed, engine changes recorded."""
+    for account in engine.accounts():
+        trace.add_secret(account.api_key)
+        trace.add_secret(account.api_secret)
+    if trace is not NO_TRACE:
+        record_engine(engine, trace, actor)
 
 
 def record_engine(engine: Engine, trace: Recorder, actor: str) -> Callable[[], None]:

@@ -78,17 +78,13 @@ def fuzz(subject: str = "bot", venue: str = "bybit", *, seed: int = 0, profile_n
 def _report_progress(machine: type[LifecycleMachine]) -> None:
     started = time.perf_counter()
     stats = machine.stats
-    original = machine.teardown
 
-    def teardown(self: LifecycleMachine) -> None:
-        try:
-            original(self)
-        finally:
-            wall = time.perf_counter() - started
-            print(f"example {stats.examples}: {len(self.program.steps)} steps, {stats.steps} in all,"
-                  f" {stats.failures} failing, {stats.steps / wall:.0f} steps/s", file=sys.stderr, flush=True)
+    def report(done: LifecycleMachine) -> None:
+        wall = time.perf_counter() - started
+        print(f"example {stats.examples}: {len(done.program.steps)} steps, {stats.steps} in all,"
+              f" {stats.failures} failing, {stats.steps / wall:.0f} steps/s", file=sys.stderr, flush=True)
 
-    machine.teardown = teardown  # type: ignore[method-assign]
+    machine.on_example_end = report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

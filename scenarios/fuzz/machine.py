@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -51,6 +52,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     seed: ClassVar[int] = 0
     out_dir: ClassVar[Path] = Path("fuzz-failures")
     stats: ClassVar[Stats] = Stats()
+    # Called with the machine after each example, passed or failed (the command line's progress).
+    on_example_end: ClassVar[Callable[[LifecycleMachine], None] | None] = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -125,6 +128,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         finally:
             self.session.close()
             self._exit.close()
+            hook = type(self).on_example_end
+            if hook is not None:
+                hook(self)
             # Hypothesis keeps a failure's traceback, whose frames hold this machine: let go of the
             # world (loop, venue, clients, subject) so kept failures do not keep it all alive.
             del self.session, self.sim

@@ -8,6 +8,7 @@ replay FILE``) and reproduces the same violation.
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ class Program:
 
     def scenario(self, *, duration_ms: int, violations: tuple[str, ...] = (), scenario_id: str = FUZZ_ID) -> Scenario:
         text = self.toml(duration_ms=duration_ms, violations=violations, scenario_id=scenario_id)
-        return parse(_load(text), Path(f"{scenario_id}.toml"))
+        return parse(tomllib.loads(text), Path(f"{scenario_id}.toml"))
 
     def toml(self, *, duration_ms: int, violations: tuple[str, ...] = (), scenario_id: str = FUZZ_ID) -> str:
         lines = [
@@ -58,12 +59,6 @@ class Program:
         """The program, one step a line, for a failure message."""
         return [f"T+{t['at_ms']:>8} ms  {t['do']}" + "".join(f" {k}={v}" for k, v in t.items() if k not in ("at_ms", "do"))
                 for t in self.steps]
-
-
-def _load(text: str) -> dict[str, Any]:
-    import tomllib
-
-    return tomllib.loads(text)
 
 
 def _value(value: Any) -> str:

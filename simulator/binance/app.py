@@ -8,7 +8,6 @@ order-count headers; the user data and market streams over WebSocket.
 from __future__ import annotations
 
 import logging
-import random
 import traceback
 from typing import Any
 from urllib.parse import parse_qsl
@@ -33,7 +32,7 @@ from simulator.faults.plan import FaultPlan
 from simulator.faults.rest import rest_faults
 from simulator.faults.ws import FrameRouter
 from simulator.http_body import raw_body, read_body
-from simulator.tracing import record_engine, rest_recorder
+from simulator.tracing import rest_recorder, trace_venue
 from virtualtime.trace import NO_TRACE, Recorder
 
 log = logging.getLogger(__name__)
@@ -57,13 +56,8 @@ class BinanceVenue:
         self.max_body_bytes = max_body_bytes
         self.trace = trace
         self.control_token = control_token
-        for account in engine.accounts():
-            trace.add_secret(account.api_key)
-            trace.add_secret(account.api_secret)
-        if trace is not NO_TRACE:
-            record_engine(engine, trace, ACTOR)
-        self.faults = FaultPlan(trace, ACTOR, now_ms=engine.now_ms, rng=random.Random(engine.ids.child().uid()))
-        engine.faults = self.faults
+        trace_venue(engine, trace, ACTOR)
+        self.faults = FaultPlan.for_engine(engine, trace, ACTOR)
         self.ids = NumericIds(engine.ids.child())
         self.listen_keys = ListenKeys(engine.ids.child())
         router = FrameRouter(self.faults, trace, ACTOR)
@@ -156,7 +150,7 @@ class BinanceVenue:
             assert account is not None
             self.limiter.admit_order(str(account.account_id), now)
         result: Any = route.handler(Call(engine=self.engine, params=Params(values), account=account, now_ms=now,
-                                         ids=self.ids, listen_keys=self.listen_keys))
+                                         ids=self.ids, listen_keys=self.listen_keys, limits=self.limiter.limits))
         if placing:
             assert account is not None
             self.limiter.placed(str(account.account_id), now)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.binance.ids import NumericIds
+from simulator.binance.limits import RateLimits
 from simulator.binance.listen_keys import ListenKeys
 from simulator.binance.params import Params
 from simulator.engine.accounts import Account
@@ -26,6 +27,7 @@ class Call:
     now_ms: int
     ids: NumericIds
     listen_keys: ListenKeys
+    limits: RateLimits
 
     @property
     def account_id(self) -> AccountId:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import traceback
 from collections.abc import Mapping
 from typing import Any
@@ -32,7 +31,7 @@ from simulator.faults.plan import FaultPlan
 from simulator.faults.rest import rest_faults
 from simulator.faults.ws import FrameRouter
 from simulator.http_body import raw_body, read_body
-from simulator.tracing import record_engine, rest_recorder
+from simulator.tracing import rest_recorder, trace_venue
 from virtualtime.trace import NO_TRACE, Recorder
 
 log = logging.getLogger(__name__)
@@ -53,13 +52,8 @@ class BybitVenue:
         self.control_token = control_token
         self.max_body_bytes = max_body_bytes
         self.trace = trace
-        for account in engine.accounts():
-            trace.add_secret(account.api_key)
-            trace.add_secret(account.api_secret)
-        if trace is not NO_TRACE:
-            record_engine(engine, trace, ACTOR)
-        self.faults = FaultPlan(trace, ACTOR, now_ms=engine.now_ms, rng=random.Random(engine.ids.child().uid()))
-        engine.faults = self.faults
+        trace_venue(engine, trace, ACTOR)
+        self.faults = FaultPlan.for_engine(engine, trace, ACTOR)
         self.streams = Streams(engine, on_internal_error=self.record_internal_error, trace=trace,
                                router=FrameRouter(self.faults, trace, ACTOR))
         # Anything that escaped a handler as an unexpected exception: a simulator bug.

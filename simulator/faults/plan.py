@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from virtualtime.trace import NO_TRACE, Recorder
 
@@ -297,6 +298,14 @@ class FaultPlan:
         self._now_ms = now_ms
         self._rng = rng
 
+    @classmethod
+    def for_engine(cls, engine: Any, trace: Recorder, actor: str) -> FaultPlan:
+        """A venue's plan: the engine's clock, a seeded generator of its own (drawn from the engine's
+        ids, so the run's seed decides it), and installed in the engine's query model and matching."""
+        plan = cls(trace, actor, now_ms=engine.now_ms, rng=random.Random(engine.ids.child().uid()))
+        engine.faults = plan
+        return plan
+
     @property
     def faults(self) -> tuple[Fault, ...]:
         return tuple(self._faults)
@@ -355,32 +364,22 @@ class FaultPlan:
 
     def pick(self, method: str, path: str) -> Fault | None:
         """The first planned REST fault that fires on this call; every matching fault counts the call."""
-        chosen = None
-        for fault in self._faults:
-            if isinstance(fault.target, RestTarget) and fault.target.matches(method, path):
-                self._calls[fault.name] += 1
-                if chosen is None and self._fires(fault, counted=True):
-                    chosen = fault
-        return chosen
+        return self._first_firing(lambda f: isinstance(f.target, RestTarget) and f.target.matches(method, path))
 
     def pick_frame(self, path: str, topic: object) -> Fault | None:
         """The first planned WebSocket fault that fires on this outgoing frame; matching faults count it."""
-        chosen = None
-        for fault in self._faults:
-            if isinstance(fault.target, StreamTarget) and fault.target.matches(path, topic):
-                self._calls[fault.name] += 1
-                if chosen is None and self._fires(fault, counted=True):
-                    chosen = fault
-        return chosen
+        return self._first_firing(lambda f: isinstance(f.target, StreamTarget) and f.target.matches(path, topic))
 
     def pick_pong(self, path: str) -> Fault | None:
         """The first fault that holds back a protocol-level pong on ``path``: only faults aimed at the
         "pong" topic that drop or delay, so faults on every frame neither count nor draw for pongs."""
+        return self._first_firing(lambda f: isinstance(f.target, StreamTarget) and f.target.topic == "pong"
+                                  and f.target.matches(path, "pong") and isinstance(f.effect, DropFrame | DelayFrame))
+
+    def _first_firing(self, matches: Callable[[Fault], bool]) -> Fault | None:
         chosen = None
         for fault in self._faults:
-            target = fault.target
-            if isinstance(target, StreamTarget) and target.topic == "pong" and target.matches(path, "pong") \
-                    and isinstance(fault.effect, DropFrame | DelayFrame):
+            if matches(fault):
                 self._calls[fault.name] += 1
                 if chosen is None and self._fires(fault, counted=True):
                     chosen = fault

@@ -12,6 +12,7 @@ import asyncio
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
+from simulator.control import CONTROL_PREFIX
 from simulator.faults.plan import (
     AnswerAfterApply,
     DropAfterApply,
@@ -23,14 +24,12 @@ from simulator.faults.plan import (
 )
 from virtualtime.trace import Recorder
 
-# The harness's own control routes: never faulted, or a venue-wide fault would lock out the way to clear it.
-CONTROL_PREFIX = "/sim/"
-
 
 def rest_faults(plan: FaultPlan, trace: Recorder, actor: str) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        # REST faults act on REST calls: stream upgrades have the frame router, control routes none.
+        # REST faults act on REST calls: stream upgrades have the frame router, and the control routes
+        # none (a venue-wide fault would lock out the way to clear it).
         if request.path.startswith(CONTROL_PREFIX) or request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
             return await handler(request)
         fault = plan.pick(request.method, request.path)

@@ -13,10 +13,11 @@ from simulator.engine.instruments import Instrument
 def exchange_info(call: Call) -> dict[str, Any]:
     return {
         "timezone": "UTC", "serverTime": call.now_ms, "futuresType": "U_MARGINED",
-        "rateLimits": [
-            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
-            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
+        "rateLimits": [  # the limits this venue enforces (simulator/binance/limits.py)
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+             "limit": call.limits.weight_per_minute},
+            {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": call.limits.orders_per_minute},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": call.limits.orders_per_10s},
         ],
         "exchangeFilters": [],
         "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],

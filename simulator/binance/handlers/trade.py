@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from simulator.binance.errors import UNKNOWN_ORDER, BinanceError, from_rejection
+from simulator.binance.params import Params
 from simulator.binance.render import order as render_order
 from simulator.binance.render import trade as render_trade
 from simulator.binance.routing import Call, route
@@ -97,6 +98,14 @@ def find(call: Call, *, symbol: str, candidates: list[Order]) -> Order:
     raise UNKNOWN_ORDER
 
 
+def _limit(params: Params) -> int:
+    """A list call's ``limit``: 500 when absent, 1 to 1000 (Binance's bounds for orders and trades)."""
+    limit = params.integer("limit") or 500
+    if not 1 <= limit <= 1000:
+        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+    return limit
+
+
 def _symbol(call: Call) -> str:
     symbol = call.params.need("symbol")
     try:
@@ -131,9 +140,7 @@ def open_orders(call: Call) -> list[dict[str, Any]]:
 def all_orders(call: Call) -> list[dict[str, Any]]:
     symbol = _symbol(call)
     params = call.params
-    limit = params.integer("limit") or 500
-    if not 1 <= limit <= 1000:
-        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+    limit = _limit(params)
     start, end = params.integer("startTime"), params.integer("endTime")
     from_id = params.integer("orderId")
     found = [o for o in reversed(regular(call.engine.queryable(call.engine.orders.all_for(call.account_id))))
@@ -165,9 +172,7 @@ def cancel_all(call: Call) -> dict[str, Any]:
 def user_trades(call: Call) -> list[dict[str, Any]]:
     symbol = _symbol(call)
     params = call.params
-    limit = params.integer("limit") or 500
-    if not 1 <= limit <= 1000:
-        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+    limit = _limit(params)
     start, end = params.integer("startTime"), params.integer("endTime")
     if start is not None and end is not None and end - start > 7 * 24 * 3600 * 1000:
         raise BinanceError(-4166, "Search window is restricted to recent 7 days only.")

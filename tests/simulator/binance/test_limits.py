@@ -107,3 +107,10 @@ async def test_ccxts_own_pacing_stays_under_the_limit(binance_venue: RunningBina
     for _ in range(100):  # 3,000 weight: more than a minute allows
         await client.fetch_position_mode(BTC)
     assert binance_venue.engine.now_ms() - started >= 60_000
+
+
+async def test_exchange_info_publishes_the_limits_the_venue_enforces(limited: RunningBinance) -> None:
+    client = await unpaced(limited)
+    info = await client.fapiPublicGetExchangeInfo()
+    assert [(r["rateLimitType"], r["intervalNum"], r["limit"]) for r in info["rateLimits"]] == [
+        ("REQUEST_WEIGHT", 1, 2400), ("ORDERS", 1, 1200), ("ORDERS", 10, 3)]
