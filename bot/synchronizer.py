@@ -55,8 +55,9 @@ class Synchronizer:
 
     async def cycle(self) -> list[Action]:
         """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""
+        started_ms = self.clock.now_ms()  # the pass's own instant: its reads take time, paced by ccxt
         actions = await self.plan()
-        self.repo.journal("sync.cycle", actions=[repr(a) for a in actions])
+        self.repo.journal("sync.cycle", started_ms=started_ms, actions=[repr(a) for a in actions])
         unprotected: set[str] = set()  # symbols whose new stop failed: their old stops stay on
         for action in actions:
             if isinstance(action, CancelStop) and action.symbol in unprotected:

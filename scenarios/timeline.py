@@ -12,6 +12,7 @@ VENUES = ("bybit", "binance")  # the venues' trace actors
 _SUBJECT_KINDS = ("intent.", "position.", "sync.cycle", "sync.action", "sync.unconfirmed", "confirm.source",
                   "entry.", "flatten.", "stop.")
 _DROP = {"avg_price", "filled_qty", "entry_order_id", "reason"}  # shown when set
+_HIDDEN = {"started_ms"}  # an epoch instant beside the line's own T+ time says nothing more
 
 
 def lines(records: Iterable[Record], start_ms: int, subject: str) -> list[str]:
@@ -39,7 +40,8 @@ def _describe(record: Record, subject: str) -> str | None:
         return None  # a pass that found nothing to do
     if record.actor == subject or record.actor == "seed-flow":
         if record.actor == "seed-flow" or record.kind.startswith(_SUBJECT_KINDS):
-            shown = {k: v for k, v in fields.items() if v is not None or record.actor == "seed-flow"}
+            shown = {k: v for k, v in fields.items()
+                     if (v is not None or record.actor == "seed-flow") and k not in _HIDDEN}
             return f"{record.kind}  {_flat(shown)}".rstrip()
     return None
 

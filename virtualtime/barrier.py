@@ -25,6 +25,7 @@ import socket
 import struct
 import termios
 import time
+from collections.abc import Callable
 from typing import Any
 
 _real_monotonic = time.clock_gettime
@@ -60,8 +61,11 @@ def _tcp_state(sock: socket.socket) -> int:
 class InFlight:
     """Every tapped socket of one loop, by (local, peer) address."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_io: Callable[[], None] = lambda: None) -> None:
         self._by_ends: dict[tuple[Address, Address], Tapped] = {}
+        self._by_fd: dict[int, Tapped] = {}
+        # Told of every send, receive, shutdown and close: the loop's cue that a socket may be ready.
+        self.on_io = on_io
         # Sockets that sent bytes not yet confirmed landed; a dict keeps insertion order.
         self._pending: dict[Tapped, tuple[Address, Address]] = {}
         self.waits = 0  # how many times the barrier had to wait: non-zero means asynchronous loopback
@@ -69,14 +73,28 @@ class InFlight:
     def add(self, tapped: Tapped) -> None:
         if tapped.ends is not None:
             self._by_ends[tapped.ends] = tapped
+        if tapped.fd >= 0:
+            self._by_fd[tapped.fd] = tapped
 
     def remove(self, tapped: Tapped) -> None:
         if tapped.ends is not None and self._by_ends.get(tapped.ends) is tapped:
             del self._by_ends[tapped.ends]
+        if self._by_fd.get(tapped.fd) is tapped:
+            del self._by_fd[tapped.fd]
 
     def sent(self, tapped: Tapped) -> None:
+        self.on_io()
         if tapped.ends is not None:
             self._pending[tapped] = tapped.ends
+
+    def peer_is_ours(self, fd: int) -> bool:
+        """Whether ``fd`` is an open tapped socket whose peer is an open tapped socket of this loop."""
+        tapped = self._by_fd.get(fd)
+        if tapped is None or tapped.closed or tapped.ends is None:
+            return False
+        local, remote = tapped.ends
+        peer = self._by_ends.get((remote, local))
+        return peer is not None and not peer.closed
 
     @property
     def has_pending(self) -> bool:
@@ -145,6 +163,7 @@ class Tapped:
         self.fin_sent = False
         self.eof_seen = False
         self._registry = registry
+        self.fd = sock.fileno()
         try:
             self.ends: tuple[Address, Address] | None = (sock.getsockname(), sock.getpeername())
         except OSError:
@@ -171,6 +190,7 @@ class Tapped:
 
     def recv(self, size: int, *flags: int) -> bytes:
         data = self.sock.recv(size, *flags)
+        self._registry.on_io()
         self.received += len(data)
         if not data and size:
             self.eof_seen = True
@@ -178,6 +198,7 @@ class Tapped:
 
     def recv_into(self, buffer: Any, size: int = 0, *flags: int) -> int:
         count = self.sock.recv_into(buffer, size, *flags)
+        self._registry.on_io()
         self.received += count
         if not count and (size or len(buffer)):
             self.eof_seen = True

@@ -32,9 +32,16 @@ NS_PER_S = 1_000_000_000
 GIVE_UP_S = 10.0
 # Real-time step while waiting with the clock frozen.
 _POLL_S = 0.0002
+# A quiet loop (see ``_only_own_io``) skips its zero-timeout polls, but never more than this many in a
+# row: bytes from outside the loop (another process, a raw thread) and signals still reach it.
+_FORCE_POLL_EVERY = 64
 # Captured at import: freezegun replaces time.monotonic, never clock_gettime.
 _real_monotonic = time.clock_gettime
 _REAL_CLOCK = time.CLOCK_MONOTONIC
+
+
+# A listening socket's reader: it becomes ready only when someone connects.
+_ACCEPT = asyncio.selector_events.BaseSelectorEventLoop._accept_connection  # type: ignore[attr-defined]
 
 
 class VirtualTimeError(RuntimeError):
@@ -52,11 +59,18 @@ class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
         key = super().register(fileobj, events, data)
         self._registrations += 1
         self._order[key.fd] = self._registrations
+        self._loop._fds_changed()
         return key
 
     def unregister(self, fileobj: Any) -> selectors.SelectorKey:
         key = super().unregister(fileobj)
         self._order.pop(key.fd, None)
+        self._loop._fds_changed()
+        return key
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        key = super().modify(fileobj, events, data)
+        self._loop._fds_changed()
         return key
 
     def _sorted(self, events: list[tuple[selectors.SelectorKey, int]]) -> list[tuple[selectors.SelectorKey, int]]:
@@ -66,11 +80,22 @@ class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         loop = self._loop
-        if loop._barrier.has_pending:
-            loop._barrier.wait_until_landed(give_up_s=GIVE_UP_S)
-        events = super().select(0)
-        if events or (timeout == 0 and not loop._stalled()):
-            return self._sorted(events)
+        if loop._quiet and loop._unpolled < _FORCE_POLL_EVERY:
+            # Nothing this loop did since its last empty poll can have made a socket ready.
+            loop._unpolled += 1
+            loop.polls_skipped += 1
+        else:
+            if loop._barrier.has_pending:
+                loop._barrier.wait_until_landed(give_up_s=GIVE_UP_S)
+            loop._unpolled = 0
+            # Set before polling: any I/O from here on clears it.
+            loop._quiet = loop._only_own_io()
+            events = super().select(0)
+            if events:
+                loop._quiet = False
+                return self._sorted(events)
+        if timeout == 0 and not loop._stalled():
+            return []
         deadline = _real_monotonic(_REAL_CLOCK) + GIVE_UP_S
         while loop._held_count:
             # Thread work is pending: wait for it in real time with the clock frozen.
@@ -99,7 +124,13 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self.start_ns = start_ns
         self._held_count = 0
         self._quiescers: list[asyncio.Future[None]] = []
-        self._barrier = InFlight()
+        self._barrier = InFlight(on_io=self._io_happened)
+        # The last poll found nothing and no I/O of this loop happened since: polling again would
+        # find nothing, so the loop skips it (the cost of a jump is mostly its polls).
+        self._quiet = False
+        self._unpolled = 0
+        self._own_io: bool | None = None  # cache of _only_own_io(), dropped when the fd set changes
+        self.polls_skipped = 0
         self._jumps = 0
         self._on_close: list[Callable[[], None]] = []
         super().__init__(_VirtualSelector(self))
@@ -166,6 +197,44 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             self._elapsed_ns = target
             self._jumps += 1
 
+    # ------------------------------------------------------------------ when polling can be skipped
+
+    def _io_happened(self) -> None:
+        self._quiet = False
+
+    def _fds_changed(self) -> None:
+        self._quiet = False
+        self._own_io = None
+
+    def _only_own_io(self) -> bool:
+        """Whether only this loop's own actions can make a registered fd ready: every fd is the
+        self-pipe (written by ``call_soon_threadsafe``), a listening socket (readied by this loop's
+        ``sock_connect``), or a tapped socket whose peer is a tapped socket of this loop."""
+        if self._own_io is None:
+            self._own_io = all(self._is_own(key) for key in self._selector.get_map().values())  # type: ignore[attr-defined]
+        return self._own_io
+
+    def _is_own(self, key: selectors.SelectorKey) -> bool:
+        ssock = self._ssock  # type: ignore[attr-defined]
+        if ssock is not None and key.fd == ssock.fileno():
+            return True
+        reader = key.data[0] if isinstance(key.data, tuple) else None
+        callback = getattr(reader, "_callback", None)
+        if getattr(callback, "__func__", None) is _ACCEPT:
+            return True
+        return self._barrier.peer_is_ours(key.fd)
+
+    def call_soon_threadsafe(  # type: ignore[override]
+        self, callback: Callable[..., Any], *args: Any, context: Any = None
+    ) -> asyncio.Handle:
+        self._quiet = False
+        return super().call_soon_threadsafe(callback, *args, context=context)
+
+    def run_forever(self) -> None:
+        # Code outside the loop may have touched its sockets between runs.
+        self._quiet = False
+        super().run_forever()
+
     # ------------------------------------------------------------------ settling
 
     async def quiesce(self) -> None:
@@ -210,6 +279,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     async def sock_connect(self, sock: socket.socket, address: Any) -> None:
         # A loopback handshake is in flight until connect completes: hold the clock meanwhile,
         # or a connect timeout could fire on a SYN still between the kernels.
+        self._quiet = False
         if not _is_loopback(address):
             return await super().sock_connect(sock, address)
         self._held_count += 1
@@ -217,10 +287,12 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             return await super().sock_connect(sock, address)
         finally:
             self._held_count -= 1
+            self._quiet = False
 
     def _make_socket_transport(self, sock: socket.socket, protocol: Any, waiter: Any = None, *,
                                extra: Any = None, server: Any = None) -> Any:
         tapped = Tapped(sock, self._barrier)
+        self._fds_changed()
         return super()._make_socket_transport(  # type: ignore[misc]
             tapped, protocol, waiter, extra=extra, server=server
         )

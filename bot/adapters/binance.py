@@ -14,10 +14,9 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import ccxt
-import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
-from bot.adapters.base import CcxtVenue, shared_tls
+from bot.adapters.base import PACING, CcxtVenue, shared_tls
 from bot.adapters.ccxt_reports import order_report
 from bot.adapters.stream import OrderStream
 from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
@@ -61,21 +60,20 @@ class BinanceVenue(CcxtVenue):
         }
         if rest_url:
             config["urls"] = binance_urls(rest_url, ws_url)
+        config.update(PACING)
         config.update(shared_tls(client_options or {}))
         config.update(client_options or {})
-        self._rest: Any = ccxt_async.binanceusdm(dict(config))
-        pro: Any = ccxt_pro.binanceusdm(dict(config))
+        # One ccxt.pro client serves REST and the stream: one market catalogue, and one rate limiter
+        # for the one weight budget Binance counts per IP (two clients would each spend all of it).
+        self._rest: Any = ccxt_pro.binanceusdm(config)
         if testnet:
             self._rest.set_sandbox_mode(True)
-            pro.set_sandbox_mode(True)
-        self._stream = OrderStream(pro, log)
-        self._pro = pro
+        self._stream = OrderStream(self._rest, log)
         self._stop_symbols: set[str] = set()
         self._full_scan_at: float | None = None  # loop time of the last read of every symbol's stops
 
     async def start(self) -> None:
         await self._call("load_markets", lambda: self._rest.load_markets(), write=False)
-        self._pro.set_markets_from_exchange(self._rest)  # one catalogue fetch serves both clients
         self._stream.start()
 
     def _untrusted(self, answer: Any, expect: type) -> str | None:

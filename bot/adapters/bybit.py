@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import ccxt.async_support as ccxt_async
 import ccxt.pro as ccxt_pro
 
-from bot.adapters.base import CcxtVenue, shared_tls
+from bot.adapters.base import PACING, CcxtVenue, shared_tls
 from bot.adapters.ccxt_reports import order_report
 from bot.adapters.stream import OrderStream
 from bot.values import Ack, ClientOrderId, OrderReport, Side, VenueOrderId
@@ -69,22 +68,19 @@ class BybitVenue(CcxtVenue):
         }
         if rest_url:
             config["urls"] = bybit_urls(rest_url, ws_url)
+        config.update(PACING)
         config.update(shared_tls(client_options or {}))
         config.update(client_options or {})
-        self._rest: Any = ccxt_async.bybit(dict(config))
-        self._pro: Any = ccxt_pro.bybit(dict(config))
+        # One ccxt.pro client serves REST and the stream: one market catalogue, one rate limiter.
+        self._rest: Any = ccxt_pro.bybit(config)
         if testnet:
             self._rest.set_sandbox_mode(True)
-            self._pro.set_sandbox_mode(True)
-        self._stream = OrderStream(self._pro, log)
+        self._stream = OrderStream(self._rest, log)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         await self._call("load_markets", lambda: self._rest.load_markets(), write=False)
-        # One catalogue fetch serves both clients.
-        self._pro.markets, self._pro.markets_by_id = self._rest.markets, self._rest.markets_by_id
-        self._pro.symbols = self._rest.symbols
         self._stream.start()
 
     def _untrusted(self, answer: Any, expect: type) -> str | None:

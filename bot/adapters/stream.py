@@ -33,10 +33,10 @@ class OrderStream:
         self._task = asyncio.ensure_future(self._run())
 
     async def close(self) -> None:
+        """Stop watching; the client is the adapter's to close (it serves REST too)."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        await self._pro.close()
 
     async def _run(self) -> None:
         delay = RETRY_S[0]

@@ -182,6 +182,8 @@ def test_the_private_asyncio_hooks_it_relies_on_still_exist() -> None:
         assert callable(asyncio.BaseEventLoop._run_once)  # type: ignore[attr-defined]
         assert callable(asyncio.SelectorEventLoop._make_socket_transport)  # type: ignore[attr-defined]
         assert hasattr(loop, "_selector") and hasattr(loop, "_clock_resolution")
+        assert loop._ssock is not None  # the self-pipe, which call_soon_threadsafe writes to
+        assert callable(asyncio.selector_events.BaseSelectorEventLoop._accept_connection)  # type: ignore[attr-defined]
     finally:
         loop.close()
 
@@ -211,3 +213,63 @@ def test_a_timer_lands_on_its_nanosecond_and_the_clock_never_stalls() -> None:
         signal.signal(signal.SIGALRM, previous)
     assert exact == 30_000_000
     assert 3 <= tiny < 100  # a few ns late at most, where floats cannot say better
+
+
+async def _poll_ms(count: int) -> None:
+    """What ccxt's rate limiter does while it waits for tokens."""
+    for _ in range(count):
+        await asyncio.sleep(0.001)
+
+
+def test_a_quiet_loop_skips_its_polls_yet_every_reply_lands_on_its_instant() -> None:
+    async def main() -> tuple[str, int, int, int]:
+        runner, url = await _slow_server(0.25)
+        try:
+            async with aiohttp.ClientSession() as session:
+                skipped = _loop().polls_skipped
+                started = _loop().elapsed_ns
+                poller = asyncio.ensure_future(_poll_ms(1000))
+                async with session.get(url) as response:
+                    text = await response.text()
+                took = _loop().elapsed_ns - started
+                await poller
+                return text, took, _loop().elapsed_ns - started, _loop().polls_skipped - skipped
+        finally:
+            await runner.cleanup()
+
+    text, took_ns, polled_ns, skipped = run(main)
+    assert text == "late"
+    assert took_ns == 250_000_000  # not a millisecond late for the polls skipped beside it
+    assert polled_ns == 1_000_000_000
+    assert skipped >= 1000  # at least one skipped poll per 1 ms wake-up: nothing could have been ready
+
+
+def test_a_loop_polls_every_time_while_it_holds_a_socket_whose_peer_is_outside() -> None:
+    import socket
+    import threading
+
+    async def main() -> tuple[int, int, bytes]:
+        loop = _loop()
+        ours, theirs = socket.socketpair()  # not a tapped transport: its bytes may come from anywhere
+        ours.setblocking(False)
+        got = loop.create_future()
+        loop.add_reader(ours.fileno(), lambda: got.done() or got.set_result(ours.recv(16)))
+        try:
+            skipped = loop.polls_skipped
+            await _poll_ms(100)
+            while_held = loop.polls_skipped - skipped
+            threading.Timer(0.01, theirs.send, (b"from outside",)).start()
+            while not got.done():  # the clock runs on (nothing holds it): only polling can see the bytes
+                await asyncio.sleep(0.001)
+            loop.remove_reader(ours.fileno())
+            skipped = loop.polls_skipped
+            await _poll_ms(100)
+            return while_held, loop.polls_skipped - skipped, got.result()
+        finally:
+            ours.close()
+            theirs.close()
+
+    while_held, after, received = run(main)
+    assert while_held == 0
+    assert received == b"from outside"
+    assert after >= 100  # the outside socket gone, the loop is quiet again
