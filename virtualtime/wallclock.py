@@ -1,25 +1,43 @@
 """Make the process's wall clock read the virtual loop's clock, exactly.
 
-freezegun does the sweep: ``time.time``, ``datetime.now`` and every module-level
-reference to them (ccxt's throttler does ``from time import time``) are replaced.
-Its frozen-time factory is then swapped for one that reads the loop, and ``time.time_ns``
-for an exact integer version: freezegun's own is ``int(float * 1e9)``, about a
-millisecond low at 2026 epochs, which is enough to break request signatures.
+While a bridge is started, ``time.time``, ``time_ns``, ``monotonic``, ``perf_counter`` (and their
+``_ns`` forms) read the loop directly, to the nanosecond; ``datetime.datetime`` and ``date`` are
+freezegun's fake classes, and ``time.gmtime``, ``localtime``, ``strftime`` freezegun's fakes, all of
+which read the loop through freezegun's factory stack. Every module-level reference to a real one
+(ccxt's throttler does ``from time import time``) is replaced as well, and put back on stop.
+
+Finding those references is what a start costs. freezegun's own sweep hashes every loaded module's
+names at each start (10-15 ms with ccxt loaded). This one remembers, per module, which names held a
+real clock and how many names the module had, and scans a module again only when that count changed:
+a start then costs well under a millisecond.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import datetime
+import sys
 import time
+import uuid
 from typing import Any
 
-import freezegun
-import freezegun.api
+import freezegun.api as fz
+import freezegun.config
 
 from virtualtime.loop import VirtualEventLoop
 
 _EPOCH = datetime.datetime(1970, 1, 1)
+# Never swept: the clock modules themselves, freezegun (it keeps the real functions to fall back
+# on), and pytest's own timing (its durations and timeouts are about the host, not the venue; also
+# what freezegun's own fakes, gmtime and the like, answer with the real clock for).
+_CLOCK_MODULES = frozenset({"datetime", "time"})
+_IGNORED = ("_pytest.",)
+
+# module name -> (the module, how many names it had when scanned, the names that held a real clock
+# (none for a module never swept), its namespace), for the ignore list in _scanned_for
+_scanned: dict[str, tuple[Any, int, tuple[str, ...], dict[str, Any]]] = {}
+_scanned_for: list[tuple[str, ...]] = [()]
 
 
 class _LoopTime:
@@ -29,7 +47,7 @@ class _LoopTime:
         self._loop = loop
 
     def __call__(self) -> datetime.datetime:
-        return freezegun.api.real_datetime(1970, 1, 1) + datetime.timedelta(microseconds=self._loop.time_ns() // 1000)
+        return fz.real_datetime(1970, 1, 1) + datetime.timedelta(microseconds=self._loop.time_ns() // 1000)
 
     def tick(self, delta: Any = 1) -> None:
         raise NotImplementedError("virtual time moves only by the loop's timers; await asyncio.sleep instead")
@@ -39,11 +57,41 @@ class _LoopTime:
 
 
 def _preload_clients() -> None:
-    # Modules imported after the freeze keep references to the real clock: import the
-    # clients under test first so the sweep reaches them.
+    # Modules imported after the start keep references to the real clock: import the clients under
+    # test first so the sweep reaches them.
     for name in ("ccxt", "ccxt.async_support", "ccxt.pro", "aiohttp"):
         with contextlib.suppress(ImportError):
             __import__(name)
+
+
+def _clock_names(namespace: dict[str, Any], wanted: dict[int, Any]) -> tuple[str, ...]:
+    return tuple(name for name, value in list(namespace.items()) if id(value) in wanted)
+
+
+def _swept(name: str, module: Any, ignore: tuple[str, ...]) -> bool:
+    return (module is not None and name not in _CLOCK_MODULES and not name.startswith(ignore)
+            and not name.startswith("freezegun") and not name.endswith(".six.moves"))
+
+
+def _clock_holders(real_ids: dict[int, Any], ignore: tuple[str, ...]) -> list[tuple[dict[str, Any], str]]:
+    """(namespace, name) of every module-level name that held a real clock when its module was scanned."""
+    if _scanned_for[0] != ignore:
+        _scanned.clear()
+        _scanned_for[0] = ignore
+    found: list[tuple[dict[str, Any], str]] = []
+    for name, module in list(sys.modules.items()):
+        known = _scanned.get(name)
+        if known is not None and known[0] is module and len(known[3]) == known[1]:
+            names = known[2]  # the common case: nothing to scan
+        else:
+            namespace = getattr(module, "__dict__", None)
+            if not isinstance(namespace, dict):
+                continue
+            names = _clock_names(namespace, real_ids) if _swept(name, module, ignore) else ()
+            known = _scanned[name] = (module, len(namespace), names, namespace)
+        if names:
+            found.extend((known[3], attribute) for attribute in names)
+    return found
 
 
 class WallClockBridge:
@@ -51,64 +99,99 @@ class WallClockBridge:
 
     def __init__(self, loop: VirtualEventLoop) -> None:
         self._loop = loop
-        self._freezer: Any = None
-        # time attribute -> (freezegun's reader, ours, the real one); holding ours keeps the
-        # identities freezegun restores by valid until stop.
-        self._readers: dict[str, tuple[Any, Any, Any]] = {}
+        self._started = False
+        self._undo: list[tuple[Any, str, Any]] = []
+        self._fakes: dict[int, Any] = {}  # id(real) -> its stand-in
+        self._reals: dict[int, Any] = {}  # id(stand-in) -> the real one
+        self._modules_at_start: set[str] = set()
+        self._ignore: tuple[str, ...] = ()
 
     def start(self) -> None:
-        if self._freezer is not None:
+        if self._started:
             raise RuntimeError("this wall-clock bridge is already started")
-        if freezegun.api.freeze_factories:
+        if fz.freeze_factories:
             raise RuntimeError(
                 "a freezegun freeze (or another virtual loop's bridge) is already active; "
                 "virtual time cannot share the wall clock with it: close the other loop first"
             )
         _preload_clients()
-        start = _EPOCH + datetime.timedelta(microseconds=self._loop.time_ns() // 1000)
-        # pytest keeps its real clock: its durations and timeouts are about the host, not the venue.
-        freezer = freezegun.freeze_time(start, tick=False, ignore=["_pytest."])
-        freezer.start()
-        self._freezer = freezer
-        freezegun.api.freeze_factories[-1] = _LoopTime(self._loop)  # type: ignore[call-overload]
-        # freezegun's readers go through its stack-inspecting ignore check and a datetime round
-        # trip (and its time_ns loses a millisecond): install exact, direct readers wherever
-        # freezegun installed its own. Its undo list says where that was. Monotonic clocks read
-        # the same epoch-based value freezegun gives them.
-        api = freezegun.api
         exact_ns = self._loop.time_ns
-        readers: dict[str, tuple[Any, Any, Any]] = {}
-        for name, seconds in (("time", True), ("time_ns", False), ("monotonic", True), ("monotonic_ns", False),
-                              ("perf_counter", True), ("perf_counter_ns", False)):
-            fake = getattr(api, f"fake_{name}", None)
+        seconds, nanoseconds = _seconds_reader(exact_ns), _ns_reader(exact_ns)
+        in_time = {  # the time module's own readers, by name: (real, stand-in)
+            "time": (fz.real_time, seconds), "time_ns": (fz.real_time_ns, nanoseconds),
+            "monotonic": (fz.real_monotonic, _seconds_reader(exact_ns)),
+            "monotonic_ns": (fz.real_monotonic_ns, _ns_reader(exact_ns)),
+            "perf_counter": (fz.real_perf_counter, _seconds_reader(exact_ns)),
+            "perf_counter_ns": (fz.real_perf_counter_ns, _ns_reader(exact_ns)),
+            "gmtime": (fz.real_gmtime, fz.fake_gmtime), "localtime": (fz.real_localtime, fz.fake_localtime),
+            "strftime": (fz.real_strftime, fz.fake_strftime),
+        }
+        pairs = [*in_time.values(), (fz.real_datetime, fz.FakeDatetime), (fz.real_date, fz.FakeDate)]
+        self._fakes = {id(real): fake for real, fake in pairs}
+        self._reals = {id(fake): real for real, fake in pairs}
+        self._ignore = tuple(dict.fromkeys([*_IGNORED, *freezegun.config.settings.default_ignore_list]))
+
+        # freezegun's fakes (the datetime classes, gmtime, ...) read the top of its factory stack.
+        fz.freeze_factories.append(_LoopTime(self._loop))  # type: ignore[arg-type]
+        fz.tz_offsets.append(datetime.timedelta(0))
+        fz.ignore_lists.append(self._ignore)
+        fz.tick_flags.append(False)
+        self._started = True
+
+        undo = self._undo
+        for name, (real, fake) in in_time.items():
+            undo.append((time, name, real))
+            setattr(time, name, fake)
+        for name, fake in (("datetime", fz.FakeDatetime), ("date", fz.FakeDate)):
+            undo.append((datetime, name, getattr(datetime, name)))
+            setattr(datetime, name, fake)
+        # uuid1 must not read the real clock through the C library.
+        if fz.uuid_generate_time_attr:
+            undo.append((uuid, fz.uuid_generate_time_attr, getattr(uuid, fz.uuid_generate_time_attr)))
+            setattr(uuid, fz.uuid_generate_time_attr, None)
+        undo.append((uuid, "_UuidCreate", getattr(uuid, "_UuidCreate", None)))
+        uuid._UuidCreate = None  # type: ignore[attr-defined]
+        uuid._last_timestamp = None  # type: ignore[attr-defined]
+        copyreg.dispatch_table[fz.real_datetime] = fz.pickle_fake_datetime  # type: ignore[index]
+        copyreg.dispatch_table[fz.real_date] = fz.pickle_fake_date  # type: ignore[index]
+
+        self._modules_at_start = set(sys.modules)
+        real_ids = {id(real): real for real, _fake in pairs}
+        for namespace, attribute in _clock_holders(real_ids, self._ignore):
+            value = namespace.get(attribute)
+            fake = self._fakes.get(id(value))
             if fake is not None:
-                readers[name] = (fake, _seconds_reader(exact_ns) if seconds else _ns_reader(exact_ns),
-                                 getattr(api, f"real_{name}"))
-        ours_by_fake = {id(fake): ours for fake, ours, _real in readers.values()}
-        for name, (_fake, ours, real) in readers.items():
-            setattr(time, name, ours)
-            # A module imported during the freeze may capture ours; freezegun restores such
-            # captures on stop by identity, so teach it which real function each stands for.
-            freezer.reals[id(ours)] = real
-        self._readers = readers
-        for module, name, _original in freezer.undo_changes:
-            replacement = ours_by_fake.get(id(getattr(module, name, None)))
-            if replacement is not None:
-                setattr(module, name, replacement)
+                undo.append((namespace, attribute, value))
+                namespace[attribute] = fake
 
     def stop(self) -> None:
-        if self._freezer is None:
+        if not self._started:
             return
-        # freezer.stop() restores every attribute it changed, including the ones swapped above,
-        # and the time module's own (it expects to find its fakes there first).
-        for name, (fake, _ours, _real) in self._readers.items():
-            setattr(time, name, fake)
-        freezer, self._freezer = self._freezer, None
-        freezer.stop()
-        self._readers = {}
+        self._started = False
+        undo, self._undo = self._undo, []
+        for target, name, value in reversed(undo):
+            if isinstance(target, dict):
+                target[name] = value
+            else:
+                setattr(target, name, value)
+        copyreg.dispatch_table.pop(fz.real_datetime, None)  # type: ignore[call-overload]
+        copyreg.dispatch_table.pop(fz.real_date, None)  # type: ignore[call-overload]
+        uuid._last_timestamp = None  # type: ignore[attr-defined]
+        # Modules imported during the run may have captured a stand-in: give them the real one.
+        for name in set(sys.modules) - self._modules_at_start:
+            module = sys.modules.get(name)
+            namespace = getattr(module, "__dict__", None)
+            if not _swept(name, module, self._ignore) or not isinstance(namespace, dict):
+                continue
+            for attribute in _clock_names(namespace, self._reals):
+                namespace[attribute] = self._reals[id(namespace[attribute])]
+        fz.freeze_factories.pop()
+        fz.tz_offsets.pop()
+        fz.ignore_lists.pop()
+        fz.tick_flags.pop()
 
 
-# One function object per replaced reader: freezegun maps captured readers back to real ones by identity.
+# One function object per stand-in: stop() maps captured stand-ins back to the real ones by identity.
 def _seconds_reader(exact_ns: Any) -> Any:
     def read() -> float:
         return exact_ns() / 1e9
