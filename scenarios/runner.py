@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 from scenarios import checks, timeline
 from scenarios.invariants import Holding, Snapshot, Violation, Watch, unified
 from scenarios.model import Scenario, ScenarioError, Step
+from scenarios.scratch import scratch_dir
 from scenarios.subjects import Subject, factory
 from simulator.engine.events import EngineEvent, Executed
 from simulator.engine.rejections import Rejection
@@ -80,7 +80,7 @@ class Verdict:
 def replay(scenario: Scenario, subject: str, seed: int = 0) -> Verdict:
     """A fresh world, the scenario run in it, the verdict with the run's wall time and trace hash."""
     started = time.perf_counter()
-    with simulation(seed=seed) as sim, tempfile.TemporaryDirectory(prefix=f"{scenario.id}-") as workdir:
+    with simulation(seed=seed) as sim, scratch_dir(f"{scenario.id}-") as workdir:
         session = Session(sim, scenario, subject, Path(workdir))
         try:
             session.begin()

@@ -13,7 +13,6 @@ faults are cleared, the subject gets a convergence window, and the runner's fina
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from scenarios.fuzz import strategies as fz
 from scenarios.fuzz.program import Program
 from scenarios.invariants import Violation
 from scenarios.runner import Session
+from scenarios.scratch import scratch_dir
 from simulator.simulation import simulation
 
 # A condition (a phantom, a position without a stop) may last this long before it is a violation:
@@ -59,7 +59,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         super().__init__()
         self._exit = contextlib.ExitStack()
         self.sim = self._exit.enter_context(simulation(seed=self.seed))
-        workdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="fuzz-")))
+        workdir = Path(self._exit.enter_context(scratch_dir("fuzz-")))
         self.program = Program(self.venue, self.subject, self.seed, GRACE_MS)
         self.name = f"fuzz-{self.subject}-{self.venue}-seed{self.seed}"  # the failure file's id, from the start
         header = self.program.scenario(duration_ms=0, scenario_id=self.name)
