@@ -78,7 +78,11 @@ class CcxtVenue:
     async def _read(self, what: str, call: Callable[[], Awaitable[T]], expect: type = dict) -> T:
         """A read whose raw answer must be the venue's own (ccxt turns an empty 200 into "nothing"),
         else ``RetryLater``."""
-        async with self._read_lock:  # last_json_response belongs to the one call in flight
+        # last_json_response belongs to the one read in flight. The stream's own REST calls (Binance's
+        # listen key) share the client, but ccxt sets the field as a request returns, and the unified
+        # methods read through here await nothing after their request (ccxt 4.5.90): no other task
+        # runs between that and the line below.
+        async with self._read_lock:
             self._rest.last_json_response = None
             result = await self._call(what, call, write=False)
             answer = self._rest.last_json_response
