@@ -4,7 +4,8 @@ Run: ``.venv/bin/python -m benchmarks.virtual_time [--repetitions N] [--busy] [-
 results are kept in benchmarks/results/. It only measures and prints: nothing here asserts.
 
 1. Compression: ``scenarios.reference_run`` under ``simulation(seed)``, N times after one cold
-   run; simulated seconds against real wall time, split into setup, scenario and teardown.
+   run; simulated seconds against real wall time, split into setup, scenario and teardown. Then
+   N more with the clients' rate limiter waking every 5 ms, as the bot's do (``bot.adapters.base.PACING``).
 2. Determinism: distinct trace digests over the N runs, idle and again with every other core
    spinning in a subprocess.
 3. Overhead: back-to-back round trips (aiohttp against a trivial server; ccxt against the Bybit
@@ -32,6 +33,7 @@ import aiohttp
 import ccxt
 from aiohttp import web
 
+from bot.adapters.base import PACING
 from scenarios.reference_run import reference_run
 from simulator.server import listen, serve_bybit
 from simulator.simulation import simulation
@@ -81,12 +83,12 @@ class ReferenceRun:
     digest: str
 
 
-def reference_once(seed: int) -> ReferenceRun:
+def reference_once(seed: int, client_options: dict[str, Any] | None = None) -> ReferenceRun:
     started = _now()
     with simulation(seed=seed) as sim:
         trace = _StampedTrace(sim.clock)
         sim.trace = trace
-        outcome = sim.run(lambda: reference_run(sim))
+        outcome = sim.run(lambda: reference_run(sim, client_options))
         simulated_ms = sim.now_ms() - sim.start_ms
     ended = _now()
     return ReferenceRun(
@@ -145,7 +147,7 @@ def jump_cost_s(n: int = 5000) -> float:
 
 
 def loop_cost_s() -> float:
-    """Real seconds to open and close a virtual loop with its wall-clock bridge (freezegun's module sweep)."""
+    """Real seconds to open and close a virtual loop with its wall-clock bridge (its module sweep)."""
     def once() -> float:
         started = _now()
         runtime.new_virtual_loop().close()
@@ -294,6 +296,12 @@ def main() -> None:
     emit(f"  a clock jump (await asyncio.sleep(0.001) on the virtual loop) costs {jump * 1e6:.0f} us real: "
          f"{jumps:.0f} jumps ~ {jump * jumps * ms:.0f} ms of the run")
     emit(f"  a virtual loop and wall-clock bridge alone, opened and closed: {loop_cost_s() * ms:.1f} ms")
+    paced = [reference_once(SEED, PACING) for _ in range(reps)]
+    paced_whole = statistics.median([r.whole_s for r in paced])
+    emit(f"  the same run with ccxt's limiter waking every 5 ms, as the bot's clients do ({PACING}):")
+    emit(f"    median {paced_whole * ms:.1f} ms (p95 {_p95([r.whole_s * ms for r in paced]):.1f}), "
+         f"{simulated_s / paced_whole:,.0f}x whole run; {_one([r.jumps for r in paced])} clock jumps, "
+         f"{_one([r.round_trips for r in paced])} HTTP round trips")
     emit()
 
     emit(f"determinism, distinct trace digests over {reps} runs of seed {SEED}")

@@ -10,6 +10,7 @@ dozen WebSocket frames, a little over 300 s of venue time.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -38,12 +39,13 @@ class Outcome:
     trades: int
 
 
-async def reference_run(sim: Simulation) -> Outcome:
+async def reference_run(sim: Simulation, client_options: Mapping[str, Any] | None = None) -> Outcome:
+    """The run, with ccxt's default options unless ``client_options`` (ccxt config) says otherwise."""
     started_ms = sim.now_ms()
     trace = sim.trace
     async with sim.serve_bybit() as venue:
-        rest: Any = venue.rest_client()
-        pro: Any = venue.pro_client()
+        rest: Any = venue.rest_client(**(client_options or {}))
+        pro: Any = venue.pro_client(**(client_options or {}))
         await rest.load_markets()
         pro.markets, pro.markets_by_id = rest.markets, rest.markets_by_id  # one catalogue fetch for both
 
