@@ -90,6 +90,9 @@ def main() -> None:
                  f" {r['wall_s']:>8.1f} {r['steps_per_s']:>9.1f}")
         emit(f"  in all: {total} steps in {wall:.1f} s wall (process start included) = {total / wall:.1f} steps/s,"
              f" {total / wall / args.workers:.1f} per process")
+        start_up = wall - max(r["wall_s"] for r in reports)
+        emit(f"  of which process start-up and exit (imports of ccxt, aiohttp, hypothesis): {start_up:.1f} s,"
+             " paid once per process however long it fuzzes")
     emit()
     emit(f"benchmark took {time.perf_counter() - started:.0f} s real time")
     if args.out:
