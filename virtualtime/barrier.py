@@ -32,6 +32,7 @@ _real_monotonic = time.clock_gettime
 _REAL_CLOCK = time.CLOCK_MONOTONIC
 _POLL_S = 0.0001
 _SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes in the send queue not yet transmitted
+_TCP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 _TCP_ESTABLISHED = 1
 _TCP_CLOSE = 7
 
@@ -88,9 +89,10 @@ class InFlight:
             self._pending[tapped] = tapped.ends
 
     def peer_is_ours(self, fd: int) -> bool:
-        """Whether ``fd`` is an open tapped socket whose peer is an open tapped socket of this loop."""
+        """Whether ``fd`` is an open tapped TCP socket whose peer is an open tapped socket of this loop.
+        Only TCP: an AF_UNIX address pair names no peer (a socketpair's is ('', ''), its own)."""
         tapped = self._by_fd.get(fd)
-        if tapped is None or tapped.closed or tapped.ends is None:
+        if tapped is None or tapped.closed or tapped.ends is None or tapped.family not in _TCP_FAMILIES:
             return False
         local, remote = tapped.ends
         peer = self._by_ends.get((remote, local))
@@ -164,6 +166,7 @@ class Tapped:
         self.eof_seen = False
         self._registry = registry
         self.fd = sock.fileno()
+        self.family = sock.family
         try:
             self.ends: tuple[Address, Address] | None = (sock.getsockname(), sock.getpeername())
         except OSError:

@@ -32,8 +32,8 @@ NS_PER_S = 1_000_000_000
 GIVE_UP_S = 10.0
 # Real-time step while waiting with the clock frozen.
 _POLL_S = 0.0002
-# A quiet loop (see ``_only_own_io``) skips its zero-timeout polls, but never more than this many in a
-# row: bytes from outside the loop (another process, a raw thread) and signals still reach it.
+# A quiet loop (see ``_only_own_io``) skips the zero-timeout polls it makes while callbacks are ready,
+# but never more than this many in a row: a long chain of callbacks still hears from outside.
 _FORCE_POLL_EVERY = 64
 # Captured at import: freezegun replaces time.monotonic, never clock_gettime.
 _real_monotonic = time.clock_gettime
@@ -80,20 +80,22 @@ class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         loop = self._loop
-        if loop._quiet and loop._unpolled < _FORCE_POLL_EVERY:
-            # Nothing this loop did since its last empty poll can have made a socket ready.
+        if timeout == 0 and loop._quiet and loop._unpolled < _FORCE_POLL_EVERY and not loop._stalled():
+            # Callbacks are ready, and nothing this loop did since its last empty poll can have made a
+            # socket ready. The poll before a clock jump is never skipped: whatever the loop cannot
+            # account for (a signal, a connection made by other means) is seen before time moves.
             loop._unpolled += 1
             loop.polls_skipped += 1
-        else:
-            if loop._barrier.has_pending:
-                loop._barrier.wait_until_landed(give_up_s=GIVE_UP_S)
-            loop._unpolled = 0
-            # Set before polling: any I/O from here on clears it.
-            loop._quiet = loop._only_own_io()
-            events = super().select(0)
-            if events:
-                loop._quiet = False
-                return self._sorted(events)
+            return []
+        if loop._barrier.has_pending:
+            loop._barrier.wait_until_landed(give_up_s=GIVE_UP_S)
+        loop._unpolled = 0
+        # Set before polling: any I/O from here on clears it.
+        loop._quiet = loop._only_own_io()
+        events = super().select(0)
+        if events:
+            loop._quiet = False
+            return self._sorted(events)
         if timeout == 0 and not loop._stalled():
             return []
         deadline = _real_monotonic(_REAL_CLOCK) + GIVE_UP_S
@@ -209,7 +211,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def _only_own_io(self) -> bool:
         """Whether only this loop's own actions can make a registered fd ready: every fd is the
         self-pipe (written by ``call_soon_threadsafe``), a listening socket (readied by this loop's
-        ``sock_connect``), or a tapped socket whose peer is a tapped socket of this loop."""
+        ``sock_connect``), or a tapped TCP socket whose peer is a tapped socket of this loop."""
         if self._own_io is None:
             self._own_io = all(self._is_own(key) for key in self._selector.get_map().values())  # type: ignore[attr-defined]
         return self._own_io

@@ -84,7 +84,10 @@ def _clock_holders(real_ids: dict[int, Any], ignore: tuple[str, ...]) -> list[tu
         if known is not None and known[0] is module and len(known[3]) == known[1]:
             names = known[2]  # the common case: nothing to scan
         else:
-            namespace = getattr(module, "__dict__", None)
+            try:
+                namespace = getattr(module, "__dict__", None)
+            except Exception:  # noqa: BLE001 - a lazy module that fails to load: nothing there to patch
+                continue
             if not isinstance(namespace, dict):
                 continue
             names = _clock_names(namespace, real_ids) if _swept(name, module, ignore) else ()
@@ -137,7 +140,13 @@ class WallClockBridge:
         fz.ignore_lists.append(self._ignore)
         fz.tick_flags.append(False)
         self._started = True
+        try:
+            self._patch(in_time, pairs)
+        except BaseException:
+            self.stop()  # a half-patched process would refuse every later loop
+            raise
 
+    def _patch(self, in_time: dict[str, tuple[Any, Any]], pairs: list[tuple[Any, Any]]) -> None:
         undo = self._undo
         for name, (real, fake) in in_time.items():
             undo.append((time, name, real))
@@ -168,6 +177,15 @@ class WallClockBridge:
         if not self._started:
             return
         self._started = False
+        try:
+            self._unpatch()
+        finally:
+            fz.freeze_factories.pop()
+            fz.tz_offsets.pop()
+            fz.ignore_lists.pop()
+            fz.tick_flags.pop()
+
+    def _unpatch(self) -> None:
         undo, self._undo = self._undo, []
         for target, name, value in reversed(undo):
             if isinstance(target, dict):
@@ -180,15 +198,14 @@ class WallClockBridge:
         # Modules imported during the run may have captured a stand-in: give them the real one.
         for name in set(sys.modules) - self._modules_at_start:
             module = sys.modules.get(name)
-            namespace = getattr(module, "__dict__", None)
+            try:
+                namespace = getattr(module, "__dict__", None)
+            except Exception:  # noqa: BLE001 - as in the sweep
+                continue
             if not _swept(name, module, self._ignore) or not isinstance(namespace, dict):
                 continue
             for attribute in _clock_names(namespace, self._reals):
                 namespace[attribute] = self._reals[id(namespace[attribute])]
-        fz.freeze_factories.pop()
-        fz.tz_offsets.pop()
-        fz.ignore_lists.pop()
-        fz.tick_flags.pop()
 
 
 # One function object per stand-in: stop() maps captured stand-ins back to the real ones by identity.

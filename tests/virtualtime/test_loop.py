@@ -273,3 +273,59 @@ def test_a_loop_polls_every_time_while_it_holds_a_socket_whose_peer_is_outside()
     assert while_held == 0
     assert received == b"from outside"
     assert after >= 100  # the outside socket gone, the loop is quiet again
+
+
+class _FirstBytes(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.got: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        if not self.got.done():
+            self.got.set_result(data)
+
+
+def test_bytes_written_to_a_unix_socket_from_outside_land_before_time_moves() -> None:
+    # A socketpair's address pair names no peer: such a transport is never the loop's own.
+    import socket
+
+    async def main() -> tuple[bytes, int]:
+        loop = _loop()
+        ours, theirs = socket.socketpair()
+        transport, protocol = await loop.create_unix_connection(_FirstBytes, sock=ours)
+        try:
+            await asyncio.sleep(0.001)  # the loop goes quiet
+            started = loop.elapsed_ns
+            loop.call_soon(theirs.send, b"hi")  # a raw socket: nothing the loop tracks
+            data = await asyncio.wait_for(protocol.got, 5)
+            return data, loop.elapsed_ns - started
+        finally:
+            transport.close()
+            theirs.close()
+
+    assert run(main) == (b"hi", 0)
+
+
+def test_a_connection_made_outside_the_loop_is_accepted_before_time_moves() -> None:
+    import socket
+
+    async def main() -> int:
+        loop = _loop()
+        accepted: asyncio.Future[int] = loop.create_future()
+
+        class Accept(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                if not accepted.done():
+                    accepted.set_result(loop.elapsed_ns)
+
+        server = await loop.create_server(Accept, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        await asyncio.sleep(0.001)
+        started = loop.elapsed_ns
+        raw = socket.create_connection(("127.0.0.1", port))  # a blocking library's connect, not sock_connect
+        try:
+            return await asyncio.wait_for(asyncio.shield(accepted), 0.010) - started
+        finally:
+            raw.close()
+            server.close()
+
+    assert run(main) == 0

@@ -77,3 +77,40 @@ def test_threads_keep_the_real_clock_for_their_own_waits() -> None:
         assert time.clock_gettime(time.CLOCK_MONOTONIC) - started < 5
     finally:
         loop.close()
+
+
+def test_a_start_that_fails_half_way_leaves_the_clock_real_and_the_next_loop_free() -> None:
+    class Broken(types.ModuleType):
+        def __getattribute__(self, name: str) -> object:
+            if name == "__dict__":
+                raise ImportError("a lazy module that fails to load")
+            return super().__getattribute__(name)
+
+    sys.modules["bridge_broken"] = Broken("bridge_broken")
+    try:
+        new_virtual_loop().close()  # such a module is skipped, not fatal
+    finally:
+        del sys.modules["bridge_broken"]
+    assert abs(time.time() - _real_now_s()) < 5
+    new_virtual_loop().close()
+
+
+def test_a_start_that_raises_half_way_undoes_what_it_did() -> None:
+    class Exploding(dict):  # type: ignore[type-arg]
+        def items(self):  # type: ignore[no-untyped-def]
+            raise RuntimeError("a namespace that cannot be read")
+
+    class Odd:
+        @property
+        def __dict__(self):  # type: ignore[no-untyped-def,override]
+            return Exploding(x=1)
+
+    sys.modules["bridge_odd"] = Odd()  # type: ignore[assignment]
+    try:
+        with pytest.raises(RuntimeError, match="cannot be read"):
+            new_virtual_loop()
+    finally:
+        del sys.modules["bridge_odd"]
+    assert time.time is not None and abs(time.time() - _real_now_s()) < 5
+    assert datetime.datetime.now().year >= 2026 and type(datetime.datetime.now()) is datetime.datetime
+    new_virtual_loop().close()  # nothing left half-started to refuse it
