@@ -291,6 +291,13 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             self._held_count -= 1
             self._quiet = False
 
+    def _make_ssl_transport(self, rawsock: socket.socket, *args: Any, **kwargs: Any) -> Any:
+        # TLS rides on a plain socket transport too: tap its socket, or TLS bytes would travel
+        # outside the in-flight barrier.
+        tapped = Tapped(rawsock, self._barrier)
+        self._fds_changed()
+        return super()._make_ssl_transport(tapped, *args, **kwargs)  # type: ignore[misc]
+
     def _make_socket_transport(self, sock: socket.socket, protocol: Any, waiter: Any = None, *,
                                extra: Any = None, server: Any = None) -> Any:
         tapped = Tapped(sock, self._barrier)

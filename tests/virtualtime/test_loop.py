@@ -181,6 +181,7 @@ def test_the_private_asyncio_hooks_it_relies_on_still_exist() -> None:
         assert isinstance(loop._ready, collections.deque) and isinstance(loop._stopping, bool)
         assert callable(asyncio.BaseEventLoop._run_once)  # type: ignore[attr-defined]
         assert callable(asyncio.SelectorEventLoop._make_socket_transport)  # type: ignore[attr-defined]
+        assert callable(asyncio.SelectorEventLoop._make_ssl_transport)  # type: ignore[attr-defined]
         assert hasattr(loop, "_selector") and hasattr(loop, "_clock_resolution")
         assert loop._ssock is not None  # the self-pipe, which call_soon_threadsafe writes to
         assert callable(asyncio.selector_events.BaseSelectorEventLoop._accept_connection)  # type: ignore[attr-defined]
@@ -329,3 +330,18 @@ def test_a_connection_made_outside_the_loop_is_accepted_before_time_moves() -> N
             server.close()
 
     assert run(main) == 0
+
+
+def test_tls_connections_travel_under_the_in_flight_barrier() -> None:
+    async def main() -> tuple[int, int]:
+        loop = _loop()
+        async with serve_bybit(engine=bybit_engine(clock=LoopClock(loop), seed=1), tls=True) as venue:
+            client = venue.rest_client()
+            await client.fetch_time()  # over HTTPS, the venue's local certificate trusted
+            tapped = [t for t in loop._barrier._by_fd.values() if not t.closed]
+            # Both ends of the TLS connection are tapped sockets whose peer is the other: the loop's own.
+            own = sum(loop._barrier.peer_is_ours(t.fd) for t in tapped)
+            return len(tapped), own
+
+    tapped, own = run(main)
+    assert tapped >= 2 and own == tapped
