@@ -18,6 +18,10 @@ RETRY_S = (0.5, 30.0)
 # listen key once and afterwards only when watch_orders is called again (ccxt#6760); a watch left
 # waiting goes deaf when the key lapses at 60 minutes. Renewal happens in the call, past 20 minutes.
 REWATCH_S = 10 * 60.0
+# A watch silent this many times in a row gets a fresh connection. ccxt.pro never re-sends an auth
+# whose reply was lost: it waits on that socket forever, and a re-watch joins the wait. A quiet bot
+# pays one reconnect every 20 minutes for it.
+SILENT_REWATCHES_BEFORE_RECONNECT = 2
 CACHE_SIZE = 2_000  # pushes kept for confirmation: the recent ones are all it asks for
 
 
@@ -40,17 +44,28 @@ class OrderStream:
 
     async def _run(self) -> None:
         delay = RETRY_S[0]
+        silent = 0
         while True:
             try:
                 orders = await asyncio.wait_for(self._pro.watch_orders(), REWATCH_S)
             except TimeoutError:
-                continue  # quiet: watch again, which lets ccxt renew what keeps the stream alive
+                # Quiet: watch again, which lets ccxt renew what keeps the stream alive; quiet for
+                # long, start over on a fresh connection in case this one is deaf.
+                silent += 1
+                if silent >= SILENT_REWATCHES_BEFORE_RECONNECT:
+                    silent = 0
+                    self._log.info("order stream silent for %.0f s; reconnecting",
+                                   REWATCH_S * SILENT_REWATCHES_BEFORE_RECONNECT)
+                    await self._pro.close_ws_clients()
+                continue
             except Exception as error:  # noqa: BLE001 - the stream's own supervisor: it must outlive any failure
                 self._log.warning("order stream failed, reconnecting in %.1f s: %r", delay, error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_S[1])
+                silent = 0
                 continue
             delay = RETRY_S[0]
+            silent = 0
             for order in orders:
                 report = order_report(order, "push")
                 if report is not None:

@@ -52,13 +52,15 @@ class World:
     def engine(self):  # noqa: ANN201 - the simulator's Engine
         return self.running.engine
 
-    async def bot(self, *, stream: bool = True, repo: Repository | None = None, seed: int = 1) -> Stack:
-        """A started bot stack on the shared database; ``stream=False`` points its WS at a closed port."""
+    async def bot(self, *, stream: bool = True, repo: Repository | None = None, seed: int = 1,
+                  subscribed: bool = True) -> Stack:
+        """A started bot stack on the shared database; ``stream=False`` points its WS at a closed port,
+        ``subscribed=False`` does not wait for its order stream to subscribe."""
         ws_url = None if stream else f"ws://127.0.0.1:{_closed_port()}"
         venue = BybitVenue(api_key=self.running.api_key, secret=self.running.api_secret,
                            rest_url=self.running.base_url, ws_url=ws_url)
         await venue.start()
-        if stream:
+        if stream and subscribed:
             await asyncio.wait_for(self.running.venue.streams.wait_subscribed("order"), 5)
         clock = SystemClock()
         repo = repo or Repository.open(str(self.db_path), clock)
