@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +22,7 @@ from scenarios.invariants import Holding, Snapshot, Violation, Watch, unified
 from scenarios.model import Scenario, ScenarioError, Step
 from scenarios.scratch import scratch_dir
 from scenarios.subjects import Subject, factory
-from simulator.engine.events import EngineEvent, Executed
+from simulator.engine.events import EngineEvent, Executed, OrderChanged, PositionChanged
 from simulator.engine.rejections import Rejection
 from simulator.engine.values import AccountId
 from simulator.engine.venue import Engine
@@ -190,6 +190,7 @@ class _Run:
         self.first_record = len(sim.trace) - 1
         self.watch = Watch(grace_ms=scenario.convergence_ms)
         self._move_prices()
+        self._stop_watching_engine = self._watch_engine(self.watch)
         self.monitor = asyncio.ensure_future(self._monitor(self.watch))
 
     async def step(self, step: Step) -> None:
@@ -198,6 +199,7 @@ class _Run:
 
     async def stop(self) -> None:
         """The monitor and the subject's pending calls, cancelled (finish() has usually done it)."""
+        self._stop_watching_engine()
         self.monitor.cancel()
         await asyncio.gather(self.monitor, return_exceptions=True)
         await self._cancel_pending()
@@ -211,6 +213,7 @@ class _Run:
             watch.observe(final)
             self._judge_failures(final, watch, final=True)
         finally:
+            self._stop_watching_engine()
             self.monitor.cancel()
             await asyncio.gather(self.monitor, return_exceptions=True)
         violations = watch.finish() + self._end_checks(final) + self._disagreement(final) + self._end_state(final)
@@ -323,6 +326,18 @@ class _Run:
         engine.subscribe(listener)
 
     # ------------------------------------------------------------------ judging
+
+    def _watch_engine(self, watch: Watch) -> Callable[[], None]:
+        """Between samples, every change to the account's orders or positions is looked at as it
+        happens: a stop taken off a held position and put back within the second still left it bare."""
+        account = self.venue.account.account_id
+
+        def listener(batch: Sequence[EngineEvent]) -> None:
+            if any(isinstance(e, OrderChanged) and e.order.account_id == account
+                   or isinstance(e, PositionChanged) and e.position.account_id == account for e in batch):
+                watch.observe(self._snapshot())
+
+        return self.venue.engine.subscribe(listener)
 
     async def _monitor(self, watch: Watch) -> None:
         while True:

@@ -73,9 +73,21 @@ class InFlight:
 
     def add(self, tapped: Tapped) -> None:
         if tapped.ends is not None:
+            tapped.replaced.append(self._by_ends.get(tapped.ends))
             self._by_ends[tapped.ends] = tapped
         if tapped.fd >= 0:
+            tapped.replaced.append(self._by_fd.get(tapped.fd))
             self._by_fd[tapped.fd] = tapped
+
+    def discard(self, tapped: Tapped) -> None:
+        """Forget a tap whose transport was never made, and give back the entries it displaced."""
+        self.remove(tapped)
+        self._pending.pop(tapped, None)
+        for previous in tapped.replaced:
+            if previous is not None and not previous.closed:
+                if previous.ends is not None:
+                    self._by_ends[previous.ends] = previous
+                self._by_fd[previous.fd] = previous
 
     def remove(self, tapped: Tapped) -> None:
         if tapped.ends is not None and self._by_ends.get(tapped.ends) is tapped:
@@ -165,6 +177,7 @@ class Tapped:
         self.fin_sent = False
         self.eof_seen = False
         self._registry = registry
+        self.replaced: list[Tapped | None] = []  # what registering this tap displaced, if anything
         self.fd = sock.fileno()
         self.family = sock.family
         try:

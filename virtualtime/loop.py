@@ -294,17 +294,27 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def _make_ssl_transport(self, rawsock: socket.socket, *args: Any, **kwargs: Any) -> Any:
         # TLS rides on a plain socket transport too: tap its socket, or TLS bytes would travel
         # outside the in-flight barrier.
-        tapped = Tapped(rawsock, self._barrier)
-        self._fds_changed()
-        return super()._make_ssl_transport(tapped, *args, **kwargs)  # type: ignore[misc]
+        return self._tapped(rawsock, lambda tapped: super(VirtualEventLoop, self)._make_ssl_transport(  # type: ignore[misc]
+            tapped, *args, **kwargs))
 
     def _make_socket_transport(self, sock: socket.socket, protocol: Any, waiter: Any = None, *,
                                extra: Any = None, server: Any = None) -> Any:
+        return self._tapped(sock, lambda tapped: super(VirtualEventLoop, self)._make_socket_transport(  # type: ignore[misc]
+            tapped, protocol, waiter, extra=extra, server=server))
+
+    def _tapped(self, sock: socket.socket, make: Callable[[Tapped], Any]) -> Any:
         tapped = Tapped(sock, self._barrier)
         self._fds_changed()
-        return super()._make_socket_transport(  # type: ignore[misc]
-            tapped, protocol, waiter, extra=extra, server=server
-        )
+        try:
+            return make(tapped)
+        except BaseException:
+            self._barrier.discard(tapped)  # refused (e.g. the fd already has a transport): forget it
+            raise
+
+    async def _sock_sendfile_native(self, sock: Any, file: Any, offset: int, count: int | None) -> int:
+        # os.sendfile writes past the tap, and bytes it sent would be missing from the barrier's
+        # count for good: make asyncio fall back to plain writes, which the tap sees.
+        raise asyncio.SendfileNotAvailableError("the virtual loop counts every byte sent; sendfile bypasses it")
 
 
 def _is_loopback(address: Any) -> bool:

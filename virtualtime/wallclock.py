@@ -108,6 +108,7 @@ class WallClockBridge:
         self._reals: dict[int, Any] = {}  # id(stand-in) -> the real one
         self._modules_at_start: set[str] = set()
         self._ignore: tuple[str, ...] = ()
+        self._pushed: list[list[Any]] = []  # freezegun's stacks this bridge pushed onto
 
     def start(self) -> None:
         if self._started:
@@ -134,16 +135,20 @@ class WallClockBridge:
         self._reals = {id(fake): real for real, fake in pairs}
         self._ignore = tuple(dict.fromkeys([*_IGNORED, *freezegun.config.settings.default_ignore_list]))
 
-        # freezegun's fakes (the datetime classes, gmtime, ...) read the top of its factory stack.
-        fz.freeze_factories.append(_LoopTime(self._loop))  # type: ignore[arg-type]
-        fz.tz_offsets.append(datetime.timedelta(0))
-        fz.ignore_lists.append(self._ignore)
-        fz.tick_flags.append(False)
+        # From here on stop() undoes whatever was done, even if start() is cut short: a half-patched
+        # process would refuse every later loop.
         self._started = True
         try:
+            # freezegun's fakes (the datetime classes, gmtime, ...) read the top of its factory stack.
+            stacks: list[tuple[list[Any], Any]] = [
+                (fz.freeze_factories, _LoopTime(self._loop)), (fz.tz_offsets, datetime.timedelta(0)),
+                (fz.ignore_lists, self._ignore), (fz.tick_flags, False)]
+            for stack, entry in stacks:
+                stack.append(entry)
+                self._pushed.append(stack)
             self._patch(in_time, pairs)
         except BaseException:
-            self.stop()  # a half-patched process would refuse every later loop
+            self.stop()
             raise
 
     def _patch(self, in_time: dict[str, tuple[Any, Any]], pairs: list[tuple[Any, Any]]) -> None:
@@ -151,8 +156,8 @@ class WallClockBridge:
         for name, (real, fake) in in_time.items():
             undo.append((time, name, real))
             setattr(time, name, fake)
-        for name, fake in (("datetime", fz.FakeDatetime), ("date", fz.FakeDate)):
-            undo.append((datetime, name, getattr(datetime, name)))
+        for name, real, fake in (("datetime", fz.real_datetime, fz.FakeDatetime), ("date", fz.real_date, fz.FakeDate)):
+            undo.append((datetime, name, real))
             setattr(datetime, name, fake)
         # uuid1 must not read the real clock through the C library.
         if fz.uuid_generate_time_attr:
@@ -174,24 +179,24 @@ class WallClockBridge:
                 namespace[attribute] = fake
 
     def stop(self) -> None:
+        """Put everything back. Each change is forgotten only once undone, so a stop that is cut
+        short (Ctrl-C) can be called again and finishes the job."""
         if not self._started:
             return
-        self._started = False
-        try:
-            self._unpatch()
-        finally:
-            fz.freeze_factories.pop()
-            fz.tz_offsets.pop()
-            fz.ignore_lists.pop()
-            fz.tick_flags.pop()
-
-    def _unpatch(self) -> None:
-        undo, self._undo = self._undo, []
-        for target, name, value in reversed(undo):
+        while self._undo:
+            target, name, value = self._undo[-1]
             if isinstance(target, dict):
                 target[name] = value
             else:
                 setattr(target, name, value)
+            self._undo.pop()
+        self._restore_late_imports()
+        while self._pushed:
+            self._pushed[-1].pop()
+            self._pushed.pop()
+        self._started = False
+
+    def _restore_late_imports(self) -> None:
         copyreg.dispatch_table.pop(fz.real_datetime, None)  # type: ignore[call-overload]
         copyreg.dispatch_table.pop(fz.real_date, None)  # type: ignore[call-overload]
         uuid._last_timestamp = None  # type: ignore[attr-defined]

@@ -54,9 +54,17 @@ class OrderStream:
                 silent += 1
                 if silent >= SILENT_REWATCHES_BEFORE_RECONNECT:
                     silent = 0
-                    self._log.info("order stream silent for %.0f s; reconnecting",
-                                   REWATCH_S * SILENT_REWATCHES_BEFORE_RECONNECT)
-                    await self._pro.close_ws_clients()
+                    await self._reconnect()
+                continue
+            except asyncio.CancelledError as error:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the stream itself is being stopped
+                # ccxt cancelled the watch's future (its client was closed under it): a failure like any.
+                self._log.warning("order stream watch cancelled, reconnecting in %.1f s: %r", delay, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_S[1])
+                silent = 0
                 continue
             except Exception as error:  # noqa: BLE001 - the stream's own supervisor: it must outlive any failure
                 self._log.warning("order stream failed, reconnecting in %.1f s: %r", delay, error)
@@ -72,6 +80,13 @@ class OrderStream:
                     self._remember(report)
             self._pushed.set()
             self._pushed = asyncio.Event()
+
+    async def _reconnect(self) -> None:
+        self._log.info("order stream silent for %.0f s; reconnecting", REWATCH_S * SILENT_REWATCHES_BEFORE_RECONNECT)
+        try:
+            await self._pro.close_ws_clients()
+        except Exception as error:  # noqa: BLE001 - the next watch connects afresh whatever the close did
+            self._log.warning("closing the order stream's connection failed: %r", error)
 
     def _remember(self, report: OrderReport) -> None:
         for key in (report.venue_order_id, report.client_order_id):

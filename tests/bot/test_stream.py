@@ -31,3 +31,17 @@ async def test_a_lost_auth_reply_costs_the_stream_one_reconnect_not_its_life(wor
 
     assert record.state is IntentState.OPEN
     assert decided_source(bot.repo, record.intent.intent_id) == "push"
+
+
+async def test_the_stream_outlives_its_connection_closed_under_a_pending_watch(world: World) -> None:
+    # Closing ccxt.pro's sockets cancels the futures waiting on them: a cancellation the stream did
+    # not ask for is a failure to recover from, not a reason to stop.
+    bot = await world.bot()
+    await asyncio.sleep(1)
+    await bot.venue._rest.close_ws_clients()
+    await asyncio.sleep(5)
+
+    assert not bot.venue._stream._task.done()
+    record = await bot.opener.open(GIGA, Side.SHORT, Decimal(920), Decimal("0.02"))
+    assert record.state is IntentState.OPEN
+    assert decided_source(bot.repo, record.intent.intent_id) == "push"

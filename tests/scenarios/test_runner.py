@@ -71,3 +71,32 @@ def test_the_scenarios_closed_order_window_reaches_the_venue(tmp_path: Path) -> 
             assert session.run.venue.engine.orders.closed_window == 0
         finally:
             session.close()
+
+
+def test_a_stop_taken_off_and_put_back_within_the_second_is_still_seen(tmp_path: Path) -> None:
+    # The monitor samples every second; the engine's own changes are looked at as they happen.
+    from scenarios.model import step
+    from scenarios.runner import Session
+    from simulator.engine.orders import OrderRequest
+    from simulator.simulation import simulation
+
+    with simulation(seed=0) as sim:
+        session = Session(sim, scenario(""), "bot", tmp_path)
+        try:
+            session.begin()
+            session.apply(step({"at_ms": 0, "do": "open", "symbol": "GIGA/USDT:USDT", "side": "short", "qty": "920"},
+                               "open"))
+            session.apply(step({"at_ms": 5000, "do": "wait"}, "wait"))
+            engine, account = session.run.venue.engine, session.run.venue.account.account_id
+            [stop] = [o for o in engine.orders.open_for(account) if o.trigger_price is not None]
+            engine.cancel_order(account, str(stop.symbol), order_id=stop.order_id)
+            again = OrderRequest(symbol=stop.symbol, side=stop.side, order_type=stop.order_type, qty=stop.qty,
+                                 trigger_price=stop.trigger_price, trigger_direction=stop.trigger_direction,
+                                 reduce_only=stop.reduce_only, close_on_trigger=stop.close_on_trigger)
+            sim.loop.call_later(0.1, engine.place_order, account, again)  # back 100 ms later
+            session.apply(step({"at_ms": 8000, "do": "wait"}, "wait"))
+            verdict = session.end(20_000)
+        finally:
+            session.close()
+    removed = [v for v in verdict.violations if v.invariant == "protection removed"]
+    assert [(v.since_ms - verdict.start_ms) for v in removed] == [5000], verdict.violations

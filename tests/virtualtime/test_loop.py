@@ -345,3 +345,57 @@ def test_tls_connections_travel_under_the_in_flight_barrier() -> None:
 
     tapped, own = run(main)
     assert tapped >= 2 and own == tapped
+
+
+def test_sendfile_falls_back_to_writes_the_barrier_counts(tmp_path: Any) -> None:
+    payload = b"x" * 50_000
+    path = tmp_path / "payload.bin"
+    path.write_bytes(payload)
+
+    async def main() -> tuple[int, int]:
+        loop = _loop()
+        received = bytearray()
+        done: asyncio.Future[None] = loop.create_future()
+
+        class Sink(asyncio.Protocol):
+            def data_received(self, data: bytes) -> None:
+                received.extend(data)
+                if len(received) >= len(payload) and not done.done():
+                    done.set_result(None)
+
+        server = await loop.create_server(Sink, "127.0.0.1", 0)
+        transport, _ = await loop.create_connection(asyncio.Protocol, *server.sockets[0].getsockname()[:2])
+        try:
+            with path.open("rb") as file:
+                await loop.sendfile(transport, file)
+            await asyncio.wait_for(done, 5)
+            sender = transport.get_extra_info("socket")
+            tapped = loop._barrier._by_fd[sender.fileno()]
+            return tapped.sent, len(received)
+        finally:
+            transport.close()
+            server.close()
+
+    assert run(main) == (len(payload), len(payload))
+
+
+def test_a_transport_refused_for_its_socket_leaves_the_live_tap_in_place() -> None:
+    async def main() -> bool:
+        loop = _loop()
+        server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+        transport, _ = await loop.create_connection(asyncio.Protocol, *server.sockets[0].getsockname()[:2])
+        try:
+            sock = transport.get_extra_info("socket")
+            live = loop._barrier._by_fd[sock.fileno()]
+
+            def refuse(tapped: Any) -> Any:
+                raise RuntimeError("the fd already has a transport")
+
+            with pytest.raises(RuntimeError):
+                loop._tapped(live.sock, refuse)
+            return loop._barrier._by_fd[sock.fileno()] is live and loop._barrier.peer_is_ours(sock.fileno())
+        finally:
+            transport.close()
+            server.close()
+
+    assert run(main)

@@ -114,3 +114,29 @@ def test_a_start_that_raises_half_way_undoes_what_it_did() -> None:
     assert time.time is not None and abs(time.time() - _real_now_s()) < 5
     assert datetime.datetime.now().year >= 2026 and type(datetime.datetime.now()) is datetime.datetime
     new_virtual_loop().close()  # nothing left half-started to refuse it
+
+
+def test_a_stop_cut_short_finishes_when_called_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from virtualtime.loop import VirtualEventLoop
+    from virtualtime.wallclock import WallClockBridge
+
+    loop = VirtualEventLoop(start_ns=DEFAULT_START_MS * 1_000_000)
+    bridge = WallClockBridge(loop)
+    bridge.start()
+    calls = []
+
+    def interrupted_once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(bridge, "_restore_late_imports", interrupted_once)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            bridge.stop()
+        bridge.stop()  # the second call finishes what the first began
+    finally:
+        loop.close()
+    assert calls == [1, 1]
+    assert abs(time.time() - _real_now_s()) < 5 and datetime.datetime.now().year >= 2026
+    new_virtual_loop().close()  # freezegun's stacks are empty again: a new loop may start
