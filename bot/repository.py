@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at_ms INTEGER NOT NULL, intent_id TEXT, kind TEXT NOT NULL, data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS flat_readings (
+    symbol TEXT NOT NULL, read_ms INTEGER NOT NULL
 );
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
     BEGIN SELECT RAISE(ABORT, 'the event journal is append-only'); END;
@@ -379,6 +382,22 @@ class Repository:
     def open_positions(self) -> list[PositionRecord]:
         rows = self._db.execute("SELECT * FROM positions WHERE status = 'open' ORDER BY position_id")
         return [self._position_record(r) for r in rows]
+
+    # ------------------------------------------------------------------ venue readings
+
+    def flat_readings(self) -> dict[str, list[int]]:
+        """When consecutive venue readings showed each symbol flat, oldest first. Kept here so that a
+        restart does not throw the evidence away and start the synchronizer's settle time over."""
+        readings: dict[str, list[int]] = {}
+        for row in self._db.execute("SELECT symbol, read_ms FROM flat_readings ORDER BY symbol, read_ms"):
+            readings.setdefault(row["symbol"], []).append(row["read_ms"])
+        return readings
+
+    def set_flat_readings(self, readings: Mapping[str, Sequence[int]]) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM flat_readings")
+            self._db.executemany("INSERT INTO flat_readings (symbol, read_ms) VALUES (?, ?)",
+                                 [(symbol, read_ms) for symbol, times in readings.items() for read_ms in times])
 
     def positions(self) -> list[PositionRecord]:
         return [self._position_record(r) for r in self._db.execute("SELECT * FROM positions ORDER BY position_id")]

@@ -35,8 +35,9 @@ class Synchronizer:
         self.clock = clock
         self.rng = rng
         self.policy = policy or Policy()
-        # When consecutive venue readings (in this process) showed each symbol flat, newest last.
-        self.flat_readings: dict[str, list[int]] = {}
+        # When consecutive venue readings showed each symbol flat, newest last; the database keeps
+        # them across restarts (a crash loop must not reset the settle time at every start).
+        self.flat_readings: dict[str, list[int]] = repo.flat_readings()
 
     async def plan(self) -> list[Action]:
         """What one cycle would do now (reads the venue, changes nothing)."""
@@ -56,7 +57,10 @@ class Synchronizer:
     async def cycle(self) -> list[Action]:
         """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""
         started_ms = self.clock.now_ms()  # the pass's own instant: its reads take time, paced by ccxt
+        before = self.flat_readings
         actions = await self.plan()
+        if self.flat_readings != before:
+            self.repo.set_flat_readings(self.flat_readings)
         self.repo.journal("sync.cycle", started_ms=started_ms, actions=[repr(a) for a in actions])
         unprotected: set[str] = set()  # symbols whose new stop failed: their old stops stay on
         for action in actions:

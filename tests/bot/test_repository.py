@@ -450,3 +450,11 @@ def test_the_version_moves_with_every_write_and_never_with_a_read(repo):
     assert repo.version == before
     repo.add_intent(make_intent())
     assert repo.version > before
+
+
+def test_flat_readings_are_kept_and_replaced_whole(repo):
+    assert repo.flat_readings() == {}
+    repo.set_flat_readings({"GIGA/USDT:USDT": [1_000, 31_000], "BTC/USDT:USDT": [31_000]})
+    assert repo.flat_readings() == {"BTC/USDT:USDT": [31_000], "GIGA/USDT:USDT": [1_000, 31_000]}
+    repo.set_flat_readings({"GIGA/USDT:USDT": [61_000]})  # a symbol read as held is dropped
+    assert repo.flat_readings() == {"GIGA/USDT:USDT": [61_000]}

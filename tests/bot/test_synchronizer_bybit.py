@@ -55,6 +55,23 @@ async def test_closes_out_a_position_whose_stop_fired(world: World) -> None:
     assert await bot.sync.cycle() == []
 
 
+async def test_a_restart_keeps_the_flat_readings_it_had(world: World) -> None:
+    # Found by the fuzzer (Binance, seed 22): restarts in a row threw the first flat reading away
+    # each time, and the stop-closed position stayed in the database past the convergence window.
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    world.engine.set_price("GIGAUSDT", "0.0200")
+    assert await bot.sync.cycle() == []  # the first flat reading
+    await world.crash(bot)
+    await asyncio.sleep(10)
+    restarted = await world.bot()
+
+    actions = await restarted.sync.cycle()  # the second, the first one remembered
+
+    assert kinds(actions) == ["CloseOut"]
+    assert restarted.repo.open_positions() == []
+
+
 async def test_one_flat_reading_closes_nothing_out(world: World) -> None:
     bot = await world.bot()
     await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
