@@ -124,7 +124,8 @@ async def flatten(
     position list is not believed on its own, since a stale list would make the bot forget a real
     position: a reduce-only close for that quantity is sent, and the exposure counts as gone only
     when the close's own report says it filled, or the venue refuses it for want of anything to
-    reduce. Without it, each attempt re-reads the position and closes what the venue lists.
+    reduce. A close refused by a rate limit, or whose fill the bot cannot see, leaves the quantity
+    as it was. Without it, each attempt re-reads the position and closes what the venue lists.
     ``client_id_for()`` names each close order, never reusing an id the bot sent before.
     """
     remaining = known_qty
@@ -152,18 +153,22 @@ async def flatten(
             # A reduce-only close is refused when there is nothing left to reduce on that side.
             repo.journal("flatten.refused", intent_id, symbol=symbol, attempt=attempt, error=str(error))
             remaining = None  # the position list decides from here
-        except (RetryLater, OutcomeUnknown) as error:
+        except RetryLater as error:
+            # Nothing happened (a rate limit, the clock): the exposure the bot knows of is all still
+            # there. A list saying "flat" now would be the stale-list case, so it is not asked.
+            repo.journal("flatten.error", intent_id, symbol=symbol, attempt=attempt, error=str(error))
+        except OutcomeUnknown as error:
             repo.journal("flatten.error", intent_id, symbol=symbol, attempt=attempt, error=str(error))
             if remaining is not None:
-                filled = await _close_filled(venue, symbol, None, client_id)
-                remaining = None if filled is None else remaining - filled
+                remaining -= await _close_filled(venue, symbol, None, client_id) or 0
         else:
             repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
                               intent_id=intent_id, venue_order_id=ack.venue_order_id, status="sent")
             if remaining is not None:
-                filled = await _close_filled(venue, symbol, ack.report, client_id)
-                # Unknown fill: fall back on the list rather than send the same quantity again.
-                remaining = None if filled is None else remaining - filled
+                # A fill the bot cannot see yet counts as none: the next close is reduce-only, so if
+                # this one did fill the venue refuses the next for want of anything to reduce (and the
+                # list decides only then). Believing a "flat" list instead is the stale-list trap.
+                remaining -= await _close_filled(venue, symbol, ack.report, client_id) or 0
         if remaining is not None and remaining <= 0:
             repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt, said_by="close order")
             return True

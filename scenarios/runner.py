@@ -36,6 +36,28 @@ STEP_BUDGET_S = 600.0
 _VENUE_STEPS = frozenset({"price", "fault", "clear-faults", "drop-streams", "venue-restart", "wait"})
 
 
+# Cancelling a task this many times (a virtual second apart) without it ending means it refuses to.
+CANCEL_TRIES = 60
+
+
+async def cancel_all(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait until they are gone. asyncio.wait_for (Python 3.11) swallows a
+    cancellation that meets its result in the same instant, so one request is not always enough."""
+    for _ in range(CANCEL_TRIES):
+        pending = [t for t in tasks if not t.done()]
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=1.0)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: a call that failed as it was cancelled is not news
+    stuck = [t for t in tasks if not t.done()]
+    if stuck:
+        raise RuntimeError(f"{len(stuck)} task(s) still running after {CANCEL_TRIES} cancellations: {stuck}")
+
+
 class StepHung(RuntimeError):
     """A step did not finish within its budget of venue time: the run cannot be judged."""
 
@@ -200,8 +222,7 @@ class _Run:
     async def stop(self) -> None:
         """The monitor and the subject's pending calls, cancelled (finish() has usually done it)."""
         self._stop_watching_engine()
-        self.monitor.cancel()
-        await asyncio.gather(self.monitor, return_exceptions=True)
+        await cancel_all([self.monitor])
         await self._cancel_pending()
 
     async def finish(self, until_ms: int) -> Verdict:
@@ -214,8 +235,7 @@ class _Run:
             self._judge_failures(final, watch, final=True)
         finally:
             self._stop_watching_engine()
-            self.monitor.cancel()
-            await asyncio.gather(self.monitor, return_exceptions=True)
+            await cancel_all([self.monitor])
         violations = watch.finish() + self._end_checks(final) + self._disagreement(final) + self._end_state(final)
         violations.sort(key=lambda v: (v.since_ms, v.invariant))
         for v in violations:
@@ -297,10 +317,8 @@ class _Run:
 
     async def _cancel_pending(self) -> None:
         pending = [t for t in self.tasks if not t.done()]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
         if pending:
+            await cancel_all(pending)
             self.sim.trace.record(ACTOR, "cancelled", calls=len(pending))
         self.tasks = []
 

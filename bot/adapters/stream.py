@@ -38,9 +38,13 @@ class OrderStream:
 
     async def close(self) -> None:
         """Stop watching; the client is the adapter's to close (it serves REST too)."""
-        if self._task is not None:
+        if self._task is None:
+            return
+        # asyncio.wait_for (Python 3.11) swallows a cancellation that meets a push arriving in the
+        # same instant and returns the push: ask again until the task is gone.
+        while not self._task.done():
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await asyncio.wait([self._task], timeout=1.0)
 
     async def _run(self) -> None:
         delay = RETRY_S[0]

@@ -17,6 +17,7 @@ from simulator.faults import (
     Fault,
     HttpAnswer,
     OnCall,
+    PositionLag,
     QueryTarget,
     RestTarget,
     TruncatedAnswer,
@@ -350,3 +351,24 @@ async def test_an_entry_answered_with_a_truncated_body_is_an_unknown_outcome_res
     assert record.state is IntentState.OPEN
     assert any(e.kind == "entry.outcome_unknown" for e in bot.repo.events(record.intent.intent_id))
     assert world.venue_positions() == [("GIGAUSDT", "short", Decimal("920"))]
+
+
+async def test_a_rate_limited_close_is_retried_and_a_stale_flat_list_does_not_stand_in_for_it(world: World) -> None:
+    # Found by the nightly fuzz (Bybit, seed 23): the close was refused with 429 (nothing happened),
+    # the position list answered as of 20 s ago ("flat"), and the bot took the list's word: it
+    # cancelled the stop of a position the venue still held.
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    [position] = bot.repo.open_positions()
+    await asyncio.sleep(30)  # 20 s ago, the venue was already short: the stale list must lie "flat" later
+    world.running.faults.add(Fault("stale list", QueryTarget("positions"), PositionLag(ms=60_000)))
+    world.running.faults.add(Fault("429", CREATE, HttpAnswer(429, "Too Many Requests", "text/plain"), OnCall(n=1)))
+
+    closed = await bot.opener.close(position.position_id)
+
+    assert not closed.is_open
+    assert world.venue_positions() == []  # really closed by the retried close, not merely believed so
+    kinds = [e.kind for e in bot.repo.events(position.intent_id)]
+    assert "flatten.error" in kinds
+    [flat] = [e for e in bot.repo.events(position.intent_id) if e.kind == "flatten.flat"]
+    assert flat.data["said_by"] == "close order"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from decimal import Decimal
 
 import pytest
 
-from bot.adapters.stream import REWATCH_S, SILENT_REWATCHES_BEFORE_RECONNECT
+from bot.adapters.stream import REWATCH_S, SILENT_REWATCHES_BEFORE_RECONNECT, OrderStream
 from bot.lifecycle import IntentState
 from bot.values import Side
 from simulator.faults import DropFrame, Fault, OnCall, StreamTarget
@@ -45,3 +46,27 @@ async def test_the_stream_outlives_its_connection_closed_under_a_pending_watch(w
     record = await bot.opener.open(GIGA, Side.SHORT, Decimal(920), Decimal("0.02"))
     assert record.state is IntentState.OPEN
     assert decided_source(bot.repo, record.intent.intent_id) == "push"
+
+
+async def test_closing_the_stream_as_a_push_arrives_still_stops_it() -> None:
+    # asyncio.wait_for (3.11) returns a result that lands in the same instant as its cancellation and
+    # drops the cancellation: one cancel was not always enough, and a restart hung on the old bot.
+    loop = asyncio.get_running_loop()
+
+    class Pro:  # only what OrderStream calls; the real client is exercised by the tests above
+        future: asyncio.Future[list[dict[str, object]]] | None = None
+
+        async def watch_orders(self) -> list[dict[str, object]]:
+            self.future = loop.create_future()
+            return await self.future
+
+    pro = Pro()
+    stream = OrderStream(pro, logging.getLogger("test.stream"))
+    stream.start()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the stream now waits on the watch
+    assert pro.future is not None
+    pro.future.set_result([])  # a push arrives ...
+    await asyncio.wait_for(stream.close(), 10)  # ... as the stream is closed
+
+    assert stream._task is not None and stream._task.done()

@@ -100,3 +100,40 @@ def test_a_stop_taken_off_and_put_back_within_the_second_is_still_seen(tmp_path:
             session.close()
     removed = [v for v in verdict.violations if v.invariant == "protection removed"]
     assert [(v.since_ms - verdict.start_ms) for v in removed] == [5000], verdict.violations
+
+
+def test_cancel_all_asks_again_a_task_that_swallowed_its_cancellation() -> None:
+    import asyncio
+
+    from scenarios.runner import CANCEL_TRIES, cancel_all
+    from virtualtime.runtime import run
+
+    async def swallows_once() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass  # what asyncio.wait_for does when its result lands with the cancellation
+        await asyncio.sleep(3600)
+
+    async def refuses_long() -> None:
+        for _ in range(CANCEL_TRIES + 1):  # one more than cancel_all asks
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue
+
+    async def main() -> str:
+        first = asyncio.ensure_future(swallows_once())
+        await asyncio.sleep(0)
+        await cancel_all([first])
+        assert first.cancelled()
+        stubborn = asyncio.ensure_future(refuses_long())
+        await asyncio.sleep(0)
+        try:
+            await cancel_all([stubborn])
+        except RuntimeError as error:
+            stubborn.cancel()  # its last refusal: this one ends it
+            return str(error)
+        return "no error"
+
+    assert run(main).startswith(f"1 task(s) still running after {CANCEL_TRIES} cancellations")
