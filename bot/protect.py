@@ -160,7 +160,7 @@ async def flatten(
         except OutcomeUnknown as error:
             repo.journal("flatten.error", intent_id, symbol=symbol, attempt=attempt, error=str(error))
             if remaining is not None:
-                remaining -= await _close_filled(venue, symbol, None, client_id) or 0
+                remaining -= await _close_filled(venue, repo, symbol, None, client_id) or 0
         else:
             repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
                               intent_id=intent_id, venue_order_id=ack.venue_order_id, status="sent")
@@ -168,7 +168,7 @@ async def flatten(
                 # A fill the bot cannot see yet counts as none: the next close is reduce-only, so if
                 # this one did fill the venue refuses the next for want of anything to reduce (and the
                 # list decides only then). Believing a "flat" list instead is the stale-list trap.
-                remaining -= await _close_filled(venue, symbol, ack.report, client_id) or 0
+                remaining -= await _close_filled(venue, repo, symbol, ack.report, client_id) or 0
         if remaining is not None and remaining <= 0:
             repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt, said_by="close order")
             return True
@@ -176,8 +176,11 @@ async def flatten(
     return False
 
 
-async def _close_filled(venue: Venue, symbol: str, report: OrderReport | None, client_id: ClientOrderId) -> Decimal | None:
-    """How much a close order filled, from its own report or a lookup by client id; None when unknown."""
+async def _close_filled(
+    venue: Venue, repo: Repository, symbol: str, report: OrderReport | None, client_id: ClientOrderId
+) -> Decimal | None:
+    """How much a close order filled, from its own report or a lookup by client id; None when unknown.
+    A fill's venue time is kept: a position list showing the symbol as it was before then lags."""
     if report is None or not report.status.is_final:
         try:
             report = await venue.order_realtime(symbol, client_id=client_id) or await venue.order_history(
@@ -186,6 +189,8 @@ async def _close_filled(venue: Venue, symbol: str, report: OrderReport | None, c
             return None
     if report is None or not report.status.is_final:
         return None
+    if report.filled and report.created_ms is not None:
+        repo.note_venue_close(symbol, report.created_ms)
     return report.filled
 
 

@@ -91,6 +91,7 @@ def reconcile(
     now_ms: int,
     rules: SyncRules,
     flat_readings: Mapping[str, Sequence[int]] | None = None,
+    venue_closes: Mapping[str, int] | None = None,
 ) -> list[Action]:
     """Actions in the order they must run: database fixes, new stops, then stop cancels.
 
@@ -98,8 +99,12 @@ def reconcile(
     ``flat_readings`` holds, per symbol, when consecutive venue readings showed it flat. One
     reading of "flat" (a stale or odd answer can give one) never closes a position out or cancels
     a stop: that takes two or more readings, spanning the settle (or orphan) time.
+    ``venue_closes`` holds, per symbol, the venue time of the bot's latest close fill there. A
+    position the database does not hold, last changed on the venue before that, is the list showing
+    what the bot already closed (it lags): the symbol is left for a later pass.
     """
     flat_readings = flat_readings or {}
+    venue_closes = venue_closes or {}
     held = {p.symbol: p for p in venue_positions if p.size > 0}
     mine = {p.symbol: p for p in local if p.is_open}
     stops: dict[str, list[OrderReport]] = {}
@@ -114,6 +119,8 @@ def reconcile(
         if symbol in busy_symbols:
             continue
         venue_pos, local_pos = held.get(symbol), mine.get(symbol)
+        if local_pos is None and _predates(venue_pos, venue_closes.get(symbol)):
+            continue
         readings = flat_readings.get(symbol, ()) if venue_pos is None else None
         stop_price = None
         if local_pos is not None:
@@ -144,6 +151,12 @@ def reconcile(
             trigger = stop_price or venue_pos.side.stop_price(venue_pos.entry_price, rules.stop_fraction)
             places.append(PlaceStop(symbol, venue_pos.side, venue_pos.size, trigger))
     return fixes + places + cancels
+
+
+def _predates(venue_pos: PositionReport | None, closed_ms: int | None) -> bool:
+    """The venue's report shows the position as it was before the bot's own close filled."""
+    return (venue_pos is not None and closed_ms is not None and venue_pos.updated_ms is not None
+            and venue_pos.updated_ms < closed_ms)
 
 
 def _settled(readings: Sequence[int], since_ms: int, span_ms: int) -> bool:

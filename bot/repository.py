@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at_ms INTEGER NOT NULL, intent_id TEXT, kind TEXT NOT NULL, data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS venue_closes (
+    symbol TEXT PRIMARY KEY, venue_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS flat_readings (
     symbol TEXT NOT NULL, read_ms INTEGER NOT NULL
 );
@@ -398,6 +401,14 @@ class Repository:
             self._db.execute("DELETE FROM flat_readings")
             self._db.executemany("INSERT INTO flat_readings (symbol, read_ms) VALUES (?, ?)",
                                  [(symbol, read_ms) for symbol, times in readings.items() for read_ms in times])
+
+    def note_venue_close(self, symbol: str, venue_ms: int) -> None:
+        """The venue time at which a close order of the bot's filled on ``symbol`` (the latest kept)."""
+        self._db.execute("INSERT INTO venue_closes (symbol, venue_ms) VALUES (?, ?) ON CONFLICT(symbol) "
+                         "DO UPDATE SET venue_ms = max(venue_ms, excluded.venue_ms)", (symbol, venue_ms))
+
+    def venue_closes(self) -> dict[str, int]:
+        return {row["symbol"]: row["venue_ms"] for row in self._db.execute("SELECT symbol, venue_ms FROM venue_closes")}
 
     def positions(self) -> list[PositionRecord]:
         return [self._position_record(r) for r in self._db.execute("SELECT * FROM positions ORDER BY position_id")]

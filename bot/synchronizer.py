@@ -52,7 +52,8 @@ class Synchronizer:
         watched = {p.symbol for p in local} | {s.symbol for s in stops}
         self.flat_readings = {symbol: [*self.flat_readings.get(symbol, [])[-(MAX_READINGS - 1):], read_at]
                               for symbol in watched - held}
-        return reconcile(local, busy, positions, stops, self.clock.now_ms(), self.rules, self.flat_readings)
+        return reconcile(local, busy, positions, stops, self.clock.now_ms(), self.rules, self.flat_readings,
+                         self.repo.venue_closes())
 
     async def cycle(self) -> list[Action]:
         """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""

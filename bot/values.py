@@ -93,6 +93,7 @@ class PositionReport:
     side: Side
     size: Decimal
     entry_price: Decimal
+    updated_ms: int | None = None  # when the venue last changed it (venue time), where the source says
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,8 @@ def position_report(position: dict[str, Any]) -> PositionReport | None:
     side = position.get("side")
     if not size or side not in ("long", "short"):
         return None
+    updated = position.get("lastUpdateTimestamp") or position.get("timestamp")
     return PositionReport(
-        symbol=position["symbol"], side=Side(side), size=size, entry_price=decimal(position.get("entryPrice")) or Decimal(0)
+        symbol=position["symbol"], side=Side(side), size=size, entry_price=decimal(position.get("entryPrice")) or Decimal(0),
+        updated_ms=int(updated) if updated else None,
     )

@@ -225,3 +225,16 @@ def test_readings_from_before_a_stop_existed_do_not_make_it_an_orphan() -> None:
     assert run([], [], [newer], flat={A: [NOW - RULES.orphan_ms, NOW - 29_000, NOW]}) == []
     older = dataclasses.replace(newer, created_ms=NOW - RULES.orphan_ms)
     assert [type(a) for a in run([], [], [older], flat={A: [NOW - RULES.orphan_ms, NOW]})] == [CancelStop]
+
+
+def test_a_position_shown_as_it_was_before_the_bots_own_close_is_left_for_a_later_pass() -> None:
+    # A lagging list (found by the fuzzer): the bot's close of A filled at venue time 500_000, yet the
+    # list still shows A as last changed at 100_000. Adopting it would put the database ahead of the venue.
+    lagging = dataclasses.replace(held(A, Side.LONG, "5"), updated_ms=100_000)
+    assert reconcile([], frozenset(), [lagging], [], NOW, RULES, {}, {A: 500_000}) == []
+    # A position changed on the venue after that close is new exposure: adopted and protected.
+    fresh = dataclasses.replace(held(A, Side.LONG, "5"), updated_ms=600_000)
+    assert [type(a) for a in reconcile([], frozenset(), [fresh], [], NOW, RULES, {}, {A: 500_000})] == [Adopt, PlaceStop]
+    # Without a time on the report, it is adopted as before.
+    assert [type(a) for a in reconcile([], frozenset(), [held(A, Side.LONG, "5")], [], NOW, RULES, {},
+                                       {A: 500_000})] == [Adopt, PlaceStop]

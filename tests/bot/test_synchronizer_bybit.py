@@ -9,6 +9,7 @@ import pytest
 
 from bot.reconcile import Adopt, CancelStop, CloseOut, PlaceStop, RecordStop, Resize
 from bot.values import Side
+from simulator.faults import Fault, PositionLag, QueryTarget
 from tests.bot.world import GIGA, World
 
 pytestmark = pytest.mark.virtual_time
@@ -171,3 +172,16 @@ async def test_stops_not_named_by_us_are_left_alone(world: World) -> None:
     assert not any(isinstance(a, CancelStop) for a in actions)
     assert len(await bot.venue.open_stops()) == 2
     assert not any(isinstance(a, CloseOut) for a in actions)
+
+
+async def test_a_list_still_showing_what_the_bot_just_closed_is_not_adopted(world: World) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    await asyncio.sleep(10)
+    [position] = bot.repo.open_positions()
+    await bot.opener.close(position.position_id)
+    world.running.faults.add(Fault("stale list", QueryTarget("positions"), PositionLag(ms=5_000)))
+    assert [(p.symbol, p.side) for p in await bot.venue.positions()] == [(GIGA, Side.SHORT)]  # the lie
+
+    assert await bot.sync.cycle() == []  # the report predates the bot's own close fill: not adopted
+    assert bot.repo.open_positions() == [] and world.venue_positions() == []
