@@ -28,6 +28,11 @@ class Rejected(BotError):
     """The venue refused definitively (funds, order rules): do not repeat the same call."""
 
 
+class NothingToReduce(Rejected):
+    """A reduce-only order refused because the venue holds nothing to reduce on that side: the
+    matching engine's own word that the side is flat (a position list can lag; this cannot)."""
+
+
 class Halt(BotError):
     """The bot cannot trade safely (credentials, permissions, a call the venue does not support): stop."""
 
@@ -60,6 +65,8 @@ _READ_OR_WRITE: tuple[tuple[type[Exception], type[BotError]], ...] = (
 _UNCERTAIN = (ccxt.OperationFailed, ccxt.ExchangeError)
 # Whole codes or the venues' own words only: an error body also carries a millisecond timestamp,
 # whose digits can contain any code.
+# Bybit's 110017 and Binance's -2022: a reduce-only order with nothing to reduce.
+_NOTHING_TO_REDUCE = re.compile(r'"retCode":\s*110017\b|"code":\s*-2022\b')
 _DUPLICATE = re.compile(r'"retCode":\s*110072\b|"code":\s*-4116\b|OrderLinkedID is duplicate|ClientOrderId is duplicated')
 
 
@@ -73,6 +80,8 @@ def translate(error: Exception, *, write: bool, what: str) -> BotError:
     text = f"{what}: {type(error).__name__}: {error}"
     if write and isinstance(error, ccxt.ExchangeError) and _DUPLICATE.search(str(error)):
         return DuplicateClientId(text)
+    if write and isinstance(error, ccxt.ExchangeError) and _NOTHING_TO_REDUCE.search(str(error)):
+        return NothingToReduce(text)
     if isinstance(error, ccxt.ExchangeError) and _BINANCE_REFUSALS.search(str(error)):
         return Rejected(text)
     for ccxt_class, bot_class in _READ_OR_WRITE:

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from decimal import Decimal
 
-from bot.errors import DuplicateClientId, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
+from bot.errors import DuplicateClientId, NothingToReduce, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
 from bot.policy import Policy
 from bot.repository import Repository
 from bot.retry import retrying
@@ -149,6 +149,11 @@ async def flatten(
                           intent_id=intent_id)
         try:
             ack = await venue.create_close(symbol, side, qty, client_id)
+        except NothingToReduce as error:
+            # The matching engine says the side is flat: no list (which can lag) is asked.
+            repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt, said_by="refusal",
+                         error=str(error))
+            return True
         except Rejected as error:
             # A reduce-only close is refused when there is nothing left to reduce on that side.
             repo.journal("flatten.refused", intent_id, symbol=symbol, attempt=attempt, error=str(error))

@@ -3,7 +3,16 @@ from __future__ import annotations
 import ccxt
 import pytest
 
-from bot.errors import BotError, DuplicateClientId, Halt, OutcomeUnknown, Rejected, RetryLater, translate
+from bot.errors import (
+    BotError,
+    DuplicateClientId,
+    Halt,
+    NothingToReduce,
+    OutcomeUnknown,
+    Rejected,
+    RetryLater,
+    translate,
+)
 
 BYBIT_DUPLICATE = 'bybit {"retCode":110072,"retMsg":"OrderLinkedID is duplicate","result":{},"retExtInfo":{}}'
 BINANCE_DUPLICATE = 'binanceusdm {"code":-4116,"msg":"ClientOrderId is duplicated."}'
@@ -110,7 +119,7 @@ def test_translated_message_names_the_call_and_keeps_the_original_text(error, wr
     assert type(error).__name__ in str(translated)
 
 
-@pytest.mark.parametrize("code", ["-2019", "-2022", "-4164", "-2021", "-1013"])
+@pytest.mark.parametrize("code", ["-2019", "-4164", "-2021", "-1013"])
 def test_binance_refusals_raised_as_a_bare_exchange_error_are_rejections(code):
     # With a local URL ccxt applies only its generic error table: these arrive as ExchangeError.
     error = ccxt.ExchangeError(f'binanceusdm {{"code":{code},"msg":"..."}}')
@@ -122,3 +131,19 @@ def test_a_binance_code_that_only_shares_digits_is_not_a_refusal():
     error = ccxt.ExchangeError('binanceusdm {"code":-20190,"msg":"..."}')
 
     assert type(translate(error, write=True, what="create entry")) is OutcomeUnknown
+
+
+@pytest.mark.parametrize("error", [
+    ccxt.ExchangeError('binanceusdm {"code":-2022,"msg":"ReduceOnly Order is rejected."}'),
+    ccxt.InvalidOrder('bybit {"retCode":110017,"retMsg":"Reduce-only rule not satisfied","result":{}}'),
+], ids=["binance-2022", "bybit-110017"])
+def test_a_reduce_only_order_with_nothing_to_reduce_says_the_side_is_flat(error):
+    translated = translate(error, write=True, what="create close")
+
+    assert type(translated) is NothingToReduce and isinstance(translated, Rejected)
+
+
+def test_a_timestamp_containing_110017_is_not_nothing_to_reduce():
+    error = ccxt.InvalidOrder('bybit {"retCode":110007,"retMsg":"...","time":1767225611001710017}')
+
+    assert type(translate(error, write=True, what="create close")) is Rejected

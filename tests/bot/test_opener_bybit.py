@@ -372,3 +372,22 @@ async def test_a_rate_limited_close_is_retried_and_a_stale_flat_list_does_not_st
     assert "flatten.error" in kinds
     [flat] = [e for e in bot.repo.events(position.intent_id) if e.kind == "flatten.flat"]
     assert flat.data["said_by"] == "close order"
+
+
+async def test_a_close_whose_fill_is_hidden_is_proven_by_the_next_closes_refusal(world: World) -> None:
+    # Found by the nightly fuzz (Bybit, seed 23): the close filled but lookups could not see it yet,
+    # and the position list lagged. The next reduce-only close is refused with 110017 (nothing to
+    # reduce): the matching engine's word that the side is flat, which no lagging list can overrule.
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    [position] = bot.repo.open_positions()
+    await asyncio.sleep(30)
+    world.running.faults.add(Fault("close unseen", QueryTarget("orders"), VisibilityLag(ms=4_000)))
+    world.running.faults.add(Fault("stale list", QueryTarget("positions"), PositionLag(ms=20_000)))
+
+    closed = await bot.opener.close(position.position_id)
+
+    assert not closed.is_open and world.venue_positions() == []
+    [flat] = [e for e in bot.repo.events(position.intent_id) if e.kind == "flatten.flat"]
+    assert flat.data["said_by"] == "refusal" and "110017" in flat.data["error"]
+    assert await bot.venue.open_stops() == []  # its stop went with it
