@@ -6,7 +6,8 @@ fails the test if the venue hit an internal error while serving it. ``bybit_rest
 across clients, built as ccxt would build it). ``trace`` holds
 what the venue did (and whatever the test records). With ``virtualtime.pytest_plugin`` also
 enabled, ``@pytest.mark.virtual_time`` puts all of it on virtual time and ``simulation``
-gives the test's world (loop, seed, trace).
+gives the test's world (loop, seed, trace). ``watching_binance(venue)`` starts a ccxt.pro watch
+on a Binance venue and returns once the venue's user stream listens.
 """
 
 from __future__ import annotations
@@ -77,3 +78,16 @@ async def binance_venue(venue_seed: int, trace: Trace) -> AsyncIterator[RunningB
 @pytest_asyncio.fixture
 async def binance_rest(binance_venue: RunningBinance) -> Any:
     return binance_venue.rest_client()
+
+
+async def watching_binance(
+    venue: RunningBinance, watch: str = "watch_orders", *, clients: tuple[Any, Any] | None = None
+) -> tuple[Any, Any, asyncio.Task[Any]]:
+    """A REST client and a ccxt.pro client for ``venue`` (``clients`` to bring your own), the pro one
+    sharing the REST one's markets, with ``pro.<watch>()`` running and the user stream listening."""
+    rest, pro = clients or (venue.rest_client(), venue.pro_client())
+    await rest.load_markets()
+    pro.set_markets_from_exchange(rest)
+    task = asyncio.ensure_future(getattr(pro, watch)())
+    await asyncio.wait_for(venue.venue.streams.wait_listening(venue.account.account_id), 10)
+    return rest, pro, task

@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from simulator.server import RunningBinance
+from simulator.testing import watching_binance
 
 pytestmark = pytest.mark.virtual_time
 BTC = "BTC/USDT:USDT"
@@ -136,11 +137,7 @@ async def test_ccxt_pro_renews_once_then_lets_an_idle_key_lapse(binance_venue: R
     # ccxt 4.5.90's keep_alive_listen_key re-arms only for clients it finds with safe_dict, and its
     # clients are not dicts: after the first PUT (20 min) nothing renews the key until the next
     # watch call re-authenticates. One long-pending watch_orders goes deaf at 80 min (ccxt#6760).
-    rest, pro = binance_venue.rest_client(), binance_venue.pro_client()
-    await rest.load_markets()
-    pro.set_markets_from_exchange(rest)
-    watching = asyncio.ensure_future(pro.watch_orders())
-    await asyncio.wait_for(binance_venue.venue.streams.wait_listening(binance_venue.account.account_id), 10)
+    rest, pro, watching = await watching_binance(binance_venue)
 
     await asyncio.sleep(5 * 3600)
     await rest.create_order(BTC, "market", "buy", 0.01)
@@ -175,12 +172,8 @@ async def test_a_client_that_calls_watch_again_keeps_its_key(binance_venue: Runn
 async def test_ccxt_pro_after_a_lapsed_key_fails_its_keepalive_then_recovers_with_a_new_key(
     binance_venue: RunningBinance,
 ) -> None:
-    rest, pro = binance_venue.rest_client(), binance_venue.pro_client()
-    await rest.load_markets()
-    pro.set_markets_from_exchange(rest)
     account = binance_venue.account.account_id
-    watching = asyncio.ensure_future(pro.watch_orders())
-    await asyncio.wait_for(binance_venue.venue.streams.wait_listening(account), 10)
+    rest, pro, watching = await watching_binance(binance_venue)
 
     lapsed = binance_venue.venue.streams.lapse(account)
     await rest.create_order(BTC, "market", "buy", 0.01)  # never pushed: the stream carries nothing now

@@ -10,6 +10,7 @@ import pytest
 
 from simulator.server import RunningBinance, serve_binance
 from simulator.simulation import Simulation
+from simulator.testing import watching_binance
 from simulator.tls import LocalResolver
 
 pytestmark = pytest.mark.virtual_time
@@ -50,11 +51,8 @@ async def test_the_resolver_answers_only_for_the_venue_hosts() -> None:
 
 async def test_ccxt_pro_keeps_the_real_stream_urls_too(simulation: Simulation) -> None:
     async with serve_binance(seed=1, tls=True) as venue:
-        rest, pro = venue.real_url_client(), venue.real_url_client(pro=True)
-        await rest.load_markets()
-        pro.set_markets_from_exchange(rest)
-        watching = asyncio.ensure_future(pro.watch_orders())
-        await asyncio.wait_for(venue.venue.streams.wait_listening(venue.account.account_id), 10)
+        rest, pro, watching = await watching_binance(
+            venue, clients=(venue.real_url_client(), venue.real_url_client(pro=True)))
 
         order = await rest.create_order(BTC, "market", "buy", 0.01)
 

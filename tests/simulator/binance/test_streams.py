@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import aiohttp
 import ccxt
@@ -22,22 +21,14 @@ from simulator.faults import (
     StreamTarget,
 )
 from simulator.server import RunningBinance
+from simulator.testing import watching_binance
 
 pytestmark = pytest.mark.virtual_time
 BTC = "BTC/USDT:USDT"
 
 
-async def watching(venue: RunningBinance) -> tuple[Any, Any, asyncio.Task[Any]]:
-    rest, pro = venue.rest_client(), venue.pro_client()
-    await rest.load_markets()
-    pro.set_markets_from_exchange(rest)
-    task = asyncio.ensure_future(pro.watch_orders())
-    await asyncio.wait_for(venue.venue.streams.wait_listening(venue.account.account_id), 10)
-    return rest, pro, task
-
-
 async def test_a_market_fill_and_an_algo_stop_are_pushed_as_binance_sends_them(binance_venue: RunningBinance) -> None:
-    rest, pro, first = await watching(binance_venue)
+    rest, pro, first = await watching_binance(binance_venue)
 
     order = await rest.create_order(BTC, "market", "buy", 0.01)
     [pushed] = await asyncio.wait_for(first, 10)
@@ -53,7 +44,7 @@ async def test_a_market_fill_and_an_algo_stop_are_pushed_as_binance_sends_them(b
 async def test_a_dropped_push_never_arrives(binance_venue: RunningBinance) -> None:
     # A market order pushes its accepted state, its fill, then the account: lose the first two.
     binance_venue.faults.add(Fault("order pushes lost", StreamTarget("/private/ws"), DropFrame(), OnCall(1, 2)))
-    rest, _, first = await watching(binance_venue)
+    rest, _, first = await watching_binance(binance_venue)
 
     await rest.create_order(BTC, "market", "buy", 0.01)
     second = await rest.create_order(BTC, "market", "buy", 0.01)
@@ -86,11 +77,7 @@ async def test_watch_positions_starts_from_the_snapshot_and_hears_account_update
 
 
 async def test_watch_my_trades_hears_the_fill(binance_venue: RunningBinance) -> None:
-    rest, pro = binance_venue.rest_client(), binance_venue.pro_client()
-    await rest.load_markets()
-    pro.set_markets_from_exchange(rest)
-    trades = asyncio.ensure_future(pro.watch_my_trades())
-    await asyncio.wait_for(binance_venue.venue.streams.wait_listening(binance_venue.account.account_id), 10)
+    rest, _, trades = await watching_binance(binance_venue, "watch_my_trades")
 
     order = await rest.create_order(BTC, "market", "buy", 0.01)
 
@@ -155,7 +142,7 @@ async def test_a_duplicated_and_a_malformed_push_through_the_frame_router(binanc
     binance_venue.faults.add(Fault("fill twice", StreamTarget("/private/ws", "ORDER_TRADE_UPDATE"), DuplicateFrame(),
                                    OnCall(2)))
     binance_venue.faults.add(Fault("garbled", StreamTarget("/private/ws", "ACCOUNT_UPDATE"), ReplaceFrame("{not json")))
-    rest, pro, first = await watching(binance_venue)
+    rest, pro, first = await watching_binance(binance_venue)
 
     await rest.create_order(BTC, "market", "buy", 0.01)
     await asyncio.sleep(1)
@@ -172,7 +159,7 @@ async def test_a_stream_cut_on_the_fill_fails_the_watch_and_a_new_watch_hears_ag
     binance_venue: RunningBinance, effect: AbortStream | CloseStream
 ) -> None:
     binance_venue.faults.add(Fault("cut", StreamTarget("/private/ws", "ORDER_TRADE_UPDATE"), effect))
-    rest, pro, first = await watching(binance_venue)
+    rest, pro, first = await watching_binance(binance_venue)
 
     await rest.create_order(BTC, "market", "buy", 0.01)
     with pytest.raises(ccxt.NetworkError):
@@ -204,7 +191,7 @@ async def test_a_venue_that_stops_answering_pings_is_dropped_by_ccxt_pro(binance
 async def test_a_delayed_push_arrives_that_much_later_on_binance(binance_venue: RunningBinance) -> None:
     binance_venue.faults.add(Fault("late", StreamTarget("/private/ws", "ORDER_TRADE_UPDATE"), DelayFrame(ms=2_000),
                                    OnCall(1, 5)))
-    rest, _, first = await watching(binance_venue)
+    rest, _, first = await watching_binance(binance_venue)
     loop = asyncio.get_running_loop()
 
     sent_at = loop.time()
@@ -217,7 +204,7 @@ async def test_a_delayed_push_arrives_that_much_later_on_binance(binance_venue: 
 async def test_faults_on_every_frame_leave_protocol_pongs_alone(binance_venue: RunningBinance) -> None:
     # ccxt.pro pings every 180 s; a fault on any frame must wait for a frame, not spend itself on a pong.
     binance_venue.faults.add(Fault("cut on the next frame", StreamTarget("*"), CloseStream(), OnCall(1)))
-    rest, _, first = await watching(binance_venue)
+    rest, _, first = await watching_binance(binance_venue)
     await asyncio.sleep(400)
 
     await rest.create_order(BTC, "market", "buy", 0.01)

@@ -26,6 +26,7 @@ from simulator.faults import (
 from simulator.faults import answers as a
 from simulator.server import RunningBinance
 from simulator.simulation import Simulation
+from simulator.testing import watching_binance
 from virtualtime.trace import Trace
 
 pytestmark = pytest.mark.virtual_time
@@ -109,12 +110,8 @@ async def test_a_hang_past_the_client_timeout_leaves_an_applied_order(binance_ve
 
 async def test_a_gap_after_reconnect_is_not_replayed(binance_venue: RunningBinance) -> None:
     # Pushes sent while a client is away are gone: a reconnected stream starts from now.
-    rest, pro = binance_venue.rest_client(), binance_venue.pro_client()
-    await rest.load_markets()
-    pro.set_markets_from_exchange(rest)
     account = binance_venue.account.account_id
-    first = asyncio.ensure_future(pro.watch_orders())
-    await asyncio.wait_for(binance_venue.venue.streams.wait_listening(account), 10)
+    rest, pro, first = await watching_binance(binance_venue)
     await binance_venue.venue.streams.drop()
     with pytest.raises(ccxt.NetworkError):
         await asyncio.wait_for(first, 10)
