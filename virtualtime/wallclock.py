@@ -34,10 +34,9 @@ _EPOCH = datetime.datetime(1970, 1, 1)
 _CLOCK_MODULES = frozenset({"datetime", "time"})
 _IGNORED = ("_pytest.",)
 
-# module name -> (the module, how many names it had when scanned, the names that held a real clock
-# (none for a module never swept), its namespace), for the ignore list in _scanned_for
-_scanned: dict[str, tuple[Any, int, tuple[str, ...], dict[str, Any]]] = {}
-_scanned_for: list[tuple[str, ...]] = [()]
+# ignore list -> module name -> (the module, how many names it had when scanned, the names that held
+# a real clock (none for a module never swept), its namespace)
+_scanned: dict[tuple[str, ...], dict[str, tuple[Any, int, tuple[str, ...], dict[str, Any]]]] = {}
 
 
 class _LoopTime:
@@ -73,14 +72,13 @@ def _swept(name: str, module: Any, ignore: tuple[str, ...]) -> bool:
             and not name.startswith("freezegun") and not name.endswith(".six.moves"))
 
 
-def _clock_holders(real_ids: dict[int, Any], ignore: tuple[str, ...]) -> list[tuple[dict[str, Any], str]]:
-    """(namespace, name) of every module-level name that held a real clock when its module was scanned."""
-    if _scanned_for[0] != ignore:
-        _scanned.clear()
-        _scanned_for[0] = ignore
+def _clock_holders(reals: dict[int, Any], ignore: tuple[str, ...]) -> list[tuple[dict[str, Any], str]]:
+    """(namespace, name) of every module-level name that held a real clock (an id among ``reals``' keys)
+    when its module was scanned."""
+    scanned = _scanned.setdefault(ignore, {})
     found: list[tuple[dict[str, Any], str]] = []
     for name, module in list(sys.modules.items()):
-        known = _scanned.get(name)
+        known = scanned.get(name)
         if known is not None and known[0] is module and len(known[3]) == known[1]:
             names = known[2]  # the common case: nothing to scan
         else:
@@ -90,8 +88,8 @@ def _clock_holders(real_ids: dict[int, Any], ignore: tuple[str, ...]) -> list[tu
                 continue
             if not isinstance(namespace, dict):
                 continue
-            names = _clock_names(namespace, real_ids) if _swept(name, module, ignore) else ()
-            known = _scanned[name] = (module, len(namespace), names, namespace)
+            names = _clock_names(namespace, reals) if _swept(name, module, ignore) else ()
+            known = scanned[name] = (module, len(namespace), names, namespace)
         if names:
             found.extend((known[3], attribute) for attribute in names)
     return found
@@ -130,7 +128,8 @@ class WallClockBridge:
             "gmtime": (fz.real_gmtime, fz.fake_gmtime), "localtime": (fz.real_localtime, fz.fake_localtime),
             "strftime": (fz.real_strftime, fz.fake_strftime),
         }
-        pairs = [*in_time.values(), (fz.real_datetime, fz.FakeDatetime), (fz.real_date, fz.FakeDate)]
+        in_datetime = {"datetime": (fz.real_datetime, fz.FakeDatetime), "date": (fz.real_date, fz.FakeDate)}
+        pairs = [*in_time.values(), *in_datetime.values()]
         self._fakes = {id(real): fake for real, fake in pairs}
         self._reals = {id(fake): real for real, fake in pairs}
         self._ignore = tuple(dict.fromkeys([*_IGNORED, *freezegun.config.settings.default_ignore_list]))
@@ -146,19 +145,17 @@ class WallClockBridge:
             for stack, entry in stacks:
                 stack.append(entry)
                 self._pushed.append(stack)
-            self._patch(in_time, pairs)
+            self._patch({time: in_time, datetime: in_datetime})
         except BaseException:
             self.stop()
             raise
 
-    def _patch(self, in_time: dict[str, tuple[Any, Any]], pairs: list[tuple[Any, Any]]) -> None:
+    def _patch(self, in_modules: dict[Any, dict[str, tuple[Any, Any]]]) -> None:
         undo = self._undo
-        for name, (real, fake) in in_time.items():
-            undo.append((time, name, real))
-            setattr(time, name, fake)
-        for name, real, fake in (("datetime", fz.real_datetime, fz.FakeDatetime), ("date", fz.real_date, fz.FakeDate)):
-            undo.append((datetime, name, real))
-            setattr(datetime, name, fake)
+        for module, names in in_modules.items():
+            for name, (real, fake) in names.items():
+                undo.append((module, name, real))
+                setattr(module, name, fake)
         # uuid1 must not read the real clock through the C library.
         if fz.uuid_generate_time_attr:
             undo.append((uuid, fz.uuid_generate_time_attr, getattr(uuid, fz.uuid_generate_time_attr)))
@@ -170,8 +167,7 @@ class WallClockBridge:
         copyreg.dispatch_table[fz.real_date] = fz.pickle_fake_date  # type: ignore[index]
 
         self._modules_at_start = set(sys.modules)
-        real_ids = {id(real): real for real, _fake in pairs}
-        for namespace, attribute in _clock_holders(real_ids, self._ignore):
+        for namespace, attribute in _clock_holders(self._fakes, self._ignore):
             value = namespace.get(attribute)
             fake = self._fakes.get(id(value))
             if fake is not None:
