@@ -60,17 +60,12 @@ class OrderStream:
                     silent = 0
                     await self._reconnect()
                 continue
-            except asyncio.CancelledError as error:
+            except (asyncio.CancelledError, Exception) as error:  # noqa: BLE001 - the stream's own supervisor
                 task = asyncio.current_task()
-                if task is not None and task.cancelling():
+                if isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling():
                     raise  # the stream itself is being stopped
-                # ccxt cancelled the watch's future (its client was closed under it): a failure like any.
-                self._log.warning("order stream watch cancelled, reconnecting in %.1f s: %r", delay, error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_S[1])
-                silent = 0
-                continue
-            except Exception as error:  # noqa: BLE001 - the stream's own supervisor: it must outlive any failure
+                # Anything else, a cancellation included (ccxt cancels the futures of a client closed
+                # under the watch), is a failure the stream must outlive.
                 self._log.warning("order stream failed, reconnecting in %.1f s: %r", delay, error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_S[1])
