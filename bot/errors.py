@@ -65,9 +65,9 @@ _READ_OR_WRITE: tuple[tuple[type[Exception], type[BotError]], ...] = (
 _UNCERTAIN = (ccxt.OperationFailed, ccxt.ExchangeError)
 # Whole codes or the venues' own words only: an error body also carries a millisecond timestamp,
 # whose digits can contain any code.
+_DUPLICATE = re.compile(r'"retCode":\s*110072\b|"code":\s*-4116\b|OrderLinkedID is duplicate|ClientOrderId is duplicated')
 # Bybit's 110017 and Binance's -2022: a reduce-only order with nothing to reduce.
 _NOTHING_TO_REDUCE = re.compile(r'"retCode":\s*110017\b|"code":\s*-2022\b')
-_DUPLICATE = re.compile(r'"retCode":\s*110072\b|"code":\s*-4116\b|OrderLinkedID is duplicate|ClientOrderId is duplicated')
 
 
 # Binance refusals that ccxt raises as a bare ExchangeError when the URL is not Binance's own host
