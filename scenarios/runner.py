@@ -221,9 +221,13 @@ class _Run:
 
     async def stop(self) -> None:
         """The monitor and the subject's pending calls, cancelled (finish() has usually done it)."""
+        await self._stop_watching()
+        await self._cancel_pending()
+
+    async def _stop_watching(self) -> None:
+        """No more looks at the venue: neither at its changes nor every second."""
         self._stop_watching_engine()
         await cancel_all([self.monitor])
-        await self._cancel_pending()
 
     async def finish(self, until_ms: int) -> Verdict:
         sim, scenario, watch = self.sim, self.scenario, self.watch
@@ -234,8 +238,7 @@ class _Run:
             watch.observe(final)
             self._judge_failures(final, watch, final=True)
         finally:
-            self._stop_watching_engine()
-            await cancel_all([self.monitor])
+            await self._stop_watching()
         violations = watch.finish() + self._end_checks(final) + self._disagreement(final) + self._end_state(final)
         violations.sort(key=lambda v: (v.since_ms, v.invariant))
         for v in violations:
