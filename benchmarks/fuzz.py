@@ -27,6 +27,7 @@ from typing import Any
 
 import ccxt
 
+from benchmarks.report import Report
 from scenarios.fuzz.cli import fuzz
 
 
@@ -59,11 +60,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(one(args.worker, args.seed, args.examples, args.steps)), flush=True)
         return
-    lines: list[str] = []
-
-    def emit(line: str = "") -> None:
-        print(line, flush=True)
-        lines.append(line)
+    emit = Report()
 
     started = time.perf_counter()
     emit(f"fuzz benchmark, {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}")
@@ -95,9 +92,7 @@ def main() -> None:
              " paid once per process however long it fuzzes")
     emit()
     emit(f"benchmark took {time.perf_counter() - started:.0f} s real time")
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as out:
-            out.write("\n".join(lines) + "\n")
+    emit.write(args.out)
 
 
 if __name__ == "__main__":

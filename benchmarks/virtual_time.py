@@ -33,6 +33,7 @@ import aiohttp
 import ccxt
 from aiohttp import web
 
+from benchmarks.report import Report
 from bot.adapters.base import PACING
 from scenarios.reference_run import reference_run
 from simulator.server import listen, serve_bybit
@@ -254,11 +255,7 @@ def main() -> None:
     parser.add_argument("--rps", action="store_true",
                         help="also run the determinism pass with asynchronous loopback (RPS on lo; root only)")
     args = parser.parse_args()
-    lines: list[str] = []
-
-    def emit(line: str = "") -> None:
-        lines.append(line)
-        print(line, flush=True)
+    emit = Report()
 
     began = _now()
     today = datetime.datetime.now().astimezone().isoformat(timespec="seconds")  # before any simulation
@@ -344,9 +341,7 @@ def main() -> None:
     emit()
     emit(f"benchmark took {_now() - began:.0f} s real time")
 
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as out:
-            out.write("\n".join(lines) + "\n")
+    emit.write(args.out)
 
 
 if __name__ == "__main__":
