@@ -16,7 +16,9 @@ determinism contract pins the Python versions, and a smoke test fails if they ch
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import heapq
 import ipaddress
 import selectors
 import socket
@@ -35,6 +37,9 @@ _POLL_S = 0.0002
 # A quiet loop (see ``_only_own_io``) skips the zero-timeout polls it makes while callbacks are ready,
 # but never more than this many in a row: a long chain of callbacks still hears from outside.
 _FORCE_POLL_EVERY = 64
+# asyncio prunes cancelled timers from its heap (instead of only from its head) past these.
+_MIN_SCHEDULED = asyncio.base_events._MIN_SCHEDULED_TIMER_HANDLES  # type: ignore[attr-defined]
+_MAX_CANCELLED_FRACTION = asyncio.base_events._MIN_CANCELLED_TIMER_HANDLES_FRACTION  # type: ignore[attr-defined]
 # Captured at import: freezegun replaces time.monotonic, never clock_gettime.
 _real_monotonic = time.clock_gettime
 _REAL_CLOCK = time.CLOCK_MONOTONIC
@@ -80,10 +85,7 @@ class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         loop = self._loop
-        if timeout == 0 and loop._quiet and loop._unpolled < _FORCE_POLL_EVERY and not loop._stalled():
-            # Callbacks are ready, and nothing this loop did since its last empty poll can have made a
-            # socket ready. The poll before a clock jump is never skipped: whatever the loop cannot
-            # account for (a signal, a connection made by other means) is seen before time moves.
+        if timeout == 0 and loop._may_skip_poll() and not loop._stalled():
             loop._unpolled += 1
             loop.polls_skipped += 1
             return []
@@ -201,6 +203,13 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
 
     # ------------------------------------------------------------------ when polling can be skipped
 
+    def _may_skip_poll(self) -> bool:
+        # Nothing this loop did since its last empty poll can have made a socket ready. Only ever
+        # asked while callbacks are ready: the poll before a clock jump is never skipped, so whatever
+        # the loop cannot account for (a signal, a connection made by other means) is seen before
+        # time moves.
+        return self._quiet and self._unpolled < _FORCE_POLL_EVERY
+
     def _io_happened(self) -> None:
         self._quiet = False
 
@@ -231,6 +240,30 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ) -> asyncio.Handle:
         self._quiet = False
         return super().call_soon_threadsafe(callback, *args, context=context)
+
+    def _run_once(self) -> None:
+        super()._run_once()  # type: ignore[misc]
+        # The iterations that follow while callbacks stay ready and the loop stays quiet would each
+        # skip their poll (see _VirtualSelector.select) and find no timer due, the clock not having
+        # moved: run them here, as asyncio would, minus the trip through run_forever and the selector.
+        ready: collections.deque[asyncio.Handle] = self._ready  # type: ignore[attr-defined]
+        while ready and not self._stopping and not self._debug and self._may_skip_poll():  # type: ignore[attr-defined]
+            scheduled: list[asyncio.TimerHandle] = self._scheduled  # type: ignore[attr-defined]
+            if scheduled and (scheduled[0].cancelled() or len(scheduled) > _MIN_SCHEDULED
+                              and self._timer_cancelled_count > len(scheduled) * _MAX_CANCELLED_FRACTION):  # type: ignore[attr-defined]
+                return  # asyncio's own iteration prunes cancelled timers first
+            self._unpolled += 1
+            self.polls_skipped += 1
+            end = self.time() + self._clock_resolution  # type: ignore[attr-defined]
+            while scheduled and scheduled[0].when() < end:
+                due = heapq.heappop(scheduled)
+                due._scheduled = False  # type: ignore[attr-defined]
+                ready.append(due)
+            for _ in range(len(ready)):
+                handle = ready.popleft()
+                if not handle.cancelled():
+                    handle._run()  # type: ignore[attr-defined]
+            del handle  # as asyncio drops its last handle: one kept would hold what it ran
 
     def run_forever(self) -> None:
         # Code outside the loop may have touched its sockets between runs.

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from simulator.server import bybit_engine, listen, serve_bybit
 from virtualtime.loop import VirtualEventLoop
-from virtualtime.runtime import DEFAULT_START_MS, LoopClock, new_virtual_loop, run
+from virtualtime.runtime import DEFAULT_START_MS, LoopClock, new_virtual_loop, run, virtual_loop
 
 BTC = "BTC/USDT:USDT"
 
@@ -243,6 +243,59 @@ def test_a_quiet_loop_skips_its_polls_yet_every_reply_lands_on_its_instant() -> 
     assert took_ns == 250_000_000  # not a millisecond late for the polls skipped beside it
     assert polled_ns == 1_000_000_000
     assert skipped >= 1000  # at least one skipped poll per 1 ms wake-up: nothing could have been ready
+
+
+def _interleaving() -> list[str]:
+    """Callbacks, timers due now, cancelled timers, tasks and futures, woven together: the order in
+    which they run is what asyncio's iterations make of them, and nothing else."""
+    loop = asyncio.get_event_loop()
+    order: list[str] = []
+
+    def chain(name: str, depth: int) -> None:
+        order.append(f"{name}{depth}")
+        if depth:
+            loop.call_soon(chain, name, depth - 1)
+            if depth % 2:
+                loop.call_later(0, order.append, f"{name}{depth}-timer")
+            if depth % 3 == 0:
+                loop.call_later(0, order.append, "never").cancel()
+
+    async def task(name: str) -> None:
+        for step in range(4):
+            order.append(f"{name}-step{step}")
+            await asyncio.sleep(0)
+        future = loop.create_future()
+        loop.call_soon(future.set_result, None)
+        await future
+        order.append(f"{name}-done")
+
+    async def main() -> None:
+        loop.call_soon(chain, "a", 7)
+        loop.call_soon(chain, "b", 5)
+        await asyncio.gather(task("t1"), task("t2"), asyncio.sleep(0.001))
+        order.append("end")
+        chain("z", 4)  # outlives this run: what asyncio leaves for the next run waits for it
+
+    loop.run_until_complete(main())
+    order.append("next run")
+    loop.run_until_complete(asyncio.sleep(0))
+    return order
+
+
+def test_callbacks_run_in_the_order_a_plain_asyncio_loop_runs_them() -> None:
+    # The virtual loop runs a quiet loop's next iterations itself, without polling: they must come
+    # out exactly as asyncio's own iterations would.
+    plain = asyncio.new_event_loop()
+    try:
+        asyncio.set_event_loop(plain)
+        expected = _interleaving()
+    finally:
+        asyncio.set_event_loop(None)
+        plain.close()
+    with virtual_loop() as loop:
+        skipped = loop.polls_skipped
+        assert _interleaving() == expected
+        assert loop.polls_skipped - skipped > 10  # the drained path ran, not only asyncio's
 
 
 def test_a_loop_polls_every_time_while_it_holds_a_socket_whose_peer_is_outside() -> None:
