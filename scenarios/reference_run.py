@@ -1,10 +1,12 @@
 """A reference run that moves every part of the runtime: the yardstick for determinism and speed.
 
-A client opens a long with a limit order below the market, polls for the fill with backoff
-(0.5 s x 1.5) while the market drifts down onto the limit, watches the fill arrive over
-ccxt.pro, waits five minutes like a position synchronizer would (ccxt.pro keeps its sockets
-alive meanwhile), reconciles against the venue and closes. About 20 HTTP round trips, a few
-dozen WebSocket frames, a little over 300 s of venue time.
+A client set up as the bot sets up its own (``bot.adapters.bybit.CLIENT_OPTIONS``: linear markets,
+ccxt's limiter waking every 5 ms; one ccxt.pro client for REST and the stream) reads the price,
+places a limit buy below the market and polls for the fill with backoff (0.5 s x 1.5) while the
+market drifts down onto the limit. It watches the fill arrive over ccxt.pro, protects the long with a
+stop, and waits five minutes like a position synchronizer would (ccxt.pro keeps its socket alive
+meanwhile). Then it reconciles against the venue, takes the stop off, closes and confirms the close.
+20 HTTP round trips, a few dozen WebSocket frames, a little over 300 s of venue time.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from bot.adapters.bybit import CLIENT_OPTIONS
 from simulator.simulation import Simulation
 
 NAME = "reference-run"
@@ -23,11 +26,14 @@ VENUE_SYMBOL = "BTCUSDT"
 SUBJECT = "client"
 BACKOFF_START_S = 0.5
 BACKOFF_FACTOR = 1.5
-POLLS = 8
+POLLS = 10
 SYNC_WAIT_S = 300.0
-# The market steps down 50 USDT a second from 60000: the 59800 limit fills at +4 s, mid-backoff.
+# The market steps down 50 USDT a second from 60000: the 59350 limit fills at +13 s, the seventh
+# poll (+16.1 s) sees it, and the drift stops there, well above the stop.
 PRICE_STEP = Decimal(50)
-LIMIT_PRICE = 59800
+LIMIT_PRICE = 59350
+STOP_PRICE = 58500
+QTY = 0.01
 
 
 @dataclass(frozen=True)
@@ -40,19 +46,17 @@ class Outcome:
 
 
 async def reference_run(sim: Simulation, client_options: Mapping[str, Any] | None = None) -> Outcome:
-    """The run, with ccxt's default options unless ``client_options`` (ccxt config) says otherwise."""
+    """The run, with the bot's client options unless ``client_options`` (ccxt config) says otherwise."""
     started_ms = sim.now_ms()
     trace = sim.trace
     async with sim.serve_bybit() as venue:
-        rest: Any = venue.rest_client(**(client_options or {}))
-        pro: Any = venue.pro_client(**(client_options or {}))
-        await rest.load_markets()
-        pro.markets, pro.markets_by_id = rest.markets, rest.markets_by_id  # one catalogue fetch for both
-
-        watching = asyncio.ensure_future(pro.watch_orders(SYMBOL))
+        client: Any = venue.pro_client(**dict(CLIENT_OPTIONS if client_options is None else client_options))
+        await client.load_markets()
+        watching = asyncio.ensure_future(client.watch_orders(SYMBOL))
         await venue.venue.streams.wait_subscribed("order")
-        order = await rest.create_order(SYMBOL, "limit", "buy", 0.01, LIMIT_PRICE)
-        trace.record(SUBJECT, "order.placed", id=order["id"], price=LIMIT_PRICE)
+        ticker = await client.fetch_ticker(SYMBOL)
+        order = await client.create_order(SYMBOL, "limit", "buy", QTY, LIMIT_PRICE)
+        trace.record(SUBJECT, "order.placed", id=order["id"], price=LIMIT_PRICE, last=ticker["last"])
         drift = asyncio.ensure_future(_drift_down(venue.engine))
 
         polls = 0
@@ -61,24 +65,29 @@ async def reference_run(sim: Simulation, client_options: Mapping[str, Any] | Non
         while status != "closed" and polls < POLLS:
             await asyncio.sleep(delay)
             polls += 1
-            seen = await rest.fetch_order(order["id"], SYMBOL, {"acknowledged": True})
+            seen = await client.fetch_order(order["id"], SYMBOL, {"acknowledged": True})
             status = seen["status"]
             trace.record(SUBJECT, "order.polled", attempt=polls, status=status, filled=seen["filled"])
             delay *= BACKOFF_FACTOR
         drift.cancel()
         pushed = [o["status"] for o in await watching]
         trace.record(SUBJECT, "order.watched", statuses=pushed)
+        stop = await client.create_order(SYMBOL, "market", "sell", QTY, None, {"stopLossPrice": STOP_PRICE})
+        trace.record(SUBJECT, "stop.placed", id=stop["id"], trigger=STOP_PRICE)
 
         await asyncio.sleep(SYNC_WAIT_S)
-        positions = [p for p in await rest.fetch_positions([SYMBOL]) if p["contracts"]]
-        trace.record(SUBJECT, "synced", positions=[(p["side"], p["contracts"], p["entryPrice"]) for p in positions])
-        balance = await rest.fetch_balance()
-        trace.record(SUBJECT, "balance", used=balance["USDT"]["used"], total=balance["USDT"]["total"])
+        positions = [p for p in await client.fetch_positions([SYMBOL]) if p["contracts"]]
+        stops = await client.fetch_open_orders(SYMBOL, None, None, {"trigger": True})
+        balance = await client.fetch_balance()
+        trace.record(SUBJECT, "synced", positions=[(p["side"], p["contracts"], p["entryPrice"]) for p in positions],
+                     stops=[o["id"] for o in stops], used=balance["USDT"]["used"], total=balance["USDT"]["total"])
 
-        await rest.create_order(SYMBOL, "market", "sell", 0.01, None, {"reduceOnly": True})
-        trades = await rest.fetch_my_trades(SYMBOL)
-        closed = await rest.fetch_closed_orders(SYMBOL)
-        trace.record(SUBJECT, "closed", trades=len(trades), orders=len(closed))
+        await client.cancel_order(stop["id"], SYMBOL, {"trigger": True})
+        close = await client.create_order(SYMBOL, "market", "sell", QTY, None, {"reduceOnly": True})
+        closed_order = await client.fetch_order(close["id"], SYMBOL, {"acknowledged": True})
+        trades = await client.fetch_my_trades(SYMBOL)
+        closed = await client.fetch_closed_orders(SYMBOL)
+        trace.record(SUBJECT, "closed", status=closed_order["status"], trades=len(trades), orders=len(closed))
         errors = list(venue.venue.internal_errors)
     if errors:
         raise AssertionError(f"the venue hit internal errors during the reference run: {errors}")

@@ -7,6 +7,7 @@ report; the caller confirms from the push, the order views and the position.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
@@ -38,6 +39,22 @@ def bybit_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
     }
 
 
+# How the bot configures its ccxt client for Bybit, credentials and endpoints aside.
+CLIENT_OPTIONS: dict[str, Any] = {
+    # Reads are checked against the raw envelope: ccxt turns an empty 200 into "no orders".
+    "enableLastJsonResponse": True,
+    # A linear-only bot: two market calls instead of twelve, and no coin-info call.
+    "has": {"fetchCurrencies": False},
+    "options": {
+        "fetchMarkets": {"types": ["linear"]},
+        "enableUnifiedAccount": True,
+        "enableUnifiedMargin": False,
+        "defaultType": "swap",
+    },
+    **PACING,
+}
+
+
 class BybitVenue(CcxtVenue):
     name = "bybit"
 
@@ -52,23 +69,9 @@ class BybitVenue(CcxtVenue):
         client_options: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        config: dict[str, Any] = {
-            "apiKey": api_key,
-            "secret": secret,
-            # Reads are checked against the raw envelope: ccxt turns an empty 200 into "no orders".
-            "enableLastJsonResponse": True,
-            # A linear-only bot: two market calls instead of twelve, and no coin-info call.
-            "has": {"fetchCurrencies": False},
-            "options": {
-                "fetchMarkets": {"types": ["linear"]},
-                "enableUnifiedAccount": True,
-                "enableUnifiedMargin": False,
-                "defaultType": "swap",
-            },
-        }
+        config: dict[str, Any] = {"apiKey": api_key, "secret": secret, **copy.deepcopy(CLIENT_OPTIONS)}
         if rest_url:
             config["urls"] = bybit_urls(rest_url, ws_url)
-        config.update(PACING)
         config.update(shared_tls(client_options or {}))
         config.update(client_options or {})
         # One ccxt.pro client serves REST and the stream: one market catalogue, one rate limiter.
