@@ -180,6 +180,13 @@ def test_the_private_asyncio_hooks_it_relies_on_still_exist() -> None:
         assert isinstance(loop._scheduled, list)
         assert isinstance(loop._ready, collections.deque) and isinstance(loop._stopping, bool)
         assert callable(asyncio.BaseEventLoop._run_once)  # type: ignore[attr-defined]
+        # What the loop's own iterations (VirtualEventLoop._run_once) do as asyncio's do.
+        assert isinstance(loop._timer_cancelled_count, int) and isinstance(loop._debug, bool)
+        assert isinstance(asyncio.base_events._MIN_SCHEDULED_TIMER_HANDLES, int)  # type: ignore[attr-defined]
+        assert isinstance(asyncio.base_events._MIN_CANCELLED_TIMER_HANDLES_FRACTION, float)  # type: ignore[attr-defined]
+        timer = loop.call_later(1, lambda: None)
+        assert timer._scheduled is True and callable(timer._run)  # type: ignore[attr-defined]
+        timer.cancel()
         assert callable(asyncio.SelectorEventLoop._make_socket_transport)  # type: ignore[attr-defined]
         assert callable(asyncio.SelectorEventLoop._make_ssl_transport)  # type: ignore[attr-defined]
         assert hasattr(loop, "_selector") and hasattr(loop, "_clock_resolution")
