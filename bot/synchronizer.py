@@ -55,6 +55,8 @@ class Synchronizer:
 
     async def plan(self) -> list[Action]:
         """What one cycle would do now (reads the venue, changes nothing)."""
+        # A pass whose reads fail sets no new one: an old due time would rerun it at once, and again.
+        self.judgment_due_ms = None
         read_at = self.clock.now_ms()
         positions = await self.venue.positions()
         stops = await self.venue.open_stops()

@@ -29,7 +29,7 @@ BACKOFF_FACTOR = 1.5
 POLLS = 10
 SYNC_WAIT_S = 300.0
 # The market steps down 50 USDT a second from 60000: the 59350 limit fills at +13 s, the seventh
-# poll (+16.1 s) sees it, and the drift stops there, well above the stop.
+# poll (+16.7 s with the limiter's pacing) sees it, and the drift stops there, well above the stop.
 PRICE_STEP = Decimal(50)
 LIMIT_PRICE = 59350
 STOP_PRICE = 58500

@@ -135,6 +135,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._unpolled = 0
         self._own_io: bool | None = None  # cache of _only_own_io(), dropped when the fd set changes
         self.polls_skipped = 0
+        self.iterations_inline = 0  # of those, iterations _run_once ran itself (without run_forever)
         self._jumps = 0
         self._on_close: list[Callable[[], None]] = []
         super().__init__(_VirtualSelector(self))
@@ -254,6 +255,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
                 return  # asyncio's own iteration prunes cancelled timers first
             self._unpolled += 1
             self.polls_skipped += 1
+            self.iterations_inline += 1
             end = self.time() + self._clock_resolution  # type: ignore[attr-defined]
             while scheduled and scheduled[0].when() < end:
                 due = heapq.heappop(scheduled)
