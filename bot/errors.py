@@ -30,7 +30,12 @@ class Rejected(BotError):
 
 class NothingToReduce(Rejected):
     """A reduce-only order refused because the venue holds nothing to reduce on that side: the
-    matching engine's own word that the side is flat (a position list can lag; this cannot)."""
+    matching engine's own word that the side is flat (a position list can lag; this cannot).
+    ``venue_ms``: the venue's time on the refusal, where its answer carries one (Bybit's does)."""
+
+    def __init__(self, message: str, venue_ms: int | None = None) -> None:
+        super().__init__(message)
+        self.venue_ms = venue_ms
 
 
 class Halt(BotError):
@@ -68,6 +73,8 @@ _UNCERTAIN = (ccxt.OperationFailed, ccxt.ExchangeError)
 _DUPLICATE = re.compile(r'"retCode":\s*110072\b|"code":\s*-4116\b|OrderLinkedID is duplicate|ClientOrderId is duplicated')
 # Bybit's 110017 and Binance's -2022: a reduce-only order with nothing to reduce.
 _NOTHING_TO_REDUCE = re.compile(r'"retCode":\s*110017\b|"code":\s*-2022\b')
+# The venue's time in a Bybit answer (ccxt puts the whole body in the message); Binance's has none.
+_ANSWER_TIME = re.compile(r'"time":\s*(\d{13})\b')
 
 
 # Binance refusals that ccxt raises as a bare ExchangeError when the URL is not Binance's own host
@@ -81,7 +88,8 @@ def translate(error: Exception, *, write: bool, what: str) -> BotError:
     if write and isinstance(error, ccxt.ExchangeError) and _DUPLICATE.search(str(error)):
         return DuplicateClientId(text)
     if write and isinstance(error, ccxt.ExchangeError) and _NOTHING_TO_REDUCE.search(str(error)):
-        return NothingToReduce(text)
+        stamped = _ANSWER_TIME.search(str(error))
+        return NothingToReduce(text, int(stamped.group(1)) if stamped else None)
     if isinstance(error, ccxt.ExchangeError) and _BINANCE_REFUSALS.search(str(error)):
         return Rejected(text)
     for ccxt_class, bot_class in _READ_OR_WRITE:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.repository import PositionRecord
-from bot.values import ClientOrderId, OrderReport, PositionId, PositionReport, Side, VenueOrderId
+from bot.values import ClientOrderId, OrderReport, PositionId, PositionReport, Side, VenueClose, VenueOrderId
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ def reconcile(
     now_ms: int,
     rules: SyncRules,
     flat_readings: Mapping[str, Sequence[int]] | None = None,
-    venue_closes: Mapping[str, int] | None = None,
+    venue_closes: Mapping[str, VenueClose] | None = None,
 ) -> list[Action]:
     """Actions in the order they must run: database fixes, new stops, then stop cancels.
 
@@ -99,9 +99,10 @@ def reconcile(
     ``flat_readings`` holds, per symbol, when consecutive venue readings showed it flat. One
     reading of "flat" (a stale or odd answer can give one) never closes a position out or cancels
     a stop: that takes two or more readings, spanning the settle (or orphan) time.
-    ``venue_closes`` holds, per symbol, the venue time of the bot's latest close fill there. A
-    position the database does not hold, last changed on the venue before that, is the list showing
-    what the bot already closed (it lags): the symbol is left for a later pass.
+    ``venue_closes`` holds, per symbol, when (venue time) the bot's latest close there took its side
+    off: the close's fill, or the venue's refusal of a reduce-only close for want of anything to
+    reduce. A position on that side the database does not hold, last changed on the venue before
+    then, is the list showing what the bot already closed (it lags): the symbol is left for a later pass.
     """
     flat_readings = flat_readings or {}
     venue_closes = venue_closes or {}
@@ -171,10 +172,11 @@ def judgment_due_ms(
     return min(due, default=None)
 
 
-def _predates(venue_pos: PositionReport | None, closed_ms: int | None) -> bool:
-    """The venue's report shows the position as it was before the bot's own close filled."""
-    return (venue_pos is not None and closed_ms is not None and venue_pos.updated_ms is not None
-            and venue_pos.updated_ms < closed_ms)
+def _predates(venue_pos: PositionReport | None, close: VenueClose | None) -> bool:
+    """The venue's report shows the side as it was before the bot's own close took it off. Only that
+    side: a refusal says the closed side was flat then, not that the symbol was."""
+    return (venue_pos is not None and close is not None and venue_pos.updated_ms is not None
+            and close.side in (None, venue_pos.side) and venue_pos.updated_ms < close.venue_ms)
 
 
 def _settled(readings: Sequence[int], since_ms: int, span_ms: int) -> bool:

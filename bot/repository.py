@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.lifecycle import IntentState, check_transition
-from bot.values import ClientOrderId, Intent, IntentId, PositionId, Role, Side, VenueOrderId
+from bot.values import ClientOrderId, Intent, IntentId, PositionId, Role, Side, VenueClose, VenueOrderId
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS intents (
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS events (
     at_ms INTEGER NOT NULL, intent_id TEXT, kind TEXT NOT NULL, data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS venue_closes (
-    symbol TEXT PRIMARY KEY, venue_ms INTEGER NOT NULL
+    symbol TEXT PRIMARY KEY, venue_ms INTEGER NOT NULL, side TEXT
 );
 CREATE TABLE IF NOT EXISTS flat_readings (
     symbol TEXT NOT NULL, read_ms INTEGER NOT NULL
@@ -123,6 +123,9 @@ class Repository:
             connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
         connection.executescript(SCHEMA)
+        columns = {row["name"] for row in connection.execute("PRAGMA table_info(venue_closes)")}
+        if "side" not in columns:  # a database from before closes kept their side: its rows keep none
+            connection.execute("ALTER TABLE venue_closes ADD COLUMN side TEXT")
         return cls(connection, clock, on_event)
 
     def close(self) -> None:
@@ -402,13 +405,15 @@ class Repository:
             self._db.executemany("INSERT INTO flat_readings (symbol, read_ms) VALUES (?, ?)",
                                  [(symbol, read_ms) for symbol, times in readings.items() for read_ms in times])
 
-    def note_venue_close(self, symbol: str, venue_ms: int) -> None:
-        """The venue time at which a close order of the bot's filled on ``symbol`` (the latest kept)."""
-        self._db.execute("INSERT INTO venue_closes (symbol, venue_ms) VALUES (?, ?) ON CONFLICT(symbol) "
-                         "DO UPDATE SET venue_ms = max(venue_ms, excluded.venue_ms)", (symbol, venue_ms))
+    def note_venue_close(self, symbol: str, venue_ms: int, side: Side) -> None:
+        """The venue time by which a close of the bot's took ``side`` off ``symbol`` (the latest kept)."""
+        self._db.execute("INSERT INTO venue_closes (symbol, venue_ms, side) VALUES (?, ?, ?) ON CONFLICT(symbol) "
+                         "DO UPDATE SET side = CASE WHEN excluded.venue_ms >= venue_ms THEN excluded.side ELSE side END, "
+                         "venue_ms = max(venue_ms, excluded.venue_ms)", (symbol, venue_ms, side.value))
 
-    def venue_closes(self) -> dict[str, int]:
-        return {row["symbol"]: row["venue_ms"] for row in self._db.execute("SELECT symbol, venue_ms FROM venue_closes")}
+    def venue_closes(self) -> dict[str, VenueClose]:
+        return {row["symbol"]: VenueClose(row["venue_ms"], Side(row["side"]) if row["side"] else None)
+                for row in self._db.execute("SELECT symbol, venue_ms, side FROM venue_closes")}
 
     def positions(self) -> list[PositionRecord]:
         return [self._position_record(r) for r in self._db.execute("SELECT * FROM positions ORDER BY position_id")]

@@ -97,6 +97,16 @@ class PositionReport:
 
 
 @dataclass(frozen=True, slots=True)
+class VenueClose:
+    """The venue time by which the bot's own close took the ``side`` off a symbol: its fill's time, or
+    the time the venue refused a reduce-only close for want of anything to reduce. ``side`` None: a
+    close recorded before sides were kept (any report older than it is stale)."""
+
+    venue_ms: int
+    side: Side | None
+
+
+@dataclass(frozen=True, slots=True)
 class Ack:
     """A venue accepted an order. Bybit answers with ids only; a full answer also carries the order."""
 

@@ -143,6 +143,15 @@ def test_a_reduce_only_order_with_nothing_to_reduce_says_the_side_is_flat(error)
     assert type(translated) is NothingToReduce and isinstance(translated, Rejected)
 
 
+def test_a_refusal_with_nothing_to_reduce_carries_the_venues_time_where_the_answer_has_one():
+    bybit = ccxt.InvalidOrder('bybit {"retCode":110017,"retMsg":"Reduce-only rule not satisfied","result":{},'
+                              '"retExtInfo":{},"time":1767225623005}')
+    binance = ccxt.ExchangeError('binanceusdm {"code":-2022,"msg":"ReduceOnly Order is rejected."}')
+
+    assert translate(bybit, write=True, what="create close").venue_ms == 1767225623005  # type: ignore[attr-defined]
+    assert translate(binance, write=True, what="create close").venue_ms is None  # type: ignore[attr-defined]
+
+
 def test_a_timestamp_containing_110017_is_not_nothing_to_reduce():
     error = ccxt.InvalidOrder('bybit {"retCode":110007,"retMsg":"...","time":1767225611001710017}')
 

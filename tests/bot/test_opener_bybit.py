@@ -391,3 +391,10 @@ async def test_a_close_whose_fill_is_hidden_is_proven_by_the_next_closes_refusal
     [flat] = [e for e in bot.repo.events(position.intent_id) if e.kind == "flatten.flat"]
     assert flat.data["said_by"] == "refusal" and "110017" in flat.data["error"]
     assert await bot.venue.open_stops() == []  # its stop went with it
+    # The refusal's venue time is kept as a close fill's would be. The list, still showing the short as
+    # it was before, is not adopted back; it was, and the database then held a phantom (the fuzzer's
+    # dropped-closes-lagging-reads).
+    refused = bot.repo.venue_closes()[GIGA]
+    assert refused.side is Side.SHORT and refused.venue_ms == int(flat.data["error"].split('"time":')[1][:13])
+    assert [p.side for p in await bot.venue.positions()] == [Side.SHORT]  # the lagging list
+    assert await bot.sync.cycle() == []

@@ -21,7 +21,16 @@ from bot.reconcile import (
     reconcile,
 )
 from bot.repository import PositionRecord
-from bot.values import ClientOrderId, OrderReport, OrderStatus, PositionId, PositionReport, Side, VenueOrderId
+from bot.values import (
+    ClientOrderId,
+    OrderReport,
+    OrderStatus,
+    PositionId,
+    PositionReport,
+    Side,
+    VenueClose,
+    VenueOrderId,
+)
 
 RULES = SyncRules(client_prefix="hb", stop_fraction=Decimal("0.02"), settle_ms=5_000)
 NOW = 1_000_000
@@ -232,13 +241,19 @@ def test_a_position_shown_as_it_was_before_the_bots_own_close_is_left_for_a_late
     # A lagging list (found by the fuzzer): the bot's close of A filled at venue time 500_000, yet the
     # list still shows A as last changed at 100_000. Adopting it would put the database ahead of the venue.
     lagging = dataclasses.replace(held(A, Side.LONG, "5"), updated_ms=100_000)
-    assert reconcile([], frozenset(), [lagging], [], NOW, RULES, {}, {A: 500_000}) == []
+    closed_long = {A: VenueClose(500_000, Side.LONG)}
+    assert reconcile([], frozenset(), [lagging], [], NOW, RULES, {}, closed_long) == []
     # A position changed on the venue after that close is new exposure: adopted and protected.
     fresh = dataclasses.replace(held(A, Side.LONG, "5"), updated_ms=600_000)
-    assert [type(a) for a in reconcile([], frozenset(), [fresh], [], NOW, RULES, {}, {A: 500_000})] == [Adopt, PlaceStop]
+    assert [type(a) for a in reconcile([], frozenset(), [fresh], [], NOW, RULES, {}, closed_long)] == [Adopt, PlaceStop]
     # Without a time on the report, it is adopted as before.
     assert [type(a) for a in reconcile([], frozenset(), [held(A, Side.LONG, "5")], [], NOW, RULES, {},
-                                       {A: 500_000})] == [Adopt, PlaceStop]
+                                       closed_long)] == [Adopt, PlaceStop]
+    # The other side is not what the close took off (a refusal says only that side was flat): a short
+    # last changed before it is real exposure, adopted. A close kept without its side covers both.
+    short = dataclasses.replace(held(A, Side.SHORT, "5"), updated_ms=100_000)
+    assert [type(a) for a in reconcile([], frozenset(), [short], [], NOW, RULES, {}, closed_long)] == [Adopt, PlaceStop]
+    assert reconcile([], frozenset(), [short], [], NOW, RULES, {}, {A: VenueClose(500_000, None)}) == []
 
 
 def test_a_flat_reading_awaiting_its_confirmation_asks_for_a_pass_a_settle_time_later() -> None:

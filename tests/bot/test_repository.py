@@ -7,7 +7,7 @@ import pytest
 
 from bot.lifecycle import IllegalTransition, IntentState
 from bot.repository import Repository
-from bot.values import ClientOrderId, Intent, IntentId, PositionId, Role, Side, VenueOrderId
+from bot.values import ClientOrderId, Intent, IntentId, PositionId, Role, Side, VenueClose, VenueOrderId
 
 SYMBOL = "GIGA/USDT:USDT"
 
@@ -458,3 +458,26 @@ def test_flat_readings_are_kept_and_replaced_whole(repo):
     assert repo.flat_readings() == {"BTC/USDT:USDT": [31_000], "GIGA/USDT:USDT": [1_000, 31_000]}
     repo.set_flat_readings({"GIGA/USDT:USDT": [61_000]})  # a symbol read as held is dropped
     assert repo.flat_readings() == {"GIGA/USDT:USDT": [61_000]}
+
+
+def test_venue_closes_keep_the_latest_close_and_its_side(repo):
+    repo.note_venue_close("GIGA/USDT:USDT", 5_000, Side.LONG)
+    repo.note_venue_close("GIGA/USDT:USDT", 3_000, Side.SHORT)  # older: the latest stays, with its side
+    assert repo.venue_closes() == {"GIGA/USDT:USDT": VenueClose(5_000, Side.LONG)}
+    repo.note_venue_close("GIGA/USDT:USDT", 9_000, Side.SHORT)
+    assert repo.venue_closes() == {"GIGA/USDT:USDT": VenueClose(9_000, Side.SHORT)}
+
+
+def test_a_database_from_before_closes_kept_their_side_opens_and_keeps_its_closes(db_path, clock):
+    old = sqlite3.connect(db_path)
+    old.execute("CREATE TABLE venue_closes (symbol TEXT PRIMARY KEY, venue_ms INTEGER NOT NULL)")
+    old.execute("INSERT INTO venue_closes VALUES ('GIGA/USDT:USDT', 5000)")
+    old.commit()
+    old.close()
+    repo = Repository.open(str(db_path), clock)
+    try:
+        assert repo.venue_closes() == {"GIGA/USDT:USDT": VenueClose(5_000, None)}
+        repo.note_venue_close("GIGA/USDT:USDT", 7_000, Side.LONG)
+        assert repo.venue_closes() == {"GIGA/USDT:USDT": VenueClose(7_000, Side.LONG)}
+    finally:
+        repo.close()
