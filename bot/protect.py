@@ -169,7 +169,7 @@ async def flatten(
         except OutcomeUnknown as error:
             repo.journal("flatten.error", intent_id, symbol=symbol, attempt=attempt, error=str(error))
             if remaining is not None:
-                remaining -= await _close_filled(venue, repo, symbol, side, None, client_id) or 0
+                remaining -= await _close_filled(venue, repo, symbol, None, client_id) or 0
         else:
             repo.record_order(role=Role.CLOSE, symbol=symbol, side=side.exit, qty=qty, client_order_id=client_id,
                               intent_id=intent_id, venue_order_id=ack.venue_order_id, status="sent")
@@ -177,7 +177,7 @@ async def flatten(
                 # A fill the bot cannot see yet counts as none: the next close is reduce-only, so if
                 # this one did fill the venue refuses the next for want of anything to reduce (and the
                 # list decides only then). Believing a "flat" list instead is the stale-list trap.
-                remaining -= await _close_filled(venue, repo, symbol, side, ack.report, client_id) or 0
+                remaining -= await _close_filled(venue, repo, symbol, ack.report, client_id) or 0
         if remaining is not None and remaining <= 0:
             repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt, said_by="close order")
             return True
@@ -186,7 +186,7 @@ async def flatten(
 
 
 async def _close_filled(
-    venue: Venue, repo: Repository, symbol: str, side: Side, report: OrderReport | None, client_id: ClientOrderId
+    venue: Venue, repo: Repository, symbol: str, report: OrderReport | None, client_id: ClientOrderId
 ) -> Decimal | None:
     """How much a close order filled, from its own report or a lookup by client id; None when unknown.
     A fill's venue time is kept: a position list showing the symbol as it was before then lags."""
@@ -199,7 +199,7 @@ async def _close_filled(
     if report is None or not report.status.is_final:
         return None
     if report.filled and report.created_ms is not None:
-        repo.note_venue_close(symbol, report.created_ms, side)
+        repo.note_venue_close(symbol, report.created_ms, None)  # a fill moved the position, whatever side
     return report.filled
 
 

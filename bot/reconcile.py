@@ -81,6 +81,9 @@ class SyncRules:
     stop_fraction: Decimal  # for a position that has no stop price of its own (adopted)
     settle_ms: int = 5_000  # flat readings spanning this long (after it opened) close a database position out ...
     orphan_ms: int = 60_000  # ... and spanning this long cancel our stops there (they cannot open exposure)
+    # A report older than the bot's own close is taken for a lagging list for this long after the
+    # close, no longer: should it be real after all, the exposure must not stay bare for good.
+    lag_ms: int = 60_000
 
 
 def reconcile(
@@ -101,8 +104,9 @@ def reconcile(
     a stop: that takes two or more readings, spanning the settle (or orphan) time.
     ``venue_closes`` holds, per symbol, when (venue time) the bot's latest close there took its side
     off: the close's fill, or the venue's refusal of a reduce-only close for want of anything to
-    reduce. A position on that side the database does not hold, last changed on the venue before
-    then, is the list showing what the bot already closed (it lags): the symbol is left for a later pass.
+    reduce (which names the side). A position the database does not hold, last changed on the venue
+    before then (on that side), is the list showing what the bot already closed (it lags): the symbol
+    is left for a later pass, for up to ``rules.lag_ms`` after the close.
     """
     flat_readings = flat_readings or {}
     venue_closes = venue_closes or {}
@@ -120,7 +124,7 @@ def reconcile(
         if symbol in busy_symbols:
             continue
         venue_pos, local_pos = held.get(symbol), mine.get(symbol)
-        if local_pos is None and _predates(venue_pos, venue_closes.get(symbol)):
+        if local_pos is None and _predates(venue_pos, venue_closes.get(symbol), now_ms - rules.lag_ms):
             continue
         readings = flat_readings.get(symbol, ()) if venue_pos is None else None
         stop_price = None
@@ -172,11 +176,13 @@ def judgment_due_ms(
     return min(due, default=None)
 
 
-def _predates(venue_pos: PositionReport | None, close: VenueClose | None) -> bool:
-    """The venue's report shows the side as it was before the bot's own close took it off. Only that
-    side: a refusal says the closed side was flat then, not that the symbol was."""
+def _predates(venue_pos: PositionReport | None, close: VenueClose | None, since_ms: int) -> bool:
+    """The venue's report shows the side as it was before the bot's own close (made since ``since_ms``)
+    took it off. Only that side, for a close proven by a refusal: it says the closed side was flat
+    then, not that the symbol was; a fill changed the position whatever its side (``side`` None)."""
     return (venue_pos is not None and close is not None and venue_pos.updated_ms is not None
-            and close.side in (None, venue_pos.side) and venue_pos.updated_ms < close.venue_ms)
+            and close.venue_ms >= since_ms and close.side in (None, venue_pos.side)
+            and venue_pos.updated_ms < close.venue_ms)
 
 
 def _settled(readings: Sequence[int], since_ms: int, span_ms: int) -> bool:

@@ -405,11 +405,12 @@ class Repository:
             self._db.executemany("INSERT INTO flat_readings (symbol, read_ms) VALUES (?, ?)",
                                  [(symbol, read_ms) for symbol, times in readings.items() for read_ms in times])
 
-    def note_venue_close(self, symbol: str, venue_ms: int, side: Side) -> None:
-        """The venue time by which a close of the bot's took ``side`` off ``symbol`` (the latest kept)."""
+    def note_venue_close(self, symbol: str, venue_ms: int, side: Side | None) -> None:
+        """The venue time by which a close of the bot's took ``side`` off ``symbol`` (None: a fill, which
+        moved the position whatever its side). The latest is kept."""
         self._db.execute("INSERT INTO venue_closes (symbol, venue_ms, side) VALUES (?, ?, ?) ON CONFLICT(symbol) "
                          "DO UPDATE SET side = CASE WHEN excluded.venue_ms >= venue_ms THEN excluded.side ELSE side END, "
-                         "venue_ms = max(venue_ms, excluded.venue_ms)", (symbol, venue_ms, side.value))
+                         "venue_ms = max(venue_ms, excluded.venue_ms)", (symbol, venue_ms, side.value if side else None))
 
     def venue_closes(self) -> dict[str, VenueClose]:
         return {row["symbol"]: VenueClose(row["venue_ms"], Side(row["side"]) if row["side"] else None)

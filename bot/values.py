@@ -98,9 +98,9 @@ class PositionReport:
 
 @dataclass(frozen=True, slots=True)
 class VenueClose:
-    """The venue time by which the bot's own close took the ``side`` off a symbol: its fill's time, or
-    the time the venue refused a reduce-only close for want of anything to reduce. ``side`` None: a
-    close recorded before sides were kept (any report older than it is stale)."""
+    """The venue time by which the bot's own close took exposure off a symbol. A fill's time (``side``
+    None: the fill moved the position, so any report older than it is stale), or the time the venue
+    refused a reduce-only close on ``side`` for want of anything to reduce (only that side was flat)."""
 
     venue_ms: int
     side: Side | None

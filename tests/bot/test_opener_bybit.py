@@ -398,3 +398,7 @@ async def test_a_close_whose_fill_is_hidden_is_proven_by_the_next_closes_refusal
     assert refused.side is Side.SHORT and refused.venue_ms == int(flat.data["error"].split('"time":')[1][:13])
     assert [p.side for p in await bot.venue.positions()] == [Side.SHORT]  # the lagging list
     assert await bot.sync.cycle() == []
+    # A short opened after the refusal is real: the list shows it changed since, and it is adopted.
+    world.running.faults.clear()
+    await world.running.rest_client().create_order(GIGA, "market", "sell", 920)
+    assert [type(a).__name__ for a in await bot.sync.cycle()] == ["Adopt", "PlaceStop"]

@@ -238,22 +238,29 @@ def test_readings_from_before_a_stop_existed_do_not_make_it_an_orphan() -> None:
 
 
 def test_a_position_shown_as_it_was_before_the_bots_own_close_is_left_for_a_later_pass() -> None:
-    # A lagging list (found by the fuzzer): the bot's close of A filled at venue time 500_000, yet the
-    # list still shows A as last changed at 100_000. Adopting it would put the database ahead of the venue.
-    lagging = dataclasses.replace(held(A, Side.LONG, "5"), updated_ms=100_000)
-    closed_long = {A: VenueClose(500_000, Side.LONG)}
-    assert reconcile([], frozenset(), [lagging], [], NOW, RULES, {}, closed_long) == []
+    # A lagging list (found by the fuzzer): the bot's close of A filled at venue time NOW - 10 s, yet
+    # the list still shows A as last changed 30 s before. Adopting it would put the database ahead.
+    closed_ms = NOW - 10_000
+    lagging = dataclasses.replace(held(A, Side.LONG, "5"), updated_ms=NOW - 40_000)
+    filled = {A: VenueClose(closed_ms, None)}
+    assert reconcile([], frozenset(), [lagging], [], NOW, RULES, {}, filled) == []
     # A position changed on the venue after that close is new exposure: adopted and protected.
-    fresh = dataclasses.replace(held(A, Side.LONG, "5"), updated_ms=600_000)
-    assert [type(a) for a in reconcile([], frozenset(), [fresh], [], NOW, RULES, {}, closed_long)] == [Adopt, PlaceStop]
+    fresh = dataclasses.replace(lagging, updated_ms=closed_ms + 1)
+    assert [type(a) for a in reconcile([], frozenset(), [fresh], [], NOW, RULES, {}, filled)] == [Adopt, PlaceStop]
     # Without a time on the report, it is adopted as before.
     assert [type(a) for a in reconcile([], frozenset(), [held(A, Side.LONG, "5")], [], NOW, RULES, {},
-                                       closed_long)] == [Adopt, PlaceStop]
-    # The other side is not what the close took off (a refusal says only that side was flat): a short
-    # last changed before it is real exposure, adopted. A close kept without its side covers both.
-    short = dataclasses.replace(held(A, Side.SHORT, "5"), updated_ms=100_000)
-    assert [type(a) for a in reconcile([], frozenset(), [short], [], NOW, RULES, {}, closed_long)] == [Adopt, PlaceStop]
-    assert reconcile([], frozenset(), [short], [], NOW, RULES, {}, {A: VenueClose(500_000, None)}) == []
+                                       filled)] == [Adopt, PlaceStop]
+    # A fill moved the position whatever its side: an older short is as stale as an older long.
+    short = dataclasses.replace(lagging, side=Side.SHORT)
+    assert reconcile([], frozenset(), [short], [], NOW, RULES, {}, filled) == []
+    # A close proven by a refusal says only that its side was flat: an older short is real exposure.
+    refused_long = {A: VenueClose(closed_ms, Side.LONG)}
+    assert reconcile([], frozenset(), [lagging], [], NOW, RULES, {}, refused_long) == []
+    assert [type(a) for a in reconcile([], frozenset(), [short], [], NOW, RULES, {}, refused_long)] == [Adopt, PlaceStop]
+    # No list lags for ever: past lag_ms after the close, what it shows is adopted (never left bare for good).
+    later = NOW + RULES.lag_ms - 10_000
+    assert reconcile([], frozenset(), [lagging], [], later - 1, RULES, {}, filled) == []
+    assert [type(a) for a in reconcile([], frozenset(), [lagging], [], later + 1, RULES, {}, filled)] == [Adopt, PlaceStop]
 
 
 def test_a_flat_reading_awaiting_its_confirmation_asks_for_a_pass_a_settle_time_later() -> None:

@@ -466,6 +466,8 @@ def test_venue_closes_keep_the_latest_close_and_its_side(repo):
     assert repo.venue_closes() == {"GIGA/USDT:USDT": VenueClose(5_000, Side.LONG)}
     repo.note_venue_close("GIGA/USDT:USDT", 9_000, Side.SHORT)
     assert repo.venue_closes() == {"GIGA/USDT:USDT": VenueClose(9_000, Side.SHORT)}
+    repo.note_venue_close("GIGA/USDT:USDT", 9_500, None)  # a fill: no side
+    assert repo.venue_closes() == {"GIGA/USDT:USDT": VenueClose(9_500, None)}
 
 
 def test_a_database_from_before_closes_kept_their_side_opens_and_keeps_its_closes(db_path, clock):
