@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import enum
 import json
 from dataclasses import dataclass
@@ -40,6 +41,21 @@ def test_fields_become_canonical_json_values() -> None:
         "sizes": [1, 2.5], "missing": None, "nested": {"deep": ["1E+2"]},
     }
     assert json.loads(record.line()) == {"ms": 0, "actor": "venue", "kind": "fill", "fields": record.fields}
+
+
+def test_subclasses_of_the_plain_types_give_what_their_base_types_give() -> None:
+    # dict, list, tuple and str have a fast path for their exact types; subclasses take the general one.
+    class Text(str):
+        pass
+
+    class Items(list):  # type: ignore[type-arg]
+        pass
+
+    trace, _ = _trace()
+    trace.record("venue", "x", plain={1: "a", "k": ("b", ["c"])},
+                 sub=collections.OrderedDict([(1, Text("a")), ("k", Items(["b", ["c"]]))]))
+    (record,) = trace.records
+    assert record.fields["plain"] == record.fields["sub"] == {"1": "a", "k": ["b", ["c"]]}
 
 
 def test_a_record_is_a_snapshot_not_a_reference() -> None:
