@@ -48,7 +48,6 @@ class Bot:
         self.config = config
         self.venue = venue
         self.repo = repo
-        self._clock = clock
         self._lock: DatabaseLock | None = None
         policy = policy or Policy(sync_interval_s=config.sync_interval_s)
         self.policy = policy
@@ -127,8 +126,7 @@ class Bot:
             log.info("sync applied %d action(s): %s", len(actions), ", ".join(type(a).__name__ for a in actions))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Supervise until ``stop`` is set: a pass now, then one every sync interval (start to start),
-        and one in between when a pass then could settle what the last left open (``judgment_due_ms``)."""
+        """Supervise until ``stop`` is set: a pass now, then one every sync interval (start to start)."""
         loop = asyncio.get_running_loop()
         interval = self.config.sync_interval_s
         due = loop.time()
@@ -136,11 +134,7 @@ class Bot:
             await self.step()
             while due <= loop.time():  # a pass that overran its interval skips the missed ticks
                 due += interval
-            wait_s = due - loop.time()
-            judgment_ms = self.sync.judgment_due_ms
-            if judgment_ms is not None:
-                wait_s = min(wait_s, max(0.0, (judgment_ms - self._clock.now_ms()) / 1000))
             try:
-                await asyncio.wait_for(stop.wait(), wait_s)
+                await asyncio.wait_for(stop.wait(), due - loop.time())
             except TimeoutError:
                 pass

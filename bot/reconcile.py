@@ -158,24 +158,6 @@ def reconcile(
     return fixes + places + cancels
 
 
-def judgment_due_ms(
-    local: Iterable[PositionRecord], busy_symbols: frozenset[str], flat_readings: Mapping[str, Sequence[int]],
-    rules: SyncRules,
-) -> int | None:
-    """When the next reading could close a database position out that the venue has shown flat too
-    briefly so far: ``settle_ms`` (at least a second) after the latest reading. None when nothing waits.
-
-    Without it the confirming reading waits for the next interval, and the database stays ahead of
-    the venue for two intervals after a close the bot could not confirm (it saw no fill, the list lagged).
-    """
-    gap_ms = max(rules.settle_ms, 1_000)
-    due = [readings[-1] + gap_ms for p in local
-           if p.is_open and p.symbol not in busy_symbols
-           and (readings := [r for r in flat_readings.get(p.symbol, ()) if r >= p.opened_ms])
-           and not _settled(readings, p.opened_ms, rules.settle_ms)]
-    return min(due, default=None)
-
-
 def _predates(venue_pos: PositionReport | None, close: VenueClose | None, since_ms: int) -> bool:
     """The venue's report shows the side as it was before the bot's own close (made since ``since_ms``)
     took it off. Only that side, for a close proven by a refusal: it says the closed side was flat

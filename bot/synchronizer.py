@@ -14,18 +14,7 @@ from bot.errors import Halt, ProtectionFailed, Rejected
 from bot.opener import PositionOpener, token
 from bot.policy import Policy
 from bot.protect import ensure_stop
-from bot.reconcile import (
-    Action,
-    Adopt,
-    CancelStop,
-    CloseOut,
-    PlaceStop,
-    RecordStop,
-    Resize,
-    SyncRules,
-    judgment_due_ms,
-    reconcile,
-)
+from bot.reconcile import Action, Adopt, CancelStop, CloseOut, PlaceStop, RecordStop, Resize, SyncRules, reconcile
 from bot.repository import Repository
 from bot.values import ClientOrderId
 from bot.venue import Venue
@@ -49,14 +38,9 @@ class Synchronizer:
         # When consecutive venue readings showed each symbol flat, newest last; the database keeps
         # them across restarts (a crash loop must not reset the settle time at every start).
         self.flat_readings: dict[str, list[int]] = repo.flat_readings()
-        # When a pass could settle what the last one left open (see ``judgment_due_ms``); the
-        # supervisor runs one then if that comes before the next interval.
-        self.judgment_due_ms: int | None = None
 
     async def plan(self) -> list[Action]:
         """What one cycle would do now (reads the venue, changes nothing)."""
-        # A pass whose reads fail sets no new one: an old due time would rerun it at once, and again.
-        self.judgment_due_ms = None
         read_at = self.clock.now_ms()
         positions = await self.venue.positions()
         stops = await self.venue.open_stops()
@@ -68,7 +52,6 @@ class Synchronizer:
         watched = {p.symbol for p in local} | {s.symbol for s in stops}
         self.flat_readings = {symbol: [*self.flat_readings.get(symbol, [])[-(MAX_READINGS - 1):], read_at]
                               for symbol in watched - held}
-        self.judgment_due_ms = judgment_due_ms(local, busy, self.flat_readings, self.rules)
         return reconcile(local, busy, positions, stops, self.clock.now_ms(), self.rules, self.flat_readings,
                          self.repo.venue_closes())
 

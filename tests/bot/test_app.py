@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from bot.config import parse
 from bot.errors import Halt, Rejected
 from bot.lifecycle import IntentState
 from bot.values import Side
-from simulator.faults.plan import During, Fault, HttpAnswer, RestTarget
 from simulator.server import RunningVenue
 from simulator.simulation import Simulation
 
@@ -62,62 +60,6 @@ async def test_the_supervisor_passes_on_startup_and_every_interval(simulation: S
             # Passes at 0, 30, 60 and 90 s; the first adopted and protected, the rest found nothing to do.
             assert [len(e.data["actions"]) for e in passes] == [2, 0, 0, 0]
             assert [e.data["started_ms"] - passes[0].data["started_ms"] for e in passes] == [0, 30_000, 60_000, 90_000]
-        finally:
-            await bot.close()
-
-
-async def _adopted_then_closed_outside(running: RunningVenue, tmp_path: Path) -> Bot:
-    """A bot whose startup pass adopts (and protects) a short that an outsider then closes at T+10 s."""
-    outsider = running.rest_client()
-    await outsider.create_order(GIGA, "market", "sell", 920)
-    bot = await Bot.start(config(running, tmp_path))
-    asyncio.get_running_loop().call_later(10, lambda: asyncio.ensure_future(
-        outsider.create_order(GIGA, "market", "buy", 920, None, {"reduceOnly": True})))
-    return bot
-
-
-async def test_a_flat_reading_is_confirmed_a_settle_time_later_not_an_interval_later(
-    simulation: Simulation, tmp_path: Path
-) -> None:
-    async with simulation.serve_bybit() as running:
-        bot = await _adopted_then_closed_outside(running, tmp_path)
-        stop = asyncio.Event()
-        try:
-            asyncio.get_running_loop().call_later(95, stop.set)
-            await bot.run(stop)
-            passes = [e for e in bot.repo.events() if e.kind == "sync.cycle"]
-            # 30 s: the first flat reading; 35 s (sync_settle_s on): the second, which closes it out.
-            assert [e.data["started_ms"] - passes[0].data["started_ms"] for e in passes] == [
-                0, 30_000, 35_000, 60_000, 90_000]
-            assert [[a.split("(")[0] for a in e.data["actions"]] for e in passes][:3] == [
-                ["Adopt", "PlaceStop"], [], ["CloseOut"]]
-            assert bot.repo.open_positions() == []
-        finally:
-            await bot.close()
-
-
-async def test_a_pass_whose_reads_fail_does_not_rerun_at_once(
-    simulation: Simulation, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    async with simulation.serve_bybit() as running:
-        bot = await _adopted_then_closed_outside(running, tmp_path)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        # After the 30 s pass took its first flat reading, the position list answers 503 for a minute.
-        loop.call_later(31, running.faults.add, Fault(
-            "position list down", RestTarget("GET", "/v5/position/list"), HttpAnswer(503), During(0, 60_000)))
-        try:
-            loop.call_later(125, stop.set)
-            with caplog.at_level(logging.ERROR, logger="bot"):
-                await bot.run(stop)
-            failed = [r for r in caplog.records if r.getMessage().startswith("the sync pass failed")]
-            passes = [e for e in bot.repo.events() if e.kind == "sync.cycle"]
-            # The passes at 35 s (the confirming one), 60 and 90 s fail; none is rerun at once. The one
-            # at 120 s reads the venue again: its second flat reading closes the position out, and the
-            # stop, on a symbol flat for over a minute, comes off.
-            assert len(failed) == 3
-            assert [e.data["started_ms"] - passes[0].data["started_ms"] for e in passes] == [0, 30_000, 120_000]
-            assert [a.split("(")[0] for a in passes[-1].data["actions"]] == ["CloseOut", "CancelStop"]
         finally:
             await bot.close()
 

@@ -17,7 +17,6 @@ from bot.reconcile import (
     RecordStop,
     Resize,
     SyncRules,
-    judgment_due_ms,
     reconcile,
 )
 from bot.repository import PositionRecord
@@ -261,22 +260,3 @@ def test_a_position_shown_as_it_was_before_the_bots_own_close_is_left_for_a_late
     later = NOW + RULES.lag_ms - 10_000
     assert reconcile([], frozenset(), [lagging], [], later - 1, RULES, {}, filled) == []
     assert [type(a) for a in reconcile([], frozenset(), [lagging], [], later + 1, RULES, {}, filled)] == [Adopt, PlaceStop]
-
-
-def test_a_flat_reading_awaiting_its_confirmation_asks_for_a_pass_a_settle_time_later() -> None:
-    opened = local(1, A, Side.LONG, "3", opened_ms=NOW - 60_000)
-    # One reading since the position opened: the next can settle it 5 s on, not an interval later.
-    assert judgment_due_ms([opened], frozenset(), {A: [NOW - 90_000, NOW]}, RULES) == NOW + 5_000
-    # Settled (two readings 5 s apart): this pass closes it out, nothing waits.
-    assert judgment_due_ms([opened], frozenset(), {A: [NOW - 5_000, NOW]}, RULES) is None
-    # Two readings too close together: a pass 5 s after the latest settles it either way.
-    assert judgment_due_ms([opened], frozenset(), {A: [NOW - 1_000, NOW]}, RULES) == NOW + 5_000
-    # The opener is busy on the symbol (the sync leaves it alone), or nothing was seen flat.
-    assert judgment_due_ms([opened], frozenset({A}), {A: [NOW]}, RULES) is None
-    assert judgment_due_ms([opened], frozenset(), {B: [NOW]}, RULES) is None
-    # A zero settle time still leaves a second between passes: a pass that cannot act never spins.
-    instant = dataclasses.replace(RULES, settle_ms=0)
-    assert judgment_due_ms([opened], frozenset(), {A: [NOW]}, instant) == NOW + 1_000
-    # The earliest of several.
-    other = local(2, B, Side.SHORT, "1", opened_ms=0)
-    assert judgment_due_ms([opened, other], frozenset(), {A: [NOW], B: [NOW - 3_000]}, RULES) == NOW + 2_000
