@@ -84,13 +84,14 @@ _BINANCE_REFUSALS = re.compile(r'"code":\s*-(2019|2018|2022|2021|4164|1013|1111|
 
 def translate(error: Exception, *, write: bool, what: str) -> BotError:
     """The bot's error for a ccxt exception raised by ``what``; ``write`` if the call could change state."""
-    text = f"{what}: {type(error).__name__}: {error}"
-    if write and isinstance(error, ccxt.ExchangeError) and _DUPLICATE.search(str(error)):
+    said = str(error)
+    text = f"{what}: {type(error).__name__}: {said}"
+    if write and isinstance(error, ccxt.ExchangeError) and _DUPLICATE.search(said):
         return DuplicateClientId(text)
-    if write and isinstance(error, ccxt.ExchangeError) and _NOTHING_TO_REDUCE.search(str(error)):
-        stamped = _ANSWER_TIME.search(str(error))
+    if write and isinstance(error, ccxt.ExchangeError) and _NOTHING_TO_REDUCE.search(said):
+        stamped = _ANSWER_TIME.search(said)
         return NothingToReduce(text, int(stamped.group(1)) if stamped else None)
-    if isinstance(error, ccxt.ExchangeError) and _BINANCE_REFUSALS.search(str(error)):
+    if isinstance(error, ccxt.ExchangeError) and _BINANCE_REFUSALS.search(said):
         return Rejected(text)
     for ccxt_class, bot_class in _READ_OR_WRITE:
         if isinstance(error, ccxt_class):

@@ -86,8 +86,7 @@ class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         loop = self._loop
         if timeout == 0 and loop._may_skip_poll() and not loop._stalled():
-            loop._unpolled += 1
-            loop.polls_skipped += 1
+            loop._skip_poll()
             return []
         if loop._barrier.has_pending:
             loop._barrier.wait_until_landed(give_up_s=GIVE_UP_S)
@@ -211,6 +210,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         # time moves.
         return self._quiet and self._unpolled < _FORCE_POLL_EVERY
 
+    def _skip_poll(self) -> None:
+        self._unpolled += 1
+        self.polls_skipped += 1
+
     def _io_happened(self) -> None:
         self._quiet = False
 
@@ -253,8 +256,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             if scheduled and (scheduled[0].cancelled() or len(scheduled) > _MIN_SCHEDULED
                               and self._timer_cancelled_count > len(scheduled) * _MAX_CANCELLED_FRACTION):  # type: ignore[attr-defined]
                 return  # asyncio's own iteration prunes cancelled timers first
-            self._unpolled += 1
-            self.polls_skipped += 1
+            self._skip_poll()
             self.iterations_inline += 1
             end = self.time() + self._clock_resolution  # type: ignore[attr-defined]
             while scheduled and scheduled[0].when() < end:

@@ -194,7 +194,7 @@ class Trace:
         return text
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)  # bounded: keys can come from what a venue sends
 def _secret_key(key: str) -> bool:
     return key.lower() in SECRET_KEYS
 
