@@ -20,6 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
+
 NS_PER_MS = 1_000_000
 REDACTED = "<redacted>"
 # Lower-cased field names whose values are credentials or signatures, whatever the venue.
@@ -74,10 +76,21 @@ class Record:
 
     def line(self) -> str:
         """The canonical JSON line hashed and saved for this record."""
-        return json.dumps(
-            {"ms": self.at_ms, "actor": self.actor, "kind": self.kind, "fields": self.fields},
-            sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-        )
+        return self.encoded().decode("utf-8", errors="surrogatepass")
+
+    def encoded(self) -> bytes:
+        """The canonical line as UTF-8: compact JSON, keys sorted, nothing escaped that need not be."""
+        value = {"ms": self.at_ms, "actor": self.actor, "kind": self.kind, "fields": self.fields}
+        try:
+            # orjson writes what json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            # writes for the plain values a record holds (floats aside: 1.5e-7, not 1.5e-07), about
+            # six times faster; hashing every run's trace made the stdlib encoder a tenth of a run.
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            # What orjson refuses (integers past 64 bits, lone surrogates): the same value always
+            # takes this path, so a line stays a function of its record.
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+                "utf-8", errors="surrogatepass")
 
 
 class Trace:
@@ -116,14 +129,14 @@ class Trace:
     def digest(self) -> str:
         """SHA-256 over the canonical lines: equal digests, equal runs."""
         sha = hashlib.sha256()
-        for line in self.lines():
-            sha.update(line.encode("utf-8"))
+        for record in self._records:
+            sha.update(record.encoded())
             sha.update(b"\n")
         return sha.hexdigest()
 
     def save(self, path: str | Path) -> None:
         """Write the trace as JSON lines (the hashed form)."""
-        Path(path).write_text("".join(f"{line}\n" for line in self.lines()), encoding="utf-8")
+        Path(path).write_bytes(b"".join(record.encoded() + b"\n" for record in self._records))
 
     def timeline(self, *, kinds: Iterable[str] | None = None) -> str:
         """A human-readable rendering: one line per record, time relative to the first record."""

@@ -43,6 +43,29 @@ def test_fields_become_canonical_json_values() -> None:
     assert json.loads(record.line()) == {"ms": 0, "actor": "venue", "kind": "fill", "fields": record.fields}
 
 
+def test_a_line_is_compact_json_with_sorted_keys_and_text_unescaped() -> None:
+    trace, _ = _trace(start_ms=1_700_000_000_123)
+    trace.record("venue", "x", zeta="é\u2028\n\x00\"", alpha={"b": 1, "a": [True, None, 2.5, -0.0, 10**16]})
+    (record,) = trace.records
+    expected = json.dumps({"ms": 1_700_000_000_123, "actor": "venue", "kind": "x", "fields": record.fields},
+                          sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert record.line() == expected
+    assert record.encoded() == expected.encode("utf-8")
+
+
+def test_values_the_fast_encoder_refuses_still_give_one_line_and_one_digest() -> None:
+    # Integers past 64 bits and lone surrogates take the standard library's encoder: same value, same line.
+    lines, digests = set(), set()
+    for _ in range(2):
+        trace, _ = _trace()
+        trace.record("subject", "odd", big=2**70, text="\ud800x")
+        (record,) = trace.records
+        lines.add(record.line())
+        digests.add(trace.digest())
+    assert lines == {'{"actor":"subject","fields":{"big":1180591620717411303424,"text":"\ud800x"},"kind":"odd","ms":0}'}
+    assert len(digests) == 1
+
+
 def test_subclasses_of_the_plain_types_give_what_their_base_types_give() -> None:
     # dict, list, tuple and str have a fast path for their exact types; subclasses take the general one.
     class Text(str):
