@@ -1,13 +1,15 @@
 """How the virtual-time runtime performs: reference-run compression, determinism, loop overhead.
 
-Run: ``.venv/bin/python -m benchmarks.virtual_time [--repetitions N] [--busy] [--out PATH]``;
+Run: ``.venv/bin/python -m benchmarks.virtual_time [--repetitions N] [--passes P] [--busy] [--out PATH]``;
 results are kept in benchmarks/results/. It only measures and prints: nothing here asserts.
 
 1. Compression: ``scenarios.reference_run`` under ``simulation(seed)``, N times after one cold
    run; simulated seconds against real wall time, split into setup, scenario and teardown. Its
-   client is set up as the bot sets up its own (``bot.adapters.bybit.CLIENT_OPTIONS``). Then N
-   more with ccxt's default options: all twelve market catalogues, the limiter waking every 1 ms.
-2. Determinism: distinct trace digests over the N runs, idle and again with every other core
+   client is set up as the bot sets up its own (``bot.adapters.bybit.CLIENT_OPTIONS``). The N runs
+   are taken in P passes, each followed by N/P runs with ccxt's default options (all twelve market
+   catalogues, the limiter waking every 1 ms): a shared VM's speed drifts by tens of percent over
+   minutes, and passes spread over time show it (both rows move together) instead of hiding it.
+2. Determinism: distinct trace digests over the P x N runs idle, and over N with every other core
    spinning in a subprocess.
 3. Overhead: back-to-back round trips (aiohttp against a trivial server; ccxt against the Bybit
    venue, rate limiter off) on a plain asyncio loop and on the virtual loop, alternated.
@@ -250,6 +252,8 @@ def _one(values: list[Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.virtual_time", description=__doc__.split("\n")[0])
     parser.add_argument("--repetitions", type=int, default=200, help="reference runs per pass (default 200)")
+    parser.add_argument("--passes", type=int, default=5,
+                        help="take the reference runs in this many passes spread over time (default 5)")
     parser.add_argument("--busy", action="store_true", help="also keep the other cores busy during the throughput part")
     parser.add_argument("--out", metavar="PATH", help="also write the report here")
     parser.add_argument("--rps", action="store_true",
@@ -264,13 +268,19 @@ def main() -> None:
          f"{os.cpu_count()} CPUs; ccxt {ccxt.__version__}, aiohttp {aiohttp.__version__}")
     emit()
 
-    reps = args.repetitions
+    reps, passes = args.repetitions, max(1, args.passes)
     cold = reference_once(SEED)
-    idle = [reference_once(SEED) for _ in range(reps)]
+    per_pass: list[tuple[list[ReferenceRun], list[ReferenceRun]]] = []
+    for _ in range(passes):
+        bot_options = [reference_once(SEED) for _ in range(reps)]
+        per_pass.append((bot_options, [reference_once(SEED, {}) for _ in range(max(1, reps // passes))]))
+    idle = [r for runs, _ in per_pass for r in runs]
+    defaults = [r for _, runs in per_pass for r in runs]
     with other_cores_busy() as spinners:
         busy = [reference_once(SEED) for _ in range(reps)]
     ms = 1000.0
-    emit(f"reference run, seed {SEED}: {reps} repetitions after 1 cold run ({cold.whole_s * ms:.0f} ms, not counted)")
+    emit(f"reference run, seed {SEED}: {passes} pass(es) of {reps} repetitions after 1 cold run "
+         f"({cold.whole_s * ms:.0f} ms, not counted)")
     emit(f"  simulated {_one([r.simulated_ms / 1000 for r in idle])} s, {_one([r.round_trips for r in idle])} HTTP "
          f"round trips, {_one([r.ws_frames for r in idle])} WS frames, {_one([r.jumps for r in idle])} clock jumps, "
          f"{_one([r.barrier_waits for r in idle + busy])} barrier waits")
@@ -289,11 +299,21 @@ def main() -> None:
     scenario = statistics.median([r.scenario_s for r in idle])
     emit(f"  compression, simulated / median wall: {simulated_s / whole:,.0f}x whole run, "
          f"{simulated_s / scenario:,.0f}x scenario only")
+    if passes > 1:
+        emit("  pass by pass, median wall and compression (ccxt's default options in the same pass):")
+        pass_ratios = []
+        for number, (runs, default_runs) in enumerate(per_pass, 1):
+            wall = statistics.median([r.whole_s for r in runs])
+            default_wall = statistics.median([r.whole_s for r in default_runs])
+            pass_ratios.append(simulated_s / wall)
+            emit(f"    pass {number}: {wall * ms:6.1f} ms {simulated_s / wall:7,.0f}x   "
+                 f"(defaults {default_wall * ms:6.1f} ms, {default_runs[0].simulated_ms / 1000 / default_wall:,.0f}x)")
+        emit(f"    median of the passes {statistics.median(pass_ratios):,.0f}x, lowest {min(pass_ratios):,.0f}x, "
+             f"highest {max(pass_ratios):,.0f}x")
     jump, jumps = jump_cost_s(), statistics.median([r.jumps for r in idle])
     emit(f"  a clock jump (await asyncio.sleep(0.001) on the virtual loop) costs {jump * 1e6:.0f} us real: "
          f"{jumps:.0f} jumps ~ {jump * jumps * ms:.0f} ms of the run")
     emit(f"  a virtual loop and wall-clock bridge alone, opened and closed: {loop_cost_s() * ms:.1f} ms")
-    defaults = [reference_once(SEED, {}) for _ in range(reps)]
     defaults_whole = statistics.median([r.whole_s for r in defaults])
     defaults_simulated_s = statistics.median([r.simulated_ms for r in defaults]) / 1000
     emit("  the same run with ccxt's default options (twelve market catalogues, the limiter waking every 1 ms):")
@@ -302,7 +322,7 @@ def main() -> None:
          f"{_one([r.round_trips for r in defaults])} HTTP round trips")
     emit()
 
-    emit(f"determinism, distinct trace digests over {reps} runs of seed {SEED}")
+    emit(f"determinism, distinct trace digests over the runs of seed {SEED}")
     for label, runs in (("idle", idle), (f"{spinners} other core(s) spinning", busy)):
         digests = [r.digest for r in runs]
         same = max(digests.count(d) for d in set(digests))
