@@ -153,8 +153,9 @@ async def flatten(
             # The matching engine says the side is flat: no list (which can lag) is asked. A close of
             # ours may have filled unseen before it: a list showing the side as it was before the
             # refusal lags, so its time is kept like a close fill's.
-            if error.venue_ms is not None:
-                repo.note_venue_close(symbol, error.venue_ms, side)
+            venue_ms = error.venue_ms if error.venue_ms is not None else await _venue_time(venue, repo, intent_id)
+            if venue_ms is not None:
+                repo.note_venue_close(symbol, venue_ms, side)
             repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt, said_by="refusal",
                          error=str(error))
             return True
@@ -211,3 +212,17 @@ async def cancel_stop(
     if report is not None and not report.status.is_final:
         cancelled = await venue.cancel(symbol, report.venue_order_id, stop=True)
         repo.journal("stop.cancelled", intent_id, symbol=symbol, client_order_id=client_id, was_open=cancelled)
+
+
+async def _venue_time(venue: Venue, repo: Repository, intent_id: IntentId | None) -> int | None:
+    """The venue's time just after a refusal that carried none (Binance's -2022 body has no time).
+
+    A little later than the refusal itself: it can only set aside more of what a lagging list says
+    about the closed side, and what it sets aside wrongly (a position opened from outside in that
+    round trip) is adopted once ``SyncRules.lag_ms`` has passed. An earlier stand-in (the answer's
+    Date header, floored to the second) could miss the close it stands for."""
+    try:
+        return await venue.time_ms()
+    except RetryLater as error:
+        repo.journal("flatten.no_venue_time", intent_id, error=str(error))
+        return None

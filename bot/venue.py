@@ -53,6 +53,9 @@ class Venue(Protocol):
     ) -> OrderReport | None:
         """The venue's order history (closed orders)."""
 
+    async def time_ms(self) -> int:
+        """The venue's clock, epoch milliseconds (its server-time endpoint)."""
+
     async def position(self, symbol: str) -> PositionReport | None: ...
 
     async def positions(self) -> list[PositionReport]: ...

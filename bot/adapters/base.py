@@ -123,6 +123,12 @@ class CcxtVenue:
     ) -> OrderReport | None:
         return await self._stream.wait_for_push(venue_order_id, client_id, timeout_s)
 
+    async def time_ms(self) -> int:
+        stamp = await self._read("server time", self._rest.fetch_time)
+        if not isinstance(stamp, int):
+            raise RetryLater(f"server time: the answer carried no time ({stamp!r}); not trusting it")
+        return stamp
+
     async def position(self, symbol: str) -> PositionReport | None:
         rows = await self._read("position", lambda: self._rest.fetch_positions([symbol]), list)
         found = [p for p in (position_report(row) for row in rows) if p is not None and p.symbol == symbol]

@@ -14,6 +14,7 @@ import pytest_asyncio
 
 from bot.adapters.binance import BinanceVenue
 from bot.clock import SystemClock
+from bot.errors import RetryLater
 from bot.lifecycle import IntentState
 from bot.opener import PositionOpener
 from bot.reconcile import SyncRules
@@ -24,9 +25,12 @@ from simulator.engine.events import Executed
 from simulator.engine.values import Symbol as SimSymbol
 from simulator.faults import (
     DropAfterApply,
+    DropBeforeApply,
     DropFrame,
     Fault,
+    HttpAnswer,
     OnCall,
+    PositionLag,
     QueryTarget,
     RestTarget,
     StreamTarget,
@@ -124,6 +128,60 @@ async def test_a_stop_refused_after_a_price_jump_rolls_back(binance: RunningBina
 
     assert record.state is IntentState.ROLLED_BACK
     assert held(binance) == []
+
+
+@pytest.mark.parametrize("body", ["", "{}", '{"serverTime": "soon"}'])
+async def test_the_venues_clock_is_read_and_an_answer_without_a_time_is_not_trusted(
+    binance: RunningBinance, bot: Bot, body: str
+) -> None:
+    assert await bot.venue.time_ms() == binance.engine.now_ms()
+    binance.faults.add(Fault("no time", RestTarget("GET", "/fapi/v1/time"),
+                             HttpAnswer(200, body, "application/json")))
+    with pytest.raises(RetryLater, match="server time"):
+        await bot.venue.time_ms()
+
+
+async def _close_whose_fill_stays_hidden(binance: RunningBinance, bot: Bot) -> tuple[str, int]:
+    """Open a long, then close it while the close's answer is lost, lookups cannot see its fill and
+    the position list lags 20 s: only the next close's -2022 refusal can prove it. Returns the
+    intent and the venue's time when the refusal came."""
+    record = await bot.opener.open(TOWNS, Side.LONG, QTY, STOP)
+    [position] = bot.repo.open_positions()
+    await asyncio.sleep(30)
+    binance.faults.add(Fault("close answer lost", RestTarget("POST", "/fapi/v1/order"), DropAfterApply(), OnCall(1)))
+    binance.faults.add(Fault("close unseen", QueryTarget("orders"), VisibilityLag(ms=4_000)))
+    binance.faults.add(Fault("stale list", QueryTarget("positions"), PositionLag(ms=20_000)))
+    closed = await bot.opener.close(position.position_id)
+    returned_ms = binance.engine.now_ms()
+    assert not closed.is_open and held(binance) == []
+    [flat] = [e for e in bot.repo.events(record.intent.intent_id) if e.kind == "flatten.flat"]
+    assert flat.data["said_by"] == "refusal" and "-2022" in flat.data["error"]
+    return record.intent.intent_id, returned_ms
+
+
+async def test_a_refusal_without_a_time_is_stamped_with_the_venues_clock(binance: RunningBinance, bot: Bot) -> None:
+    # The Binance twin of the Bybit seed-23 finding (dropped-closes-lagging-reads-binance): -2022 carries
+    # no time, so the bot reads the venue's clock. The list, still showing the long as it was before
+    # the close, is then not adopted back.
+    started = binance.engine.now_ms()
+    _, returned = await _close_whose_fill_stays_hidden(binance, bot)
+    refused = bot.repo.venue_closes()["TOWNS/USDT:USDT"]
+    assert refused.side is Side.LONG and started < refused.venue_ms <= returned
+    assert [p.side for p in await bot.venue.positions()] == [Side.LONG]  # the lagging list
+    assert await bot.sync.cycle() == []
+    # A long opened after the refusal is real: the list shows it changed since, and it is adopted.
+    binance.faults.clear()
+    await binance.rest_client().create_order(TOWNS, "market", "buy", 1000)
+    assert [type(a).__name__ for a in await bot.sync.cycle()] == ["Adopt", "PlaceStop"]
+
+
+async def test_a_refusal_whose_time_cannot_be_read_still_counts_as_flat(binance: RunningBinance, bot: Bot) -> None:
+    # Every time: aiohttp sends a GET dropped on a reused connection once more by itself.
+    binance.faults.add(Fault("no clock", RestTarget("GET", "/fapi/v1/time"), DropBeforeApply(), OnCall(1, 100)))
+    intent_id, _ = await _close_whose_fill_stays_hidden(binance, bot)
+    assert "TOWNS/USDT:USDT" not in bot.repo.venue_closes()
+    [missing] = [e for e in bot.repo.events(intent_id) if e.kind == "flatten.no_venue_time"]
+    assert "server time" in missing.data["error"]
 
 
 async def test_the_synchronizer_adopts_and_protects_a_phantom(binance: RunningBinance, bot: Bot) -> None:
