@@ -224,7 +224,7 @@ class PositionOpener:
         # the only protection the position has.
         flat = await flatten(self.venue, self.repo, symbol=intent.symbol, side=intent.side,
                              client_id_for=lambda: self.repo.unused_client_id(f"{intent.intent_id}-c"),
-                             intent_id=intent.intent_id, policy=self.policy,
+                             intent_id=intent.intent_id, policy=self.policy, clock=self.clock,
                              known_qty=position.qty if position is not None and position.is_open else None)
         if not flat:
             raise ProtectionFailed(
@@ -247,7 +247,8 @@ class PositionOpener:
         base = position.intent_id or f"{self.prefix}p{position.position_id}"
         flat = await flatten(self.venue, self.repo, symbol=position.symbol, side=position.side,
                              client_id_for=lambda: self.repo.unused_client_id(f"{base}-x"),
-                             intent_id=position.intent_id, policy=self.policy, known_qty=position.qty)
+                             intent_id=position.intent_id, policy=self.policy, clock=self.clock,
+                             known_qty=position.qty)
         if not flat:
             raise ProtectionFailed(f"could not verify {position.symbol} flat; position {position_id} stays open")
         if position.stop_client_id:

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from decimal import Decimal
 
+from bot.clock import Clock
 from bot.errors import DuplicateClientId, NothingToReduce, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
 from bot.policy import Policy
 from bot.repository import Repository
@@ -116,6 +117,7 @@ async def flatten(
     client_id_for: Callable[[], ClientOrderId],
     intent_id: IntentId | None,
     policy: Policy,
+    clock: Clock,
     known_qty: Decimal | None = None,
 ) -> bool:
     """Close the ``side`` exposure on ``symbol`` with reduce-only orders; True once it is gone.
@@ -152,12 +154,10 @@ async def flatten(
         except NothingToReduce as error:
             # The matching engine says the side is flat: no list (which can lag) is asked. A close of
             # ours may have filled unseen before it: a list showing the side as it was before the
-            # refusal lags, so its time is kept like a close fill's.
-            venue_ms = error.venue_ms if error.venue_ms is not None else await _venue_time(venue, repo, intent_id)
-            if venue_ms is not None:
-                repo.note_venue_close(symbol, venue_ms, side)
+            # refusal lags, so the refusal's time is kept like a close fill's.
             repo.journal("flatten.flat", intent_id, symbol=symbol, attempt=attempt, said_by="refusal",
                          error=str(error))
+            repo.note_venue_close(symbol, await _refusal_time(venue, repo, clock, error, intent_id), side)
             return True
         except Rejected as error:
             # A reduce-only close is refused when there is nothing left to reduce on that side.
@@ -214,15 +214,25 @@ async def cancel_stop(
         repo.journal("stop.cancelled", intent_id, symbol=symbol, client_order_id=client_id, was_open=cancelled)
 
 
-async def _venue_time(venue: Venue, repo: Repository, intent_id: IntentId | None) -> int | None:
-    """The venue's time just after a refusal that carried none (Binance's -2022 body has no time).
+async def _refusal_time(
+    venue: Venue, repo: Repository, clock: Clock, error: NothingToReduce, intent_id: IntentId | None
+) -> int:
+    """When the venue refused: the time in its answer (Bybit's), else its clock read right after
+    (Binance's -2022 carries none), else the latest the refusal can have been on our clock.
 
-    A little later than the refusal itself: it can only set aside more of what a lagging list says
-    about the closed side, and what it sets aside wrongly (a position opened from outside in that
-    round trip) is adopted once ``SyncRules.lag_ms`` has passed. An earlier stand-in (the answer's
-    Date header, floored to the second) could miss the close it stands for."""
-    try:
-        return await venue.time_ms()
-    except RetryLater as error:
-        repo.journal("flatten.no_venue_time", intent_id, error=str(error))
-        return None
+    Later than the refusal is the safe side: it can only set aside more of what a lagging list says
+    about the closed side, and only for ``SyncRules.lag_ms`` past this time. A venue that accepted
+    our signed close is at most its receive window ahead of our clock, so a stamp further from our
+    clock than that is not the venue's (a proxy, a bug): kept, it could set a side aside for good."""
+    stamp, said_by = error.venue_ms, "answer"
+    if stamp is None:
+        try:
+            stamp, said_by = await venue.time_ms(), "server time"
+        except (RetryLater, Rejected) as failure:
+            stamp, said_by = None, str(failure)
+    now_ms, window_ms = clock.now_ms(), venue.clock_tolerance_ms
+    if stamp is not None and abs(stamp - now_ms) <= window_ms:
+        return stamp
+    latest = now_ms + window_ms
+    repo.journal("flatten.close_time_local", intent_id, venue_ms=stamp, said_by=said_by, used_ms=latest)
+    return latest

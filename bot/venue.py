@@ -56,6 +56,11 @@ class Venue(Protocol):
     async def time_ms(self) -> int:
         """The venue's clock, epoch milliseconds (its server-time endpoint)."""
 
+    @property
+    def clock_tolerance_ms(self) -> int:
+        """How far the venue's clock can be ahead of ours while it still accepts our signed calls (its
+        receive window)."""
+
     async def position(self, symbol: str) -> PositionReport | None: ...
 
     async def positions(self) -> list[PositionReport]: ...

@@ -123,6 +123,10 @@ class CcxtVenue:
     ) -> OrderReport | None:
         return await self._stream.wait_for_push(venue_order_id, client_id, timeout_s)
 
+    @property
+    def clock_tolerance_ms(self) -> int:
+        return int(self._rest.options["recvWindow"])  # what ccxt signs with (Bybit 5 s, Binance 10 s)
+
     async def time_ms(self) -> int:
         stamp = await self._read("server time", self._rest.fetch_time)
         if not isinstance(stamp, int):

@@ -8,6 +8,7 @@ import random
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -175,13 +176,24 @@ async def test_a_refusal_without_a_time_is_stamped_with_the_venues_clock(binance
     assert [type(a).__name__ for a in await bot.sync.cycle()] == ["Adopt", "PlaceStop"]
 
 
-async def test_a_refusal_whose_time_cannot_be_read_still_counts_as_flat(binance: RunningBinance, bot: Bot) -> None:
+@pytest.mark.parametrize(("effect", "said_by"), [
     # Every time: aiohttp sends a GET dropped on a reused connection once more by itself.
-    binance.faults.add(Fault("no clock", RestTarget("GET", "/fapi/v1/time"), DropBeforeApply(), OnCall(1, 100)))
-    intent_id, _ = await _close_whose_fill_stays_hidden(binance, bot)
-    assert "TOWNS/USDT:USDT" not in bot.repo.venue_closes()
-    [missing] = [e for e in bot.repo.events(intent_id) if e.kind == "flatten.no_venue_time"]
-    assert "server time" in missing.data["error"]
+    (DropBeforeApply(), "server time: ExchangeNotAvailable"),
+    # Not the venue's: a venue 2100 years ahead would have refused the signed close.
+    (HttpAnswer(200, '{"serverTime": 4102444800000}', "application/json"), "server time"),
+])
+async def test_without_a_venue_time_the_refusal_is_stamped_with_the_latest_it_can_have_been(
+    binance: RunningBinance, bot: Bot, effect: Any, said_by: str
+) -> None:
+    binance.faults.add(Fault("no clock", RestTarget("GET", "/fapi/v1/time"), effect, OnCall(1, 100)))
+    intent_id, returned = await _close_whose_fill_stays_hidden(binance, bot)
+    [local] = [e for e in bot.repo.events(intent_id) if e.kind == "flatten.close_time_local"]
+    assert local.data["said_by"].startswith(said_by)
+    # Our clock plus the receive window ccxt signs with: the venue cannot have refused any later.
+    refused = bot.repo.venue_closes()["TOWNS/USDT:USDT"]
+    assert refused.venue_ms == local.data["used_ms"] and returned < refused.venue_ms <= returned + 10_000
+    assert [p.side for p in await bot.venue.positions()] == [Side.LONG]  # the lagging list, still not adopted
+    assert await bot.sync.cycle() == []
 
 
 async def test_the_synchronizer_adopts_and_protects_a_phantom(binance: RunningBinance, bot: Bot) -> None:
