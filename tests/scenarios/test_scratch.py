@@ -1,4 +1,5 @@
-"""A run's files live in RAM where the host offers it, under TMPDIR when the user says so."""
+"""A run's files live in RAM where the host offers it, under TMPDIR when the user says so; what killed
+runs leave behind is removed by the next process."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.scratch import MIN_FREE_BYTES, RAM_DIR, scratch_dir
+from scenarios.scratch import LOCK, MARK, MIN_FREE_BYTES, RAM_DIR, scratch_dir, sweep_orphans
 
 
 def _roomy() -> bool:
@@ -24,7 +25,7 @@ def test_a_run_keeps_its_database_in_ram(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr("tempfile.tempdir", None)
     with scratch_dir("probe-") as where:
         assert Path(where).parent == RAM_DIR
-        assert Path(where).name.startswith("probe-")
+        assert Path(where).name.startswith(f"{MARK}probe-")
     assert not Path(where).exists()  # removed with the run
 
 
@@ -42,3 +43,49 @@ def test_a_temporary_directory_set_in_code_wins(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     with scratch_dir("probe-") as where:
         assert Path(where).parent == tmp_path
+
+
+_HOLD = """
+import sys, time
+from scenarios.scratch import scratch_dir
+with scratch_dir("held-") as where:
+    print(where, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_killed_runs_directory_is_removed_and_a_live_ones_kept(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    runs = [subprocess.Popen([sys.executable, "-c", _HOLD], stdout=subprocess.PIPE, text=True, env=env)
+            for _ in range(2)]
+    try:
+        killed, living = (Path(run.stdout.readline().strip()) for run in runs)  # type: ignore[union-attr]
+        runs[0].kill()
+        runs[0].wait()
+        unlocked = tmp_path / f"{MARK}fuzz-old"  # ours by name, but no lock: left alone
+        unlocked.mkdir()
+        foreign = tmp_path / "fuzz-abc"
+        foreign.mkdir()
+
+        assert sweep_orphans(str(tmp_path)) == [killed]
+        assert not killed.exists()
+        assert (living / LOCK).exists() and unlocked.exists() and foreign.exists()
+    finally:
+        for run in runs:
+            run.kill()
+            run.wait()
+    assert sweep_orphans(str(tmp_path / "missing")) == []
+
+
+def test_a_run_sweeps_its_directory_before_making_its_own(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    orphan = tmp_path / f"{MARK}scenario-abc"
+    orphan.mkdir()
+    (orphan / LOCK).touch()  # its run died: nobody holds the lock
+    with scratch_dir("probe-") as where:
+        assert Path(where).parent == tmp_path
+        assert sweep_orphans(str(tmp_path)) == []  # a live run's own directory is never taken
+    assert not orphan.exists() and not Path(where).exists()
