@@ -41,8 +41,12 @@ def scratch_dir(prefix: str) -> Iterator[str]:
         pending = os.path.join(where, f"{LOCK}.new")
         fd = os.open(pending, os.O_CREAT | os.O_RDWR, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            os.rename(pending, os.path.join(where, LOCK))
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError:
+                pass  # a filesystem without locks: the directory stays unnamed as locked, so never swept
+            else:
+                os.rename(pending, os.path.join(where, LOCK))
             yield where
         finally:
             os.close(fd)
