@@ -77,6 +77,15 @@ _NOTHING_TO_REDUCE = re.compile(r'"retCode":\s*110017\b|"code":\s*-2022\b')
 _ANSWER_TIME = re.compile(r'"time":\s*(\d{13})\b')
 
 
+# The account is in hedge mode, which the bot (one-way throughout) does not trade: Bybit's 10001 in
+# these words, Binance's -4061 (the bot never sends a position side, so a mismatch means hedge mode).
+_HEDGE_MODE = re.compile(r'position idx not match position mode|"code":\s*-4061\b')
+HEDGE_FIX = ("the account is in hedge mode and the bot trades one-way positions: switch it to one-way mode with no "
+              "positions or orders open (Bybit: POST /v5/position/switch-mode mode=0, or the app's position mode "
+              "setting; Binance: POST /fapi/v1/positionSide/dual dualSidePosition=false, or Preferences > Position "
+              "Mode)")
+
+
 # Binance refusals that ccxt raises as a bare ExchangeError when the URL is not Binance's own host
 # (its USD-M error table is keyed by URL): each is definitive, nothing happened.
 _BINANCE_REFUSALS = re.compile(r'"code":\s*-(2019|2018|2022|2021|4164|1013|1111|4003|1102|4061|4120|4131|1116|1117)\b')
@@ -86,6 +95,8 @@ def translate(error: Exception, *, write: bool, what: str) -> BotError:
     """The bot's error for a ccxt exception raised by ``what``; ``write`` if the call could change state."""
     said = str(error)
     text = f"{what}: {type(error).__name__}: {said}"
+    if isinstance(error, ccxt.ExchangeError) and _HEDGE_MODE.search(said):
+        return Halt(f"{text}; {HEDGE_FIX}")
     if write and isinstance(error, ccxt.ExchangeError) and _DUPLICATE.search(said):
         return DuplicateClientId(text)
     if write and isinstance(error, ccxt.ExchangeError) and _NOTHING_TO_REDUCE.search(said):

@@ -19,6 +19,7 @@ import ccxt.pro as ccxt_pro
 from bot.adapters.base import PACING, CcxtVenue, shared_tls
 from bot.adapters.ccxt_reports import order_report
 from bot.adapters.stream import OrderStream
+from bot.errors import HEDGE_FIX, Halt, RetryLater
 from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
 
 T = TypeVar("T")
@@ -74,7 +75,18 @@ class BinanceVenue(CcxtVenue):
 
     async def start(self) -> None:
         await self._call("load_markets", lambda: self._rest.load_markets(), write=False)
+        await self._one_way_mode()
         self._stream.start()
+
+    async def _one_way_mode(self) -> None:
+        # Every order and report of the bot is one-way: in hedge mode Binance refuses each order
+        # (-4061) and lists a position per side. Better to stop at start, saying how to fix it.
+        mode = await self._read("position mode", lambda: self._rest.fetch_position_mode())
+        hedged = mode.get("hedged")
+        if hedged is True:
+            raise Halt(f"position mode: dualSidePosition is true; {HEDGE_FIX}")
+        if hedged is not False:
+            raise RetryLater(f"position mode: the answer did not say ({mode.get('info')!r}); not trusting it")
 
     def _untrusted(self, answer: Any, expect: type) -> str | None:
         return None if isinstance(answer, expect) else f"the answer was not Binance's {expect.__name__}"

@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from bot.adapters.binance import BinanceVenue
 from bot.clock import SystemClock
-from bot.errors import RetryLater
+from bot.errors import Halt, RetryLater
 from bot.lifecycle import IntentState
 from bot.opener import PositionOpener
 from bot.reconcile import SyncRules
@@ -95,6 +95,26 @@ async def test_opens_from_the_full_create_answer_protects_with_an_algo_stop_and_
                                                                      record.intent.intent_id + "-s")
     await bot.opener.close(bot.repo.open_positions()[0].position_id)
     assert held(binance) == [] and await bot.venue.open_stops() == []
+
+
+@pytest.mark.parametrize(("body", "error", "said"), [
+    ('{"dualSidePosition": true}', Halt, "hedge mode"),
+    ("{}", RetryLater, "position mode"),
+])
+async def test_an_account_in_hedge_mode_stops_the_bot_at_start_saying_how_to_switch(
+    binance: RunningBinance, body: str, error: type[Exception], said: str
+) -> None:
+    # The simulated account is one-way, as the bot needs; a real account may not be.
+    binance.faults.add(Fault("hedged", RestTarget("GET", "/fapi/v1/positionSide/dual"),
+                             HttpAnswer(200, body, "application/json")))
+    venue = BinanceVenue(api_key=binance.api_key, secret=binance.api_secret, rest_url=binance.base_url)
+    try:
+        with pytest.raises(error, match=said) as raised:
+            await venue.start()
+        if error is Halt:
+            assert "dualSidePosition=false" in str(raised.value)
+    finally:
+        await venue.close()
 
 
 async def test_insufficient_margin_fails_the_intent_at_once(binance: RunningBinance, bot: Bot) -> None:

@@ -156,3 +156,22 @@ def test_a_timestamp_containing_110017_is_not_nothing_to_reduce():
     error = ccxt.InvalidOrder('bybit {"retCode":110007,"retMsg":"...","time":1767225611001710017}')
 
     assert type(translate(error, write=True, what="create close")) is Rejected
+
+
+@pytest.mark.parametrize("write", [True, False], ids=["write", "read"])
+@pytest.mark.parametrize("error", [
+    ccxt.BadRequest('bybit {"retCode":10001,"retMsg":"position idx not match position mode","result":{},'
+                    '"retExtInfo":{},"time":1671136959287}'),
+    ccxt.ExchangeError('binanceusdm {"code":-4061,"msg":"Order\'s position side does not match user\'s setting."}'),
+], ids=["bybit-10001", "binance-4061"])
+def test_an_account_in_hedge_mode_halts_the_bot_saying_how_to_switch(error, write):
+    translated = translate(error, write=write, what="create entry")
+
+    assert type(translated) is Halt
+    assert "hedge mode" in str(translated) and "one-way" in str(translated)
+
+
+def test_other_bybit_parameter_errors_stay_rejections():
+    error = ccxt.BadRequest('bybit {"retCode":10001,"retMsg":"params error: qty","result":{},"time":1671136959287}')
+
+    assert type(translate(error, write=True, what="create entry")) is Rejected

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.errors import Rejected
+from bot.errors import Halt, Rejected
 from bot.lifecycle import IntentState
 from bot.repository import Repository
 from bot.values import Role, Side
@@ -107,6 +107,18 @@ async def test_an_order_the_venue_refuses_fails_the_intent_without_exposure(worl
     assert "refused" in (record.reason or "")
     assert world.venue_positions() == []
     assert bot.repo.positions() == []
+
+
+async def test_an_account_in_hedge_mode_halts_the_bot_at_its_first_order(world: World) -> None:
+    # The simulated account is one-way; a real one in hedge mode answers every one-way order like this.
+    bot = await world.bot()
+    hedged = '{"retCode":10001,"retMsg":"position idx not match position mode","result":{},"retExtInfo":{},"time":%d}'
+    world.running.faults.add(Fault("hedged", RestTarget("POST", "/v5/order/create"),
+                                   HttpAnswer(200, hedged % world.running.engine.now_ms(), "application/json")))
+
+    with pytest.raises(Halt, match="switch-mode mode=0"):
+        await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    assert world.venue_positions() == [] and bot.repo.positions() == []
 
 
 # ---------------------------------------------------------------- each confirmation source
