@@ -5,8 +5,8 @@ results are kept in benchmarks/results/. It only measures and prints: nothing he
 
 1. Compression: ``scenarios.reference_run`` under ``simulation(seed)``, N times after one cold
    run; simulated seconds against real wall time, split into setup, scenario and teardown. Its
-   client is set up as the bot sets up its own (``bot.adapters.bybit.CLIENT_OPTIONS``). The N runs
-   are taken in P passes, each followed by N/P runs with ccxt's default options (all twelve market
+   client is set up as the bot sets up its own (``bot.adapters.bybit.CLIENT_OPTIONS``). P passes of
+   N runs each, every pass followed by N/P runs with ccxt's default options (all twelve market
    catalogues, the limiter waking every 1 ms): a shared VM's speed drifts by tens of percent over
    minutes, and passes spread over time show it (both rows move together) instead of hiding it.
 2. Determinism: distinct trace digests over the P x N runs idle, and over N with every other core

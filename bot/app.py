@@ -63,10 +63,13 @@ class Bot:
         clock = clock or SystemClock()
         rng = rng or random.Random(config.seed)  # seed None: fresh entropy, ids never repeat across runs
         lock = DatabaseLock.take(config.database)
+        venue: Venue | None = None
         try:
             venue = build_venue(config, client_options)
             await venue.start()
         except BaseException:
+            if venue is not None:
+                await venue.close()  # its client's connections, which a failed start leaves open
             lock.release()
             raise
         repo = Repository.open(str(config.database), clock, on_event)

@@ -145,9 +145,12 @@ class PositionOpener:
         try:
             ack = await retrying(lambda: self.venue.create_entry(intent.symbol, intent.side, intent.qty, client_id),
                                  attempts=self.policy.write_attempts, delay_s=self.policy.retry_delay_s)
-        except (Rejected, RetryLater) as error:
-            # Refused before taking effect (rules, funds, clock, rate limit): nothing to resolve.
+        except (Rejected, RetryLater, Halt) as error:
+            # Refused before taking effect (rules, funds, clock, rate limit; or credentials, account
+            # mode, which also stop the bot): nothing to resolve.
             self.repo.transition(intent.intent_id, IntentState.ENTRY_FAILED, reason=f"refused: {error}")
+            if isinstance(error, Halt):
+                raise
             return None
         except OutcomeUnknown as error:
             self.repo.journal("entry.outcome_unknown", intent.intent_id, client_order_id=client_id, error=str(error))

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from bot.clock import Clock
-from bot.errors import DuplicateClientId, NothingToReduce, OutcomeUnknown, ProtectionFailed, Rejected, RetryLater
+from bot.errors import (
+    BotError,
+    DuplicateClientId,
+    NothingToReduce,
+    OutcomeUnknown,
+    ProtectionFailed,
+    Rejected,
+    RetryLater,
+)
 from bot.policy import Policy
 from bot.repository import Repository
 from bot.retry import retrying
@@ -221,18 +229,24 @@ async def _refusal_time(
     (Binance's -2022 carries none), else the latest the refusal can have been on our clock.
 
     Later than the refusal is the safe side: it can only set aside more of what a lagging list says
-    about the closed side, and only for ``SyncRules.lag_ms`` past this time. A venue that accepted
-    our signed close is at most its receive window ahead of our clock, so a stamp further from our
-    clock than that is not the venue's (a proxy, a bug): kept, it could set a side aside for good."""
+    about the closed side, and only for ``SyncRules.lag_ms`` past this time. Earlier is the unsafe
+    side. A venue that accepted our signed close is at most its receive window ahead of our clock and
+    under a second behind it (both venues refuse a request stamped 1 s or more ahead of them), so a
+    stamp outside that is not the venue's (a proxy, a cached answer, a bug) and is not used."""
+    refused_by_ms = clock.now_ms()  # the refusal came before this, on our clock
+    window_ms = venue.clock_tolerance_ms
     stamp, said_by = error.venue_ms, "answer"
     if stamp is None:
         try:
             stamp, said_by = await venue.time_ms(), "server time"
-        except (RetryLater, Rejected) as failure:
+        except BotError as failure:  # whatever it was, the refusal stands: only its time is unknown
             stamp, said_by = None, str(failure)
-    now_ms, window_ms = clock.now_ms(), venue.clock_tolerance_ms
-    if stamp is not None and abs(stamp - now_ms) <= window_ms:
+    latest = clock.now_ms() + window_ms
+    if stamp is not None and refused_by_ms - _BEHIND_MS <= stamp <= latest:
         return stamp
-    latest = now_ms + window_ms
     repo.journal("flatten.close_time_local", intent_id, venue_ms=stamp, said_by=said_by, used_ms=latest)
     return latest
+
+
+# How far a venue's clock may lag ours and still accept our signed calls (Bybit and Binance: under 1 s).
+_BEHIND_MS = 1_000

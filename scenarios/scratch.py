@@ -36,18 +36,22 @@ def scratch_dir(prefix: str) -> Iterator[str]:
     ``tempfile.tempdir``), else in /dev/shm when it is writable and roomy, else the system default."""
     parent = str(RAM_DIR) if _use_ram() else tempfile.gettempdir()
     _sweep_once(parent)
-    with tempfile.TemporaryDirectory(prefix=f"{MARK}{prefix}", dir=parent) as where:
-        # Locked before it takes its name, so a sweep never finds the lock free in a live run's directory.
-        pending = os.path.join(where, f"{LOCK}.new")
-        fd = os.open(pending, os.O_CREAT | os.O_RDWR, 0o600)
+    made = tempfile.TemporaryDirectory(prefix=f"{MARK}{prefix}", dir=parent)
+    where = made.name
+    # Locked before it takes its name, so a sweep never finds the lock free in a live run's directory.
+    pending = os.path.join(where, f"{LOCK}.new")
+    fd = os.open(pending, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except OSError:
-                pass  # a filesystem without locks: the directory stays unnamed as locked, so never swept
-            else:
-                os.rename(pending, os.path.join(where, LOCK))
-            yield where
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass  # a filesystem without locks: the directory stays unnamed as locked, so never swept
+        else:
+            os.rename(pending, os.path.join(where, LOCK))
+        yield where
+    finally:
+        try:
+            made.cleanup()  # still locked while it goes: a sweep never races the run's own removal
         finally:
             os.close(fd)
 

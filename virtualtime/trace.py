@@ -76,21 +76,22 @@ class Record:
 
     def line(self) -> str:
         """The canonical JSON line hashed and saved for this record."""
-        return self.encoded().decode("utf-8", errors="surrogatepass")
+        return self.encoded().decode("utf-8")
 
     def encoded(self) -> bytes:
         """The canonical line as UTF-8: compact JSON, keys sorted, nothing escaped that need not be."""
         value = {"ms": self.at_ms, "actor": self.actor, "kind": self.kind, "fields": self.fields}
         try:
             # orjson writes what json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            # writes for the plain values a record holds (floats aside: 1.5e-7, not 1.5e-07), about
-            # six times faster; hashing every run's trace made the stdlib encoder a tenth of a run.
+            # writes for the plain values a record holds, small floats aside (5e-05 as 0.00005, 1.5e-06
+            # as 1.5e-6), about six times faster: hashing every run's trace took a tenth of a run.
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError:
             # What orjson refuses (integers past 64 bits, lone surrogates): the same value always
-            # takes this path, so a line stays a function of its record.
+            # takes this path, so a line stays a function of its record. A lone surrogate is written
+            # as its JSON escape, so the line stays UTF-8 and reads back as the same string.
             return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-                "utf-8", errors="surrogatepass")
+                "utf-8", errors="backslashreplace")
 
 
 class Trace:
@@ -179,8 +180,8 @@ class Trace:
             return value
         if isinstance(value, str):
             return self._scrub(value)
-        if isinstance(value, float):
-            return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+        if isinstance(value, float):  # a subclass (numpy's float64) as the float it is
+            return float(value) if value == value and value not in (float("inf"), float("-inf")) else repr(value)
         if isinstance(value, Decimal):
             return str(value)
         if isinstance(value, enum.Enum):

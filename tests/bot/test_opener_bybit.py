@@ -119,6 +119,8 @@ async def test_an_account_in_hedge_mode_halts_the_bot_at_its_first_order(world: 
     with pytest.raises(Halt, match="switch-mode mode=0"):
         await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
     assert world.venue_positions() == [] and bot.repo.positions() == []
+    [intent] = bot.repo.intents()
+    assert intent.state is IntentState.ENTRY_FAILED  # refused, not left for a restart to resolve
 
 
 # ---------------------------------------------------------------- each confirmation source
