@@ -8,6 +8,7 @@ router (the WebSocket fault seam) like Bybit's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -21,7 +22,7 @@ from simulator.bybit.ws_connection import Connection, InternalError, closing, se
 from simulator.engine.events import EngineEvent, Executed, OrderChanged, PositionChanged, TickerChanged, WalletChanged
 from simulator.engine.fills import Execution
 from simulator.engine.orders import Order
-from simulator.engine.values import AccountId, OrderStatus, OrderType, Side, TriggerDirection
+from simulator.engine.values import AccountId, OrderStatus, OrderType, Side, TriggerDirection, VenueOrderId
 from simulator.engine.venue import Engine
 from simulator.faults.ws import FrameRouter
 from virtualtime.trace import NO_TRACE, Recorder
@@ -33,6 +34,9 @@ CONNECTION_LIFETIME_S = 24 * 3600.0
 # the interval (90 s), which only makes a silent client's end come sooner.
 PING_EVERY_S = 180.0
 _ALGO_STATUS = {OrderStatus.UNTRIGGERED: "NEW", OrderStatus.CANCELLED: "CANCELED", OrderStatus.DEACTIVATED: "EXPIRED"}
+# Why the matching engine refused a triggered conditional order (ALGO_UPDATE "rm").
+_REDUCE_ONLY_REJECT = "Reduce Only reject"
+_MARGIN_REJECT = "Margin is insufficient."
 
 
 class UserStreams:
@@ -50,6 +54,10 @@ class UserStreams:
         self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
         self._lifetimes: dict[Connection, asyncio.TimerHandle] = {}
         self._opened = asyncio.Condition()
+        # Conditional orders past their trigger: when each fired, and which were placed in the matching
+        # engine. Kept with or without a listener, so a stream opened later tells their end right.
+        self._triggered_ms: dict[VenueOrderId, int] = {}
+        self._placed: set[VenueOrderId] = set()
         self._unsubscribe = engine.subscribe(self._on_batch)
         keys.on_close.append(self._key_closed)
 
@@ -153,17 +161,18 @@ class UserStreams:
     # ------------------------------------------------------------------ pushes
 
     def _on_batch(self, batch: Sequence[EngineEvent]) -> None:
-        if not self._connections:
-            return
         fills = {e.execution.order_id: e.execution for e in batch if isinstance(e, Executed)}
         accounts_changed: set[AccountId] = set()
         for event in batch:
             if isinstance(event, OrderChanged):
-                self._push(event.order.account_id, self._order_message(event.order, fills.get(event.order.order_id)))
+                messages = self._order_messages(event.order, fills.get(event.order.order_id))
+                if self._connections:
+                    for message in messages:
+                        self._push(event.order.account_id, message)
             elif isinstance(event, PositionChanged | WalletChanged):
                 account = event.position.account_id if isinstance(event, PositionChanged) else event.wallet.account_id
                 accounts_changed.add(account)
-        for account_id in sorted(accounts_changed):
+        for account_id in sorted(accounts_changed if self._connections else ()):
             self._push(account_id, self._account_message(account_id))
 
     def _push(self, account_id: AccountId, message: dict[str, Any]) -> None:
@@ -171,16 +180,61 @@ class UserStreams:
             if key.account_id == account_id and conn not in self._lapsed:
                 conn.send(message)
 
-    def _order_message(self, o: Order, fill: Execution | None) -> dict[str, Any]:
+    def _order_messages(self, o: Order, fill: Execution | None) -> list[dict[str, Any]]:
+        """What Binance pushes for one change of an order. A conditional order lives on the algo service
+        (ALGO_UPDATE) until it fires: TRIGGERING, then TRIGGERED once placed in the matching engine,
+        whose order then has ORDER_TRADE_UPDATEs of its own, and FINISHED when that order is done;
+        REJECTED when the matching engine refuses it."""
+        oid = o.order_id
+        if o.trigger_price is None:
+            return [self._trade_update(o, fill)]
+        if o.status is OrderStatus.UNTRIGGERED:
+            return [self._algo_update(o, "NEW")]
+        if o.status is OrderStatus.TRIGGERED:
+            self._triggered_ms[oid] = o.updated_ms
+            return [self._algo_update(o, "TRIGGERING")]
+        placed = oid in self._placed
+        if not placed and o.status in _ALGO_STATUS:
+            triggered = self._triggered_ms.pop(oid, None) is not None
+            if triggered:  # fired, but never reached the book
+                why = _REDUCE_ONLY_REJECT if o.status is OrderStatus.DEACTIVATED else _MARGIN_REJECT
+                return [self._algo_update(o, "REJECTED", reason=why)]
+            return [self._algo_update(o, _ALGO_STATUS[o.status])]
+        messages = []
+        if not placed:
+            self._placed.add(oid)
+            messages.append(self._algo_update(_as_new(o), "TRIGGERED"))
+            if o.status is not OrderStatus.NEW:  # filled at once: the book saw it new first
+                messages.append(self._trade_update(_as_new(o), None))
+        messages.append(self._trade_update(o, fill))
+        if not o.status.is_open:
+            messages.append(self._algo_update(o, "FINISHED"))
+            self._placed.discard(oid)
+            self._triggered_ms.pop(oid, None)
+        return messages
+
+    def _algo_update(self, o: Order, status: str, *, reason: str = "") -> dict[str, Any]:
         now = self._engine.now_ms()
         inst = self._engine.instrument(o.symbol)
-        if o.trigger_price is not None and o.status in _ALGO_STATUS:  # a conditional order still waiting
-            return {"e": "ALGO_UPDATE", "T": now, "E": now, "o": {
-                "caid": o.client_order_id or "", "aid": self._ids.algo(o.order_id), "at": "CONDITIONAL",
-                "o": self._ids.algo_types.get(o.order_id, _algo_type(o)), "s": o.symbol, "S": side(o.side),
-                "ps": "BOTH", "f": "GTC", "q": fixed(o.qty, inst.qty_step), "X": _ALGO_STATUS[o.status],
-                "tp": fixed(o.trigger_price or ZERO, inst.tick_size), "p": "0", "R": o.reduce_only, "wt": "CONTRACT_PRICE",
-            }}
+        payload = {
+            "caid": o.client_order_id or "", "aid": self._ids.algo(o.order_id), "at": "CONDITIONAL",
+            "o": self._ids.algo_types.get(o.order_id, _algo_type(o)), "s": o.symbol, "S": side(o.side),
+            "ps": "BOTH", "f": "GTC", "q": fixed(o.qty, inst.qty_step), "X": status,
+            "ai": str(self._ids.order(o.order_id)) if o.order_id in self._placed else "",
+            "tp": fixed(o.trigger_price or ZERO, inst.tick_size),
+            "p": fixed(o.price if o.order_type is OrderType.LIMIT else ZERO, inst.tick_size),
+            "V": "EXPIRE_MAKER", "wt": "CONTRACT_PRICE", "pm": "NONE", "cp": False, "pP": False, "R": o.reduce_only,
+            "tt": self._triggered_ms.get(o.order_id, 0), "gtd": 0, "rm": reason,
+        }
+        if o.order_id in self._placed:  # Binance shows these once the order is in the matching engine
+            avg = o.cum_exec_value / o.filled_qty if o.filled_qty else ZERO
+            payload.update({"ap": fixed(avg, inst.tick_size), "aq": fixed(o.filled_qty, inst.qty_step),
+                            "act": "MARKET" if o.order_type is OrderType.MARKET else "LIMIT"})
+        return {"e": "ALGO_UPDATE", "T": now, "E": now, "o": payload}
+
+    def _trade_update(self, o: Order, fill: Execution | None) -> dict[str, Any]:
+        now = self._engine.now_ms()
+        inst = self._engine.instrument(o.symbol)
         avg = o.cum_exec_value / o.filled_qty if o.filled_qty else ZERO
         if o.filled_qty == 0:
             fill = None  # the order's accepted state, before the fill in the same batch
@@ -216,6 +270,10 @@ class UserStreams:
             "m": "ORDER", "B": [{"a": "USDT", "wb": str(wallet.balance), "cw": str(wallet.balance), "bc": "0"}],
             "P": positions,
         }}
+
+
+def _as_new(o: Order) -> Order:
+    return dataclasses.replace(o, status=OrderStatus.NEW, filled_qty=ZERO, cum_exec_value=ZERO, cum_exec_fee=ZERO)
 
 
 def _algo_type(o: Order) -> str:

@@ -41,6 +41,49 @@ async def test_a_market_fill_and_an_algo_stop_are_pushed_as_binance_sends_them(b
     assert [(o["status"], o["triggerPrice"], o["reduceOnly"]) for o in pushed_stop] == [("open", 55000.0, True)]
 
 
+def _order_frames(venue: RunningBinance) -> list[tuple[str, str, dict[str, object]]]:
+    sent = [r.fields["frame"] for r in venue.venue.trace.records if r.kind == "ws.out"]
+    return [(f["e"], f["o"]["X"], f["o"]) for f in sent if isinstance(f, dict) and f["e"] in ("ALGO_UPDATE",
+                                                                                               "ORDER_TRADE_UPDATE")]
+
+
+async def test_a_fired_stop_is_pushed_through_its_algo_lifecycle(binance_venue: RunningBinance) -> None:
+    # Binance's ALGO_UPDATE comes with every status change: TRIGGERING when the price reaches the stop,
+    # TRIGGERED once its order is in the book ("ai"), FINISHED when that order is done ("aq", "ap").
+    rest, pro, _ = await watching_binance(binance_venue)
+    await rest.create_order(BTC, "market", "buy", 0.01)
+    stop = await rest.create_order(BTC, "market", "sell", 0.01, None, {"stopLossPrice": 55000, "reduceOnly": True})
+    watched = asyncio.ensure_future(pro.watch_orders())
+    await asyncio.sleep(0.5)
+    binance_venue.engine.set_price("BTCUSDT", "54000")
+    await asyncio.sleep(1)
+
+    mine = stop["clientOrderId"]  # the algo's clientAlgoId, and its order's client id once placed
+    frames = [(e, x, o) for e, x, o in _order_frames(binance_venue) if mine in (o.get("caid"), o.get("c"))]
+    assert [(e, x) for e, x, _ in frames] == [
+        ("ALGO_UPDATE", "NEW"), ("ALGO_UPDATE", "TRIGGERING"), ("ALGO_UPDATE", "TRIGGERED"),
+        ("ORDER_TRADE_UPDATE", "NEW"), ("ORDER_TRADE_UPDATE", "FILLED"), ("ALGO_UPDATE", "FINISHED")]
+    new, triggering, triggered, placed, filled, finished = (o for _, _, o in frames)
+    assert new["ai"] == triggering["ai"] == "" and "aq" not in triggering and triggering["tt"] > 0
+    assert triggered["ai"] == finished["ai"] == str(placed["i"]) == str(filled["i"])
+    assert (triggered["aq"], finished["aq"], finished["ap"]) == ("0.000", "0.010", filled["ap"])
+    # ccxt.pro closes the algo order it watched: it no longer looks like a working stop.
+    seen = [o["status"] for o in await asyncio.wait_for(watched, 10) if o["id"] == stop["id"]]
+    assert seen[-1] == "closed"
+
+
+async def test_a_stop_with_nothing_left_to_reduce_is_rejected_when_it_fires(binance_venue: RunningBinance) -> None:
+    rest, _, _ = await watching_binance(binance_venue)
+    await rest.create_order(BTC, "market", "buy", 0.01)
+    await rest.create_order(BTC, "market", "sell", 0.01, None, {"stopLossPrice": 55000, "reduceOnly": True})
+    await rest.create_order(BTC, "market", "sell", 0.01, None, {"reduceOnly": True})  # closed by hand
+    binance_venue.engine.set_price("BTCUSDT", "54000")
+    await asyncio.sleep(1)
+
+    algo = [(x, o["rm"]) for e, x, o in _order_frames(binance_venue) if e == "ALGO_UPDATE"]
+    assert algo == [("NEW", ""), ("TRIGGERING", ""), ("REJECTED", "Reduce Only reject")]
+
+
 async def test_a_dropped_push_never_arrives(binance_venue: RunningBinance) -> None:
     # A market order pushes its accepted state, its fill, then the account: lose the first two.
     binance_venue.faults.add(Fault("order pushes lost", StreamTarget("/private/ws"), DropFrame(), OnCall(1, 2)))
