@@ -24,8 +24,8 @@ from bot.opener import PositionOpener
 from bot.policy import Policy
 from bot.reconcile import SyncRules
 from bot.repository import EventSink, IntentRecord, PositionRecord, Repository
-from bot.synchronizer import Synchronizer
-from bot.values import Side
+from bot.synchronizer import Synchronizer, stop_filled
+from bot.values import PositionId, Side
 from bot.venue import Venue
 
 log = logging.getLogger("bot")
@@ -42,6 +42,9 @@ def build_venue(config: BotConfig, client_options: Mapping[str, Any] | None = No
     raise Halt(f"the bot doesn't (yet) support venue {v.name!r}")
 
 
+_DUE_WITHIN_S = 0.001
+
+
 class Bot:
     def __init__(self, config: BotConfig, venue: Venue, repo: Repository, *, clock: Clock, rng: random.Random,
                  policy: Policy | None = None) -> None:
@@ -55,6 +58,7 @@ class Bot:
         rules = SyncRules(client_prefix=config.client_prefix, stop_fraction=config.default_stop_fraction,
                           settle_ms=int(config.sync_settle_s * 1000))
         self.sync = Synchronizer(venue, repo, self.opener, rules=rules, clock=clock, rng=rng, policy=policy)
+        self._stopped_out: set[PositionId] = set()  # open positions whose stop was pushed filled, as last seen
 
     @classmethod
     async def start(cls, config: BotConfig, *, clock: Clock | None = None, rng: random.Random | None = None,
@@ -129,7 +133,8 @@ class Bot:
             log.info("sync applied %d action(s): %s", len(actions), ", ".join(type(a).__name__ for a in actions))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Supervise until ``stop`` is set: a pass now, then one every sync interval (start to start)."""
+        """Supervise until ``stop`` is set: a pass now, then one every sync interval (start to start),
+        and one at once when the venue pushes a stop of ours filled."""
         loop = asyncio.get_running_loop()
         interval = self.config.sync_interval_s
         due = loop.time()
@@ -137,7 +142,28 @@ class Bot:
             await self.step()
             while due <= loop.time():  # a pass that overran its interval skips the missed ticks
                 due += interval
+            await self._until_next_pass(stop, due)
+
+    async def _until_next_pass(self, stop: asyncio.Event, due: float) -> None:
+        # A stop that fired took its position with it; waiting out the interval would leave the
+        # database ahead of the venue that much longer (and a failed pass would double it).
+        loop = asyncio.get_running_loop()
+        # Under a millisecond counts as due: float seconds can leave a sliver no timer ever waits out.
+        while not stop.is_set() and (remaining := due - loop.time()) > _DUE_WITHIN_S:
+            stopping = asyncio.ensure_future(stop.wait())
+            pushed = asyncio.ensure_future(self.venue.next_push(remaining))
             try:
-                await asyncio.wait_for(stop.wait(), due - loop.time())
-            except TimeoutError:
-                pass
+                await asyncio.wait({stopping, pushed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in (stopping, pushed):
+                    waiter.cancel()
+                await asyncio.gather(stopping, pushed, return_exceptions=True)
+            if self._newly_stopped_out():
+                return
+
+    def _newly_stopped_out(self) -> bool:
+        """Whether a stop of an open position was pushed filled since the last time this said so."""
+        fired = {p.position_id for p in self.repo.open_positions() if stop_filled(self.venue, p)}
+        new = fired - self._stopped_out
+        self._stopped_out = fired
+        return bool(new)

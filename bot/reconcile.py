@@ -95,6 +95,7 @@ def reconcile(
     rules: SyncRules,
     flat_readings: Mapping[str, Sequence[int]] | None = None,
     venue_closes: Mapping[str, VenueClose] | None = None,
+    stops_filled: frozenset[PositionId] = frozenset(),
 ) -> list[Action]:
     """Actions in the order they must run: database fixes, new stops, then stop cancels.
 
@@ -107,6 +108,8 @@ def reconcile(
     reduce (which names the side). A position the database does not hold, last changed on the venue
     before then (on that side), is the list showing what the bot already closed (it lags): the symbol
     is left for a later pass, for up to ``rules.lag_ms`` after the close.
+    ``stops_filled``: positions whose own stop the venue reported filled for their whole size. One
+    flat reading closes such a position out: the fill proves it gone, and the list agrees.
     """
     flat_readings = flat_readings or {}
     venue_closes = venue_closes or {}
@@ -130,9 +133,11 @@ def reconcile(
         stop_price = None
         if local_pos is not None:
             same = same_side(local_pos, venue_pos)
-            if not same and (readings is None or _settled(readings, local_pos.opened_ms, rules.settle_ms)):
+            stopped = venue_pos is None and local_pos.position_id in stops_filled
+            if not same and (readings is None or stopped or _settled(readings, local_pos.opened_ms, rules.settle_ms)):
                 held_text = "nothing" if venue_pos is None else f"a {venue_pos.side.value} {venue_pos.size}"
-                fixes.append(CloseOut(local_pos.position_id, f"the venue holds {held_text} on {symbol}"))
+                why = " (its stop filled)" if stopped else ""
+                fixes.append(CloseOut(local_pos.position_id, f"the venue holds {held_text} on {symbol}{why}"))
             elif not same:
                 continue  # flat too briefly to judge: a fresh fill may not be listed yet, or the list is stale
             elif venue_pos is not None and venue_pos.size != local_pos.qty:

@@ -15,12 +15,19 @@ from bot.opener import PositionOpener, token
 from bot.policy import Policy
 from bot.protect import ensure_stop
 from bot.reconcile import Action, Adopt, CancelStop, CloseOut, PlaceStop, RecordStop, Resize, SyncRules, reconcile
-from bot.repository import Repository
-from bot.values import ClientOrderId
+from bot.repository import PositionRecord, Repository
+from bot.values import ClientOrderId, OrderStatus
 from bot.venue import Venue
 
 log = logging.getLogger("bot.synchronizer")
 MAX_READINGS = 10
+
+
+def stop_filled(venue: Venue, position: PositionRecord) -> bool:
+    """Whether the venue pushed the position's own stop as filled for the position's whole size."""
+    report = venue.pushed(position.stop_order_id, position.stop_client_id)
+    return (report is not None and report.status is OrderStatus.CLOSED and report.reduce_only
+            and report.filled >= position.qty)
 
 
 class Synchronizer:
@@ -52,8 +59,9 @@ class Synchronizer:
         watched = {p.symbol for p in local} | {s.symbol for s in stops}
         self.flat_readings = {symbol: [*self.flat_readings.get(symbol, [])[-(MAX_READINGS - 1):], read_at]
                               for symbol in watched - held}
+        filled = frozenset(p.position_id for p in local if p.symbol not in held and stop_filled(self.venue, p))
         return reconcile(local, busy, positions, stops, self.clock.now_ms(), self.rules, self.flat_readings,
-                         self.repo.venue_closes())
+                         self.repo.venue_closes(), filled)
 
     async def cycle(self) -> list[Action]:
         """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""

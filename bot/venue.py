@@ -41,6 +41,9 @@ class Venue(Protocol):
         self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, timeout_s: float
     ) -> OrderReport | None: ...
 
+    async def next_push(self, timeout_s: float) -> None:
+        """Return when the next batch of order pushes arrives, or after ``timeout_s``."""
+
     async def order_realtime(
         self, symbol: str, *, venue_order_id: VenueOrderId | None = None, client_id: ClientOrderId | None = None,
         stop: bool = False,

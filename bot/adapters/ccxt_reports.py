@@ -33,6 +33,12 @@ def order_report(order: dict[str, Any], source: str) -> OrderReport | None:
     if order.get("id") is None or order.get("side") is None or status is None or qty is None:
         return None
     average = decimal(order.get("average"))
+    filled = decimal(order.get("filled")) or Decimal(0)
+    info = order.get("info")
+    if isinstance(info, dict) and "aid" in info:
+        # Binance's ALGO_UPDATE: ccxt reads no fill from it and takes a closed (triggered, finished)
+        # algo order as wholly filled. What its order in the book executed is "aq", once placed.
+        filled = decimal(info.get("aq")) or Decimal(0)
     return OrderReport(
         venue_order_id=VenueOrderId(str(order["id"])),
         client_order_id=ClientOrderId(order["clientOrderId"]) if order.get("clientOrderId") else None,
@@ -40,7 +46,7 @@ def order_report(order: dict[str, Any], source: str) -> OrderReport | None:
         side=order["side"],
         status=status,
         qty=qty,
-        filled=decimal(order.get("filled")) or Decimal(0),
+        filled=filled,
         avg_price=average if average else None,
         reduce_only=bool(order.get("reduceOnly")),
         trigger_price=decimal(order.get("triggerPrice")) or None,

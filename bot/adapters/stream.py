@@ -101,6 +101,13 @@ class OrderStream:
                 return self._pushes[key]
         return None
 
+    async def next_push(self, timeout_s: float) -> None:
+        pushed = self._pushed  # replaced by a fresh one at each batch
+        try:
+            await asyncio.wait_for(pushed.wait(), timeout_s)
+        except TimeoutError:
+            pass
+
     async def wait_for_push(
         self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, timeout_s: float
     ) -> OrderReport | None:

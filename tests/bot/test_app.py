@@ -64,6 +64,28 @@ async def test_the_supervisor_passes_on_startup_and_every_interval(simulation: S
             await bot.close()
 
 
+async def test_the_supervisor_passes_at_once_when_a_stop_of_ours_is_pushed_filled(
+    simulation: Simulation, tmp_path: Path
+) -> None:
+    async with simulation.serve_bybit() as running:
+        bot = await Bot.start(config(running, tmp_path))
+        stop = asyncio.Event()
+        try:
+            await bot.open(GIGA, Side.SHORT, Decimal(920))
+            loop = asyncio.get_running_loop()
+            fired_ms = simulation.now_ms() + 10_000
+            loop.call_later(10, running.engine.set_price, "GIGAUSDT", "0.0200")  # through the short's stop
+            loop.call_later(25, stop.set)  # before the interval's next pass (30 s after the first)
+            await bot.run(stop)
+            [closed] = bot.repo.positions()
+            assert not closed.is_open and "its stop filled" in (closed.close_reason or "")
+            [close] = [e for e in bot.repo.events() if e.kind == "position.closed"]
+            assert fired_ms <= close.at_ms < fired_ms + 1_000  # a pass woken by the push, not the next interval
+            assert len([e for e in bot.repo.events() if e.kind == "sync.cycle"]) == 2  # at start, and that one
+        finally:
+            await bot.close()
+
+
 async def test_the_supervisor_halts_on_rejected_credentials(simulation: Simulation, tmp_path: Path) -> None:
     async with simulation.serve_bybit() as running:
         bot = await Bot.start(config(running, tmp_path, secret="not-the-secret"))

@@ -14,11 +14,12 @@ import pytest
 import pytest_asyncio
 
 from bot.adapters.binance import BinanceVenue
+from bot.adapters.ccxt_reports import order_report
 from bot.clock import SystemClock
 from bot.errors import Halt, RetryLater
 from bot.lifecycle import IntentState
 from bot.opener import PositionOpener
-from bot.reconcile import SyncRules
+from bot.reconcile import CloseOut, SyncRules
 from bot.repository import Repository
 from bot.synchronizer import Synchronizer
 from bot.values import Side
@@ -214,6 +215,35 @@ async def test_without_a_venue_time_the_refusal_is_stamped_with_the_latest_it_ca
     assert refused.venue_ms == local.data["used_ms"] and returned < refused.venue_ms <= returned + 10_000
     assert [p.side for p in await bot.venue.positions()] == [Side.LONG]  # the lagging list, still not adopted
     assert await bot.sync.cycle() == []
+
+
+async def test_a_stop_that_fired_is_closed_out_at_the_next_pass_from_its_algo_push(
+    binance: RunningBinance, bot: Bot
+) -> None:
+    await bot.opener.open(TOWNS, Side.LONG, QTY, STOP)
+    [opened] = bot.repo.open_positions()
+    binance.engine.set_price("TOWNSUSDT", "0.02900")  # through the 0.03057 stop
+    await asyncio.sleep(0.5)
+    pushed = bot.venue.pushed(opened.stop_order_id, opened.stop_client_id)
+    assert pushed is not None and pushed.filled == QTY  # ALGO_UPDATE FINISHED: "aq"
+
+    [closed] = await bot.sync.cycle()
+
+    assert isinstance(closed, CloseOut) and "its stop filled" in closed.reason
+
+
+def test_an_algo_push_counts_only_what_its_order_in_the_book_executed() -> None:
+    # ccxt reads no fill from ALGO_UPDATE and takes a closed algo order (TRIGGERED, FINISHED) as
+    # wholly filled; the bot reads "aq", so a stop only just placed in the book has filled nothing.
+    triggered = {"id": "2834283", "clientOrderId": "hb1-s", "symbol": TOWNS, "side": "sell", "status": "closed",
+                 "amount": 1000.0, "filled": 1000.0, "reduceOnly": True,
+                 "info": {"aid": 2834283, "X": "TRIGGERED", "ai": "4869373026", "aq": "0", "ap": "0.00000"}}
+    report = order_report(triggered, "push")
+    assert report is not None and report.filled == 0
+    finished = {**triggered, "info": {**triggered["info"], "X": "FINISHED", "aq": "1000"}}
+    assert order_report(finished, "push").filled == 1000  # type: ignore[union-attr]
+    untriggered = {**triggered, "status": "open", "filled": None, "info": {"aid": 2834283, "X": "NEW", "ai": ""}}
+    assert order_report(untriggered, "push").filled == 0  # type: ignore[union-attr]
 
 
 async def test_the_synchronizer_adopts_and_protects_a_phantom(binance: RunningBinance, bot: Bot) -> None:

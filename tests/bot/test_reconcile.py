@@ -96,6 +96,19 @@ def test_one_flat_reading_or_readings_too_close_together_remove_nothing() -> Non
     assert run([position], [], [its_stop], flat={A: [NOW - RULES.settle_ms + 1, NOW]}) == []
 
 
+def test_a_position_whose_stop_filled_is_closed_out_on_one_flat_reading_only() -> None:
+    position = local(1, A, Side.LONG, "2", stop_id="s1")
+    stopped = frozenset({PositionId(1)})
+
+    [closed] = reconcile([position], frozenset(), [], [], NOW, RULES, {A: [NOW]}, None, stopped)
+    assert isinstance(closed, CloseOut) and "its stop filled" in closed.reason
+    # A list still showing the long (stale) is not overruled: the position stays, under a new stop.
+    assert [type(a) for a in reconcile([position], frozenset(), [held(A, Side.LONG, "2")], [], NOW, RULES, {},
+                                       None, stopped)] == [PlaceStop]
+    # Another position's stop proves nothing about this one.
+    assert reconcile([position], frozenset(), [], [], NOW, RULES, {A: [NOW]}, None, frozenset({PositionId(2)})) == []
+
+
 def test_readings_from_before_the_position_opened_do_not_count() -> None:
     young = local(1, A, Side.LONG, "2", opened_ms=NOW - 1_000)
     assert run([young], [], [], flat={A: [NOW - 60_000, NOW]}) == []

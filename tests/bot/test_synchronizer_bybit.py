@@ -9,7 +9,7 @@ import pytest
 
 from bot.reconcile import Adopt, CancelStop, CloseOut, PlaceStop, RecordStop, Resize
 from bot.values import Side
-from simulator.faults import Fault, PositionLag, QueryTarget
+from simulator.faults import DropFrame, Fault, OnCall, PositionLag, QueryTarget, StreamTarget
 from tests.bot.world import GIGA, World
 
 pytestmark = pytest.mark.virtual_time
@@ -39,10 +39,32 @@ async def test_adopts_a_phantom_and_protects_it_in_one_cycle(world: World) -> No
     assert await bot.sync.cycle() == []
 
 
-async def test_closes_out_a_position_whose_stop_fired(world: World) -> None:
+async def test_closes_out_a_position_whose_stop_fired_as_soon_as_its_fill_is_pushed(world: World) -> None:
     bot = await world.bot()
     await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    [opened] = bot.repo.open_positions()
     world.engine.set_price("GIGAUSDT", "0.0200")  # through the 0.01989 stop: the venue closes the short
+    await asyncio.sleep(0.5)
+    assert world.venue_positions() == []
+    pushed = bot.venue.pushed(opened.stop_order_id, opened.stop_client_id)
+    assert pushed is not None and pushed.filled == QTY
+
+    actions = await bot.sync.cycle()  # one flat reading: the stop's own fill already proves it gone
+
+    assert kinds(actions) == ["CloseOut"]
+    [position] = bot.repo.positions()
+    assert position.close_reason is not None and "its stop filled" in position.close_reason
+    assert await bot.sync.cycle() == []
+
+
+async def test_without_its_stops_fill_a_stopped_position_takes_flat_readings_a_settle_time_apart(
+    world: World,
+) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    _stop_fill_unheard(world)
+    world.engine.set_price("GIGAUSDT", "0.0200")
+    await asyncio.sleep(0.5)
     assert world.venue_positions() == []
     assert await bot.sync.cycle() == []  # the first flat reading only starts the clock
     await asyncio.sleep(10)  # flat for longer than the settle time
@@ -53,7 +75,14 @@ async def test_closes_out_a_position_whose_stop_fired(world: World) -> None:
     assert bot.repo.open_positions() == []
     [position] = bot.repo.positions()
     assert position.close_reason is not None and "holds nothing" in position.close_reason
+    assert "its stop filled" not in position.close_reason
     assert await bot.sync.cycle() == []
+
+
+def _stop_fill_unheard(world: World) -> None:
+    """The order stream loses every push: the bot never hears its stop fill."""
+    world.running.faults.add(Fault("order pushes lost", StreamTarget("/v5/private", "order"), DropFrame(),
+                                   OnCall(1, 100)))
 
 
 async def test_a_restart_keeps_the_flat_readings_it_had(world: World) -> None:
@@ -61,6 +90,7 @@ async def test_a_restart_keeps_the_flat_readings_it_had(world: World) -> None:
     # each time, and the stop-closed position stayed in the database past the convergence window.
     bot = await world.bot()
     await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    _stop_fill_unheard(world)
     world.engine.set_price("GIGAUSDT", "0.0200")
     assert await bot.sync.cycle() == []  # the first flat reading
     await world.crash(bot)
@@ -73,9 +103,10 @@ async def test_a_restart_keeps_the_flat_readings_it_had(world: World) -> None:
     assert restarted.repo.open_positions() == []
 
 
-async def test_one_flat_reading_closes_nothing_out(world: World) -> None:
+async def test_without_its_stops_fill_one_flat_reading_closes_nothing_out(world: World) -> None:
     bot = await world.bot()
     await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    _stop_fill_unheard(world)
     world.engine.set_price("GIGAUSDT", "0.0200")
 
     assert await bot.sync.cycle() == []
