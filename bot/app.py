@@ -24,8 +24,8 @@ from bot.opener import PositionOpener
 from bot.policy import Policy
 from bot.reconcile import SyncRules
 from bot.repository import EventSink, IntentRecord, PositionRecord, Repository
-from bot.synchronizer import Synchronizer, stop_filled
-from bot.values import PositionId, Side
+from bot.synchronizer import Synchronizer, filled_stop
+from bot.values import PositionId, Side, VenueOrderId
 from bot.venue import Venue
 
 log = logging.getLogger("bot")
@@ -58,7 +58,8 @@ class Bot:
         rules = SyncRules(client_prefix=config.client_prefix, stop_fraction=config.default_stop_fraction,
                           settle_ms=int(config.sync_settle_s * 1000))
         self.sync = Synchronizer(venue, repo, self.opener, rules=rules, clock=clock, rng=rng, policy=policy)
-        self._stopped_out: set[PositionId] = set()  # open positions whose stop was pushed filled, as last seen
+        # (open position, its stop) pairs whose stop was pushed filled, as last seen
+        self._stopped_out: set[tuple[PositionId, VenueOrderId]] = set()
 
     @classmethod
     async def start(cls, config: BotConfig, *, clock: Clock | None = None, rng: random.Random | None = None,
@@ -140,7 +141,7 @@ class Bot:
         due = loop.time()
         while not stop.is_set():
             await self.step()
-            while due <= loop.time():  # a pass that overran its interval skips the missed ticks
+            while due <= loop.time() + _DUE_WITHIN_S:  # a pass that overran its interval skips the missed ticks
                 due += interval
             await self._until_next_pass(stop, due)
 
@@ -150,20 +151,25 @@ class Bot:
         loop = asyncio.get_running_loop()
         # Under a millisecond counts as due: float seconds can leave a sliver no timer ever waits out.
         while not stop.is_set() and (remaining := due - loop.time()) > _DUE_WITHIN_S:
-            stopping = asyncio.ensure_future(stop.wait())
+            # Asked before looking, so a push landing after the look still wakes the wait; looked at
+            # before waiting, so a push that landed during the pass counts too.
             pushed = asyncio.ensure_future(self.venue.next_push(remaining))
+            if self._newly_stopped_out():
+                pushed.cancel()
+                await asyncio.gather(pushed, return_exceptions=True)
+                return
+            stopping = asyncio.ensure_future(stop.wait())
             try:
                 await asyncio.wait({stopping, pushed}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for waiter in (stopping, pushed):
                     waiter.cancel()
                 await asyncio.gather(stopping, pushed, return_exceptions=True)
-            if self._newly_stopped_out():
-                return
 
     def _newly_stopped_out(self) -> bool:
         """Whether a stop of an open position was pushed filled since the last time this said so."""
-        fired = {p.position_id for p in self.repo.open_positions() if stop_filled(self.venue, p)}
+        fired = {(p.position_id, report.venue_order_id) for p in self.repo.open_positions()
+                 if (report := filled_stop(self.venue, p))}
         new = fired - self._stopped_out
         self._stopped_out = fired
         return bool(new)

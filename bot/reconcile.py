@@ -34,6 +34,9 @@ class CloseOut:
 
     position_id: PositionId
     reason: str
+    # When the venue's own report proved it gone (its stop's fill): noted like a close of the bot's,
+    # so a lagging list that still shows the position is not adopted back.
+    venue_close: VenueClose | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,7 @@ def reconcile(
     rules: SyncRules,
     flat_readings: Mapping[str, Sequence[int]] | None = None,
     venue_closes: Mapping[str, VenueClose] | None = None,
-    stops_filled: frozenset[PositionId] = frozenset(),
+    stops_filled: Mapping[PositionId, int | None] | None = None,
 ) -> list[Action]:
     """Actions in the order they must run: database fixes, new stops, then stop cancels.
 
@@ -108,11 +111,14 @@ def reconcile(
     reduce (which names the side). A position the database does not hold, last changed on the venue
     before then (on that side), is the list showing what the bot already closed (it lags): the symbol
     is left for a later pass, for up to ``rules.lag_ms`` after the close.
-    ``stops_filled``: positions whose own stop the venue reported filled for their whole size. One
-    flat reading closes such a position out: the fill proves it gone, and the list agrees.
+    ``stops_filled``: positions whose own stop the venue reported filled for their whole size, with
+    when (venue time) that stop was placed. Such a position is closed out on one flat reading (the
+    fill proves it gone, the list agrees), or when the list shows it as last changed before its stop
+    was placed (the list lags: the stop took all of that).
     """
     flat_readings = flat_readings or {}
     venue_closes = venue_closes or {}
+    stops_filled = stops_filled or {}
     held = {p.symbol: p for p in venue_positions if p.size > 0}
     mine = {p.symbol: p for p in local if p.is_open}
     stops: dict[str, list[OrderReport]] = {}
@@ -131,13 +137,18 @@ def reconcile(
             continue
         readings = flat_readings.get(symbol, ()) if venue_pos is None else None
         stop_price = None
+        if local_pos is not None and local_pos.position_id in stops_filled:
+            placed_ms = stops_filled[local_pos.position_id]
+            if venue_pos is None or _before(venue_pos, local_pos, placed_ms):
+                shown = "nothing" if venue_pos is None else f"the {venue_pos.side.value} as it was before its stop"
+                fixes.append(CloseOut(local_pos.position_id, f"its stop filled; the venue shows {shown} on {symbol}",
+                                      None if placed_ms is None else VenueClose(placed_ms, None)))
+                continue  # its stops and any adoption wait for a pass that reads the symbol afresh
         if local_pos is not None:
             same = same_side(local_pos, venue_pos)
-            stopped = venue_pos is None and local_pos.position_id in stops_filled
-            if not same and (readings is None or stopped or _settled(readings, local_pos.opened_ms, rules.settle_ms)):
+            if not same and (readings is None or _settled(readings, local_pos.opened_ms, rules.settle_ms)):
                 held_text = "nothing" if venue_pos is None else f"a {venue_pos.side.value} {venue_pos.size}"
-                why = " (its stop filled)" if stopped else ""
-                fixes.append(CloseOut(local_pos.position_id, f"the venue holds {held_text} on {symbol}{why}"))
+                fixes.append(CloseOut(local_pos.position_id, f"the venue holds {held_text} on {symbol}"))
             elif not same:
                 continue  # flat too briefly to judge: a fresh fill may not be listed yet, or the list is stale
             elif venue_pos is not None and venue_pos.size != local_pos.qty:
@@ -170,6 +181,12 @@ def _predates(venue_pos: PositionReport | None, close: VenueClose | None, since_
     return (venue_pos is not None and close is not None and venue_pos.updated_ms is not None
             and close.venue_ms >= since_ms and close.side in (None, venue_pos.side)
             and venue_pos.updated_ms < close.venue_ms)
+
+
+def _before(venue_pos: PositionReport, local_pos: PositionRecord, placed_ms: int | None) -> bool:
+    """The report shows the position's side as last changed before its (since filled) stop was placed."""
+    return (venue_pos.side is local_pos.side and placed_ms is not None and venue_pos.updated_ms is not None
+            and venue_pos.updated_ms < placed_ms)
 
 
 def _settled(readings: Sequence[int], since_ms: int, span_ms: int) -> bool:

@@ -16,18 +16,20 @@ from bot.policy import Policy
 from bot.protect import ensure_stop
 from bot.reconcile import Action, Adopt, CancelStop, CloseOut, PlaceStop, RecordStop, Resize, SyncRules, reconcile
 from bot.repository import PositionRecord, Repository
-from bot.values import ClientOrderId, OrderStatus
+from bot.values import ClientOrderId, OrderReport, OrderStatus
 from bot.venue import Venue
 
 log = logging.getLogger("bot.synchronizer")
 MAX_READINGS = 10
 
 
-def stop_filled(venue: Venue, position: PositionRecord) -> bool:
-    """Whether the venue pushed the position's own stop as filled for the position's whole size."""
+def filled_stop(venue: Venue, position: PositionRecord) -> OrderReport | None:
+    """The position's own stop, when the venue pushed it filled for the position's whole size."""
     report = venue.pushed(position.stop_order_id, position.stop_client_id)
-    return (report is not None and report.status is OrderStatus.CLOSED and report.reduce_only
-            and report.filled >= position.qty)
+    if report is not None and report.status is OrderStatus.CLOSED and report.reduce_only \
+            and report.filled >= position.qty:
+        return report
+    return None
 
 
 class Synchronizer:
@@ -59,7 +61,7 @@ class Synchronizer:
         watched = {p.symbol for p in local} | {s.symbol for s in stops}
         self.flat_readings = {symbol: [*self.flat_readings.get(symbol, [])[-(MAX_READINGS - 1):], read_at]
                               for symbol in watched - held}
-        filled = frozenset(p.position_id for p in local if p.symbol not in held and stop_filled(self.venue, p))
+        filled = {p.position_id: report.created_ms for p in local if (report := filled_stop(self.venue, p))}
         return reconcile(local, busy, positions, stops, self.clock.now_ms(), self.rules, self.flat_readings,
                          self.repo.venue_closes(), filled)
 
@@ -97,7 +99,10 @@ class Synchronizer:
     async def _apply(self, action: Action) -> None:
         repo = self.repo
         if isinstance(action, CloseOut):
-            repo.close_position(action.position_id, reason=f"sync: {action.reason}")
+            with repo.transaction():
+                closed = repo.close_position(action.position_id, reason=f"sync: {action.reason}")
+                if action.venue_close is not None:
+                    repo.note_venue_close(closed.symbol, action.venue_close.venue_ms, action.venue_close.side)
         elif isinstance(action, Adopt):
             with repo.transaction():
                 adopted = repo.open_position(symbol=action.symbol, side=action.side, qty=action.size,

@@ -6,6 +6,7 @@ returns ``None``. Symbols are ccxt unified symbols; quantities and prices are ``
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Protocol
 
@@ -41,8 +42,8 @@ class Venue(Protocol):
         self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, timeout_s: float
     ) -> OrderReport | None: ...
 
-    async def next_push(self, timeout_s: float) -> None:
-        """Return when the next batch of order pushes arrives, or after ``timeout_s``."""
+    def next_push(self, timeout_s: float) -> Awaitable[None]:
+        """Done when the next batch of order pushes after this call arrives, or after ``timeout_s``."""
 
     async def order_realtime(
         self, symbol: str, *, venue_order_id: VenueOrderId | None = None, client_id: ClientOrderId | None = None,

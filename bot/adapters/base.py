@@ -133,8 +133,8 @@ class CcxtVenue:
             raise RetryLater(f"server time: the answer carried no time ({stamp!r}); not trusting it")
         return stamp
 
-    async def next_push(self, timeout_s: float) -> None:
-        await self._stream.next_push(timeout_s)
+    def next_push(self, timeout_s: float) -> Awaitable[None]:
+        return self._stream.next_push(timeout_s)
 
     async def position(self, symbol: str) -> PositionReport | None:
         rows = await self._read("position", lambda: self._rest.fetch_positions([symbol]), list)

@@ -7,7 +7,9 @@ never gives up, and a confirmation that misses it falls back to REST. Both adapt
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from bot.adapters.ccxt_reports import order_report
@@ -88,6 +90,11 @@ class OrderStream:
             self._log.warning("closing the order stream's connection failed: %r", error)
 
     def _remember(self, report: OrderReport) -> None:
+        earlier = self.pushed(report.venue_order_id, report.client_order_id)
+        if report.created_ms is None and earlier is not None and earlier.created_ms is not None \
+                and earlier.venue_order_id == report.venue_order_id:
+            # Binance's later ALGO_UPDATEs carry no creation time; its first one did.
+            report = dataclasses.replace(report, created_ms=earlier.created_ms)
         for key in (report.venue_order_id, report.client_order_id):
             if key:
                 self._pushes.pop(key, None)  # re-inserted last: the oldest entries go first
@@ -101,12 +108,18 @@ class OrderStream:
                 return self._pushes[key]
         return None
 
-    async def next_push(self, timeout_s: float) -> None:
+    def next_push(self, timeout_s: float) -> Awaitable[None]:
+        # The batch to wait for is fixed now, when asked, not when the waiting starts: a batch that
+        # lands in between must still count.
         pushed = self._pushed  # replaced by a fresh one at each batch
-        try:
-            await asyncio.wait_for(pushed.wait(), timeout_s)
-        except TimeoutError:
-            pass
+
+        async def wait() -> None:
+            try:
+                await asyncio.wait_for(pushed.wait(), timeout_s)
+            except TimeoutError:
+                pass
+
+        return wait()
 
     async def wait_for_push(
         self, venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, timeout_s: float

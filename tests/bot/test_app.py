@@ -20,13 +20,14 @@ pytestmark = pytest.mark.virtual_time
 GIGA = "GIGA/USDT:USDT"
 
 
-def config(running: RunningVenue, tmp_path: Path, *, secret: str | None = None, max_open: int = 1):  # noqa: ANN201
+def config(running: RunningVenue, tmp_path: Path, *, secret: str | None = None, max_open: int = 1,  # noqa: ANN201
+           sync_s: float = 30):
     raw = {
         "venue": {"name": "bybit", "rest_url": running.base_url, "api_key": running.api_key,
                   "api_secret": secret or running.api_secret},
         "bot": {"seed": 5},
         "risk": {"max_open_positions": max_open},
-        "intervals": {"sync_s": 30},
+        "intervals": {"sync_s": sync_s},
         "symbol": [{"name": GIGA, "max_qty": "1000"}, {"name": "BTC/USDT:USDT", "max_qty": "1"}],
     }
     return parse(raw, where="test", environ={}, base=tmp_path)
@@ -82,6 +83,30 @@ async def test_the_supervisor_passes_at_once_when_a_stop_of_ours_is_pushed_fille
             [close] = [e for e in bot.repo.events() if e.kind == "position.closed"]
             assert fired_ms <= close.at_ms < fired_ms + 1_000  # a pass woken by the push, not the next interval
             assert len([e for e in bot.repo.events() if e.kind == "sync.cycle"]) == 2  # at start, and that one
+        finally:
+            await bot.close()
+
+
+async def test_the_supervisor_passes_once_an_interval_whatever_float_seconds_add_up_to(
+    simulation: Simulation, tmp_path: Path
+) -> None:
+    # 7.7 s steps summed in float seconds leave slivers; each must still count as one interval.
+    async with simulation.serve_bybit() as running:
+        bot = await Bot.start(config(running, tmp_path, sync_s=7.7))
+        passes = 0
+
+        async def instant_pass() -> None:
+            nonlocal passes
+            passes += 1
+            if passes > 1_000:  # passes that no longer wait for their interval: fail, not hang
+                stop.set()
+
+        stop = asyncio.Event()
+        bot.step = instant_pass  # type: ignore[method-assign]
+        try:
+            asyncio.get_running_loop().call_later(7.7 * 200 - 1, stop.set)
+            await bot.run(stop)
+            assert passes == 200
         finally:
             await bot.close()
 

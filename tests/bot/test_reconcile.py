@@ -96,17 +96,31 @@ def test_one_flat_reading_or_readings_too_close_together_remove_nothing() -> Non
     assert run([position], [], [its_stop], flat={A: [NOW - RULES.settle_ms + 1, NOW]}) == []
 
 
-def test_a_position_whose_stop_filled_is_closed_out_on_one_flat_reading_only() -> None:
+def test_a_position_whose_stop_filled_is_closed_out_on_one_flat_reading() -> None:
     position = local(1, A, Side.LONG, "2", stop_id="s1")
-    stopped = frozenset({PositionId(1)})
+    stopped = {PositionId(1): NOW - 5_000}  # its stop, placed then, was pushed filled
 
     [closed] = reconcile([position], frozenset(), [], [], NOW, RULES, {A: [NOW]}, None, stopped)
     assert isinstance(closed, CloseOut) and "its stop filled" in closed.reason
-    # A list still showing the long (stale) is not overruled: the position stays, under a new stop.
-    assert [type(a) for a in reconcile([position], frozenset(), [held(A, Side.LONG, "2")], [], NOW, RULES, {},
-                                       None, stopped)] == [PlaceStop]
+    assert closed.venue_close == VenueClose(NOW - 5_000, None)  # a lagging list is not adopted back after
     # Another position's stop proves nothing about this one.
-    assert reconcile([position], frozenset(), [], [], NOW, RULES, {A: [NOW]}, None, frozenset({PositionId(2)})) == []
+    assert reconcile([position], frozenset(), [], [], NOW, RULES, {A: [NOW]}, None, {PositionId(2): NOW}) == []
+
+
+def test_a_list_showing_a_stopped_position_as_it_was_before_its_stop_lags() -> None:
+    position = local(1, A, Side.LONG, "2", stop_id="s1")
+    stopped = {PositionId(1): NOW - 5_000}
+    stale = PositionReport(A, Side.LONG, Decimal(2), Decimal(100), updated_ms=NOW - 6_000)
+
+    [closed] = reconcile([position], frozenset(), [stale], [], NOW, RULES, {}, None, stopped)
+    assert isinstance(closed, CloseOut) and "as it was before its stop" in closed.reason
+    # Changed since the stop was placed (someone added to it): real, so it keeps the position and a stop.
+    changed = PositionReport(A, Side.LONG, Decimal(3), Decimal(100), updated_ms=NOW - 1_000)
+    assert [type(a) for a in reconcile([position], frozenset(), [changed], [], NOW, RULES, {}, None, stopped)] == [
+        Resize, PlaceStop]
+    # Without the stop's placing time nothing is taken for stale.
+    assert [type(a) for a in reconcile([position], frozenset(), [stale], [], NOW, RULES, {}, None,
+                                       {PositionId(1): None})] == [PlaceStop]
 
 
 def test_readings_from_before_the_position_opened_do_not_count() -> None:
