@@ -98,7 +98,7 @@ def reconcile(
     rules: SyncRules,
     flat_readings: Mapping[str, Sequence[int]] | None = None,
     venue_closes: Mapping[str, VenueClose] | None = None,
-    stops_filled: Mapping[PositionId, int | None] | None = None,
+    stops_filled: Mapping[PositionId, OrderReport] | None = None,
 ) -> list[Action]:
     """Actions in the order they must run: database fixes, new stops, then stop cancels.
 
@@ -112,9 +112,9 @@ def reconcile(
     before then (on that side), is the list showing what the bot already closed (it lags): the symbol
     is left for a later pass, for up to ``rules.lag_ms`` after the close.
     ``stops_filled``: positions whose own stop the venue reported filled for their whole size, with
-    when (venue time) that stop was placed. Such a position is closed out on one flat reading (the
-    fill proves it gone, the list agrees), or when the list shows it as last changed before its stop
-    was placed (the list lags: the stop took all of that).
+    that report. Such a position is closed out on one flat reading (the fill proves it gone, the list
+    agrees), or when the list shows it no bigger than the fill and last changed before it (the list
+    lags: the stop took all of that). The fill is noted like a close of the bot's.
     """
     flat_readings = flat_readings or {}
     venue_closes = venue_closes or {}
@@ -138,11 +138,12 @@ def reconcile(
         readings = flat_readings.get(symbol, ()) if venue_pos is None else None
         stop_price = None
         if local_pos is not None and local_pos.position_id in stops_filled:
-            placed_ms = stops_filled[local_pos.position_id]
-            if venue_pos is None or _before(venue_pos, local_pos, placed_ms):
-                shown = "nothing" if venue_pos is None else f"the {venue_pos.side.value} as it was before its stop"
+            fill = stops_filled[local_pos.position_id]
+            if venue_pos is None or _taken_by(venue_pos, local_pos, fill):
+                shown = "nothing" if venue_pos is None else f"the {venue_pos.side.value} as it was before its stop filled"
+                # When it filled; without the venue's word, now (later sets aside more, for lag_ms).
                 fixes.append(CloseOut(local_pos.position_id, f"its stop filled; the venue shows {shown} on {symbol}",
-                                      None if placed_ms is None else VenueClose(placed_ms, None)))
+                                      VenueClose(fill.updated_ms if fill.updated_ms is not None else now_ms, None)))
                 continue  # its stops and any adoption wait for a pass that reads the symbol afresh
         if local_pos is not None:
             same = same_side(local_pos, venue_pos)
@@ -183,10 +184,12 @@ def _predates(venue_pos: PositionReport | None, close: VenueClose | None, since_
             and venue_pos.updated_ms < close.venue_ms)
 
 
-def _before(venue_pos: PositionReport, local_pos: PositionRecord, placed_ms: int | None) -> bool:
-    """The report shows the position's side as last changed before its (since filled) stop was placed."""
-    return (venue_pos.side is local_pos.side and placed_ms is not None and venue_pos.updated_ms is not None
-            and venue_pos.updated_ms < placed_ms)
+def _taken_by(venue_pos: PositionReport, local_pos: PositionRecord, fill: OrderReport) -> bool:
+    """The report shows the position's side, no bigger than the stop's fill, as last changed before that
+    fill (or, without its time, before the stop was placed): all of it is what the stop took."""
+    before_ms = fill.updated_ms if fill.updated_ms is not None else fill.created_ms
+    return (venue_pos.side is local_pos.side and venue_pos.size <= fill.filled and before_ms is not None
+            and venue_pos.updated_ms is not None and venue_pos.updated_ms < before_ms)
 
 
 def _settled(readings: Sequence[int], since_ms: int, span_ms: int) -> bool:

@@ -61,7 +61,7 @@ class Synchronizer:
         watched = {p.symbol for p in local} | {s.symbol for s in stops}
         self.flat_readings = {symbol: [*self.flat_readings.get(symbol, [])[-(MAX_READINGS - 1):], read_at]
                               for symbol in watched - held}
-        filled = {p.position_id: report.created_ms for p in local if (report := filled_stop(self.venue, p))}
+        filled = {p.position_id: report for p in local if (report := filled_stop(self.venue, p))}
         return reconcile(local, busy, positions, stops, self.clock.now_ms(), self.rules, self.flat_readings,
                          self.repo.venue_closes(), filled)
 

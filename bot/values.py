@@ -85,6 +85,7 @@ class OrderReport:
     trigger_price: Decimal | None
     source: str  # which source told us: "create", "push", "realtime", "history", ...
     created_ms: int | None = None  # when the venue created it, where the source says
+    updated_ms: int | None = None  # when the venue last changed it (a fill, a cancel), where the source says
 
 
 @dataclass(frozen=True, slots=True)

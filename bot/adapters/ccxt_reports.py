@@ -52,6 +52,7 @@ def order_report(order: dict[str, Any], source: str) -> OrderReport | None:
         trigger_price=decimal(order.get("triggerPrice")) or None,
         source=source,
         created_ms=int(order["timestamp"]) if order.get("timestamp") else None,
+        updated_ms=int(order["lastUpdateTimestamp"]) if order.get("lastUpdateTimestamp") else None,
     )
 
 

@@ -87,6 +87,23 @@ async def test_the_supervisor_passes_at_once_when_a_stop_of_ours_is_pushed_fille
             await bot.close()
 
 
+async def test_a_stop_fill_pushed_during_a_pass_is_seen_before_the_supervisor_waits(
+    simulation: Simulation, tmp_path: Path
+) -> None:
+    async with simulation.serve_bybit() as running:
+        bot = await Bot.start(config(running, tmp_path))
+        try:
+            await bot.open(GIGA, Side.SHORT, Decimal(920))
+            running.engine.set_price("GIGAUSDT", "0.0200")  # through the stop
+            await asyncio.sleep(0.5)  # its fill is pushed, as if while a pass ran: no push comes after
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await asyncio.wait_for(bot._until_next_pass(asyncio.Event(), started + 30), 5)
+            assert loop.time() == started  # back at once for a pass, not at the next push or interval
+        finally:
+            await bot.close()
+
+
 async def test_the_supervisor_passes_once_an_interval_whatever_float_seconds_add_up_to(
     simulation: Simulation, tmp_path: Path
 ) -> None:

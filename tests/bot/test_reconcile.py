@@ -96,31 +96,50 @@ def test_one_flat_reading_or_readings_too_close_together_remove_nothing() -> Non
     assert run([position], [], [its_stop], flat={A: [NOW - RULES.settle_ms + 1, NOW]}) == []
 
 
+def filled(vid: str, qty: str, *, placed_ms: int | None, filled_ms: int | None) -> OrderReport:
+    """A stop of ours the venue pushed filled."""
+    return OrderReport(
+        venue_order_id=VenueOrderId(vid), client_order_id=ClientOrderId("hbx-s"), symbol=A, side="sell",
+        status=OrderStatus.CLOSED, qty=Decimal(qty), filled=Decimal(qty), avg_price=Decimal(97), reduce_only=True,
+        trigger_price=Decimal(98), source="push", created_ms=placed_ms, updated_ms=filled_ms,
+    )
+
+
 def test_a_position_whose_stop_filled_is_closed_out_on_one_flat_reading() -> None:
     position = local(1, A, Side.LONG, "2", stop_id="s1")
-    stopped = {PositionId(1): NOW - 5_000}  # its stop, placed then, was pushed filled
+    stopped = {PositionId(1): filled("s1", "2", placed_ms=NOW - 90_000, filled_ms=NOW - 1_000)}
 
     [closed] = reconcile([position], frozenset(), [], [], NOW, RULES, {A: [NOW]}, None, stopped)
     assert isinstance(closed, CloseOut) and "its stop filled" in closed.reason
-    assert closed.venue_close == VenueClose(NOW - 5_000, None)  # a lagging list is not adopted back after
+    assert closed.venue_close == VenueClose(NOW - 1_000, None)  # noted at the fill, not at the stop's placing
     # Another position's stop proves nothing about this one.
-    assert reconcile([position], frozenset(), [], [], NOW, RULES, {A: [NOW]}, None, {PositionId(2): NOW}) == []
+    other = {PositionId(2): filled("s2", "2", placed_ms=NOW, filled_ms=NOW)}
+    assert reconcile([position], frozenset(), [], [], NOW, RULES, {A: [NOW]}, None, other) == []
 
 
-def test_a_list_showing_a_stopped_position_as_it_was_before_its_stop_lags() -> None:
+def test_a_list_showing_a_stopped_position_as_it_was_before_the_fill_lags() -> None:
     position = local(1, A, Side.LONG, "2", stop_id="s1")
-    stopped = {PositionId(1): NOW - 5_000}
-    stale = PositionReport(A, Side.LONG, Decimal(2), Decimal(100), updated_ms=NOW - 6_000)
+    # The stop sat there 90 s before it filled: the noted close must still hold the lagging list off.
+    fill = filled("s1", "2", placed_ms=NOW - 90_000, filled_ms=NOW - 1_000)
+    stale = PositionReport(A, Side.LONG, Decimal(2), Decimal(100), updated_ms=NOW - 95_000)
 
-    [closed] = reconcile([position], frozenset(), [stale], [], NOW, RULES, {}, None, stopped)
-    assert isinstance(closed, CloseOut) and "as it was before its stop" in closed.reason
-    # Changed since the stop was placed (someone added to it): real, so it keeps the position and a stop.
-    changed = PositionReport(A, Side.LONG, Decimal(3), Decimal(100), updated_ms=NOW - 1_000)
-    assert [type(a) for a in reconcile([position], frozenset(), [changed], [], NOW, RULES, {}, None, stopped)] == [
-        Resize, PlaceStop]
-    # Without the stop's placing time nothing is taken for stale.
+    [closed] = reconcile([position], frozenset(), [stale], [], NOW, RULES, {}, None, {PositionId(1): fill})
+    assert isinstance(closed, CloseOut) and "as it was before its stop filled" in closed.reason
+    assert closed.venue_close is not None
+    # The next pass, the position closed and the close noted: the same stale report is not adopted.
+    assert reconcile([], frozenset(), [stale], [], NOW + 30_000, RULES, {}, {A: closed.venue_close}) == []
+    # Bigger than what the stop took (someone added to it): the rest is real, so the position stays.
+    bigger = PositionReport(A, Side.LONG, Decimal(3), Decimal(100), updated_ms=NOW - 95_000)
+    assert [type(a) for a in reconcile([position], frozenset(), [bigger], [], NOW, RULES, {}, None,
+                                       {PositionId(1): fill})] == [Resize, PlaceStop]
+    # Changed since the fill: real, so it keeps the position and a stop.
+    changed = PositionReport(A, Side.LONG, Decimal(2), Decimal(100), updated_ms=NOW - 500)
+    assert [type(a) for a in reconcile([position], frozenset(), [changed], [], NOW, RULES, {}, None,
+                                       {PositionId(1): fill})] == [PlaceStop]
+    # Without any venue time on the fill nothing is taken for stale.
+    timeless = filled("s1", "2", placed_ms=None, filled_ms=None)
     assert [type(a) for a in reconcile([position], frozenset(), [stale], [], NOW, RULES, {}, None,
-                                       {PositionId(1): None})] == [PlaceStop]
+                                       {PositionId(1): timeless})] == [PlaceStop]
 
 
 def test_readings_from_before_the_position_opened_do_not_count() -> None:
