@@ -26,6 +26,9 @@ from bot.retry import retrying
 from bot.values import ClientOrderId, IntentId, OrderReport, Role, Side
 from bot.venue import Venue
 
+# How far a venue's clock may lag ours and still accept our signed calls (Bybit and Binance: under 1 s).
+_BEHIND_MS = 1_000
+
 
 def _protects(report: OrderReport, side: Side, qty: Decimal, trigger: Decimal) -> bool:
     return (
@@ -246,7 +249,3 @@ async def _refusal_time(
         return stamp
     repo.journal("flatten.close_time_local", intent_id, venue_ms=stamp, said_by=said_by, used_ms=latest)
     return latest
-
-
-# How far a venue's clock may lag ours and still accept our signed calls (Bybit and Binance: under 1 s).
-_BEHIND_MS = 1_000

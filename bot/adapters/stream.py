@@ -7,7 +7,6 @@ never gives up, and a confirmation that misses it falls back to REST. Both adapt
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Awaitable
 from typing import Any
@@ -90,11 +89,6 @@ class OrderStream:
             self._log.warning("closing the order stream's connection failed: %r", error)
 
     def _remember(self, report: OrderReport) -> None:
-        earlier = self.pushed(report.venue_order_id, report.client_order_id)
-        if report.created_ms is None and earlier is not None and earlier.created_ms is not None \
-                and earlier.venue_order_id == report.venue_order_id:
-            # Binance's later ALGO_UPDATEs carry no creation time; its first one did.
-            report = dataclasses.replace(report, created_ms=earlier.created_ms)
         for key in (report.venue_order_id, report.client_order_id):
             if key:
                 self._pushes.pop(key, None)  # re-inserted last: the oldest entries go first
