@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,10 +36,19 @@ def config(running: RunningVenue, tmp_path: Path, *, secret: str | None = None, 
     return parse(raw, where="test", environ={}, base=tmp_path)
 
 
+@contextlib.asynccontextmanager
+async def started(running: RunningVenue, tmp_path: Path, **options: Any) -> AsyncIterator[Bot]:
+    """A bot started against ``running`` with ``config(...)`` options, closed when the block ends."""
+    bot = await Bot.start(config(running, tmp_path, **options))
+    try:
+        yield bot
+    finally:
+        await bot.close()
+
+
 async def test_opens_within_limits_and_refuses_beyond_them(simulation: Simulation, tmp_path: Path) -> None:
     async with simulation.serve_bybit() as running:
-        bot = await Bot.start(config(running, tmp_path))
-        try:
+        async with started(running, tmp_path) as bot:
             with pytest.raises(Rejected, match="exceeds max_qty 1000"):
                 await bot.open(GIGA, Side.SHORT, Decimal(1001))
             assert (await bot.open(GIGA, Side.SHORT, Decimal(920))).state is IntentState.OPEN
@@ -44,34 +56,28 @@ async def test_opens_within_limits_and_refuses_beyond_them(simulation: Simulatio
                 await bot.open("BTC/USDT:USDT", Side.LONG, Decimal("0.01"))
             closed = await bot.close_symbol(GIGA)
             assert not closed.is_open
-        finally:
-            await bot.close()
 
 
 async def test_the_supervisor_passes_on_startup_and_every_interval(simulation: Simulation, tmp_path: Path) -> None:
     async with simulation.serve_bybit() as running:
         outsider = running.rest_client()
         await outsider.create_order(GIGA, "market", "sell", 920)
-        bot = await Bot.start(config(running, tmp_path))
-        stop = asyncio.Event()
-        try:
+        async with started(running, tmp_path) as bot:
+            stop = asyncio.Event()
             asyncio.get_running_loop().call_later(95, stop.set)
             await bot.run(stop)
             passes = [e for e in bot.repo.events() if e.kind == "sync.cycle"]
             # Passes at 0, 30, 60 and 90 s; the first adopted and protected, the rest found nothing to do.
             assert [len(e.data["actions"]) for e in passes] == [2, 0, 0, 0]
             assert [e.data["started_ms"] - passes[0].data["started_ms"] for e in passes] == [0, 30_000, 60_000, 90_000]
-        finally:
-            await bot.close()
 
 
 async def test_the_supervisor_passes_at_once_when_a_stop_of_ours_is_pushed_filled(
     simulation: Simulation, tmp_path: Path
 ) -> None:
     async with simulation.serve_bybit() as running:
-        bot = await Bot.start(config(running, tmp_path))
-        stop = asyncio.Event()
-        try:
+        async with started(running, tmp_path) as bot:
+            stop = asyncio.Event()
             await bot.open(GIGA, Side.SHORT, Decimal(920))
             loop = asyncio.get_running_loop()
             fired_ms = simulation.now_ms() + 10_000
@@ -83,25 +89,20 @@ async def test_the_supervisor_passes_at_once_when_a_stop_of_ours_is_pushed_fille
             [close] = [e for e in bot.repo.events() if e.kind == "position.closed"]
             assert fired_ms <= close.at_ms < fired_ms + 1_000  # a pass woken by the push, not the next interval
             assert len([e for e in bot.repo.events() if e.kind == "sync.cycle"]) == 2  # at start, and that one
-        finally:
-            await bot.close()
 
 
 async def test_a_stop_fill_pushed_during_a_pass_is_seen_before_the_supervisor_waits(
     simulation: Simulation, tmp_path: Path
 ) -> None:
     async with simulation.serve_bybit() as running:
-        bot = await Bot.start(config(running, tmp_path))
-        try:
+        async with started(running, tmp_path) as bot:
             await bot.open(GIGA, Side.SHORT, Decimal(920))
             running.engine.set_price("GIGAUSDT", "0.0200")  # through the stop
             await asyncio.sleep(0.5)  # its fill is pushed, as if while a pass ran: no push comes after
             loop = asyncio.get_running_loop()
-            started = loop.time()
-            await asyncio.wait_for(bot._until_next_pass(asyncio.Event(), started + 30), 5)
-            assert loop.time() == started  # back at once for a pass, not at the next push or interval
-        finally:
-            await bot.close()
+            began = loop.time()
+            await asyncio.wait_for(bot._until_next_pass(asyncio.Event(), began + 30), 5)
+            assert loop.time() == began  # back at once for a pass, not at the next push or interval
 
 
 async def test_the_supervisor_passes_once_an_interval_whatever_float_seconds_add_up_to(
@@ -109,30 +110,24 @@ async def test_the_supervisor_passes_once_an_interval_whatever_float_seconds_add
 ) -> None:
     # 7.7 s steps summed in float seconds leave slivers; each must still count as one interval.
     async with simulation.serve_bybit() as running:
-        bot = await Bot.start(config(running, tmp_path, sync_s=7.7))
-        passes = 0
+        async with started(running, tmp_path, sync_s=7.7) as bot:
+            passes = 0
 
-        async def instant_pass() -> None:
-            nonlocal passes
-            passes += 1
-            if passes > 1_000:  # passes that no longer wait for their interval: fail, not hang
-                stop.set()
+            async def instant_pass() -> None:
+                nonlocal passes
+                passes += 1
+                if passes > 1_000:  # passes that no longer wait for their interval: fail, not hang
+                    stop.set()
 
-        stop = asyncio.Event()
-        bot.step = instant_pass  # type: ignore[method-assign]
-        try:
+            stop = asyncio.Event()
+            bot.step = instant_pass  # type: ignore[method-assign]
             asyncio.get_running_loop().call_later(7.7 * 200 - 1, stop.set)
             await bot.run(stop)
             assert passes == 200
-        finally:
-            await bot.close()
 
 
 async def test_the_supervisor_halts_on_rejected_credentials(simulation: Simulation, tmp_path: Path) -> None:
     async with simulation.serve_bybit() as running:
-        bot = await Bot.start(config(running, tmp_path, secret="not-the-secret"))
-        try:
+        async with started(running, tmp_path, secret="not-the-secret") as bot:
             with pytest.raises(Halt, match="AuthenticationError"):
                 await bot.run(asyncio.Event())
-        finally:
-            await bot.close()
