@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 
 from simulator.binance.errors import BinanceError, mandatory
@@ -13,6 +14,7 @@ from simulator.engine.venue import Engine
 DEFAULT_RECV_WINDOW = 5_000
 MAX_RECV_WINDOW = 60_000
 FUTURE_TOLERANCE_MS = 1_000
+_LONG = re.compile(r"[0-9]{1,20}")
 INVALID_KEY = BinanceError(-2015, "Invalid API-key, IP, or permissions for action.", status=401)
 
 
@@ -38,8 +40,10 @@ def authenticate(engine: Engine, headers: Mapping[str, str], signed_text: str, v
     if not timestamp_text:
         raise mandatory("timestamp")
     window_text = values.get("recvWindow") or str(DEFAULT_RECV_WINDOW)
-    if not (timestamp_text.isdigit() and window_text.isdigit()):
-        raise BinanceError(-1100, "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.")
+    for name, text in (("timestamp", timestamp_text), ("recvWindow", window_text)):
+        # ASCII digits only: str.isdigit() also takes "\u00b2", which int() then refuses.
+        if not _LONG.fullmatch(text):
+            raise BinanceError(-1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.")
     timestamp, window = int(timestamp_text), int(window_text)
     if window > MAX_RECV_WINDOW:
         raise BinanceError(-1131, "recvWindow must be less than 60000")

@@ -64,3 +64,15 @@ async def test_an_unknown_path_is_a_404_in_binances_shape(binance_venue: Running
         async with session.get(f"{binance_venue.base_url}/fapi/v1/nothing") as response:
             body = await response.json()
     assert response.status == 404 and body["code"] == -5000 and "doesn't (yet) support" in body["msg"]
+
+
+@pytest.mark.parametrize("timestamp", ["\u00b2", "\u0663", "\uff11\uff10", "1e12", "-1"],
+                         ids=["superscript", "arabic-indic", "fullwidth", "exponent", "negative"])
+async def test_a_timestamp_of_other_than_ascii_digits_is_refused_by_name(binance_venue: RunningBinance,
+                                                                          timestamp: str) -> None:
+    # str.isdigit() takes the first three; Binance's range is ASCII digits only.
+    status, body = await signed(binance_venue, "GET", "/fapi/v3/account", {"timestamp": timestamp})
+
+    assert (status, body) == (400, {"code": -1100, "msg": "Illegal characters found in parameter 'timestamp'; "
+                                                          "legal range is '^[0-9]{1,20}$'."})
+    assert binance_venue.venue.internal_errors == []

@@ -1,0 +1,142 @@
+"""Generated bad input against every Bybit endpoint: Bybit's own envelope, never a simulator bug.
+
+Each example builds a world (a venue with a long, its stop and a resting limit order), sends up to
+three bent calls (``tests/simulator/junk.py``), correctly signed so they reach the handlers, and holds
+the venue to what non-negotiable 4 says:
+- every answer is Bybit's envelope, HTTP 200, with ``result`` empty when ``retCode`` is not 0;
+- no handler raised (``internal_errors`` stays empty);
+- a refused call changed nothing: the engine told its listeners of no change while it was handled;
+- the venue still serves a valid call afterwards.
+The parametrized refusals in ``test_bad_input.py`` pin exact codes and messages; this looks for the
+inputs nobody thought to write down.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulator.bybit.handlers import ROUTES
+from simulator.server import RunningVenue
+from simulator.simulation import simulation
+from tests.simulator import junk
+from tests.simulator.bybit import rawhttp
+from tests.simulator.junk import Placeholder, Template
+
+ENVELOPE = {"retCode", "retMsg", "result", "retExtInfo", "time"}
+LINEAR = {"category": "linear", "symbol": "BTCUSDT"}
+ORDER_ID = Placeholder("order_id")
+LINK_ID = Placeholder("link_id")
+
+TEMPLATES = (
+    Template("GET", "/v5/market/time", {}),
+    Template("GET", "/v5/market/instruments-info", LINEAR),
+    Template("GET", "/v5/market/tickers", LINEAR),
+    Template("GET", "/v5/user/query-api", {}),
+    Template("GET", "/v5/account/info", {}),
+    Template("GET", "/v5/account/wallet-balance", {"accountType": "UNIFIED", "coin": "USDT"}),
+    Template("GET", "/v5/asset/coin/query-info", {"coin": "USDT"}),
+    Template("POST", "/v5/order/create", {**LINEAR, "side": "Sell", "orderType": "Market", "qty": "0.01",
+                                          "reduceOnly": True}),
+    Template("POST", "/v5/order/create", {**LINEAR, "side": "Buy", "orderType": "Limit", "qty": "0.02",
+                                          "price": "58000", "timeInForce": "GTC", "orderLinkId": "bent-1",
+                                          "stopLoss": "50000", "takeProfit": "70000"}),
+    Template("POST", "/v5/order/create", {**LINEAR, "side": "Sell", "orderType": "Market", "qty": "0.01",
+                                          "triggerPrice": "55000", "triggerDirection": 2, "reduceOnly": True,
+                                          "closeOnTrigger": True}),
+    Template("POST", "/v5/order/cancel", {**LINEAR, "orderId": ORDER_ID}),
+    Template("POST", "/v5/order/cancel", {**LINEAR, "orderLinkId": LINK_ID}),
+    Template("POST", "/v5/order/cancel-all", {**LINEAR, "orderFilter": "StopOrder"}),
+    Template("GET", "/v5/order/realtime", {**LINEAR, "openOnly": "0", "limit": "20"}),
+    Template("GET", "/v5/order/realtime", {**LINEAR, "orderId": ORDER_ID}),
+    Template("GET", "/v5/order/history", {**LINEAR, "orderLinkId": LINK_ID, "limit": "20"}),
+    Template("GET", "/v5/position/list", LINEAR),
+    Template("POST", "/v5/position/set-leverage", {**LINEAR, "buyLeverage": "5", "sellLeverage": "5"}),
+    Template("POST", "/v5/position/switch-mode", {**LINEAR, "mode": 0}),
+    Template("POST", "/v5/position/trading-stop", {**LINEAR, "tpslMode": "Full", "stopLoss": "52000",
+                                                   "positionIdx": 0}),
+    Template("POST", "/v5/position/trading-stop", {**LINEAR, "tpslMode": "Partial", "stopLoss": "52000",
+                                                   "slSize": "0.01", "positionIdx": 0}),
+    Template("GET", "/v5/execution/list", {**LINEAR, "limit": "50"}),
+)
+# Every parameter name a handler reads, so edits reach the checks behind the first one.
+VOCABULARY = (
+    "accountType", "baseCoin", "buyLeverage", "category", "closeOnTrigger", "coin", "cursor", "endTime",
+    "execType", "limit", "mode", "openOnly", "orderFilter", "orderId", "orderLinkId", "orderStatus",
+    "orderType", "positionIdx", "price", "qty", "reduceOnly", "sellLeverage", "settleCoin", "side", "slSize",
+    "slTriggerBy", "startTime", "status", "stopLoss", "symbol", "takeProfit", "timeInForce", "tpSize",
+    "tpTriggerBy", "tpslMode", "trailingStop", "triggerBy", "triggerDirection", "triggerPrice",
+)
+calls = junk.bent(TEMPLATES, VOCABULARY, junk.json_values)
+
+
+def test_every_route_has_a_template() -> None:
+    templated = {(t.method, t.path) for t in TEMPLATES}
+    assert {(r.method, r.path) for r in ROUTES} <= templated, "a new endpoint needs a template here"
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(bent=st.lists(calls, min_size=1, max_size=3))
+def test_bent_calls_get_bybits_envelope_and_a_refusal_changes_nothing(bent: list[junk.Bent]) -> None:
+    with simulation(seed=0) as sim:
+
+        async def main() -> None:
+            async with sim.serve_bybit() as venue:
+                fill = await _world(venue)
+                changes: list[object] = []
+                venue.engine.subscribe(changes.append)
+                async with aiohttp.ClientSession() as session:
+                    for call in bent:
+                        before = len(changes)
+                        status, body = await _send(session, venue, call.template.method, call.template.path,
+                                                   call.params(fill))
+                        assert status == 200, (call, status, body)
+                        assert set(body) == ENVELOPE and isinstance(body["retCode"], int), (call, body)
+                        assert isinstance(body["retMsg"], str), (call, body)
+                        assert venue.venue.internal_errors == [], (call, venue.venue.internal_errors)
+                        if body["retCode"] != 0:
+                            assert body["result"] == {}, (call, body)
+                            assert changes[before:] == [], f"{call} was refused ({body['retMsg']}) yet changed " \
+                                                           f"the venue: {changes[before:]}"
+                    status, body = await _send(session, venue, "GET", "/v5/account/wallet-balance",
+                                               {"accountType": "UNIFIED"})
+                    assert (status, body["retCode"]) == (200, 0), body
+
+        sim.run(main)
+
+
+async def _world(venue: RunningVenue) -> dict[str, Any]:
+    """A long with a stop, and a resting limit order; returns what placeholders stand for."""
+    for body in (
+        {**LINEAR, "side": "Buy", "orderType": "Market", "qty": "0.05"},
+        {**LINEAR, "side": "Buy", "orderType": "Limit", "qty": "0.01", "price": "59000", "orderLinkId": "keep-1"},
+        {**LINEAR, "side": "Sell", "orderType": "Market", "qty": "0.05", "triggerPrice": "55000",
+         "triggerDirection": 2, "reduceOnly": True, "closeOnTrigger": True},
+    ):
+        _, answer = await rawhttp.post(venue, "/v5/order/create", body)
+        assert answer["retCode"] == 0, answer
+    return {"order_id": answer["result"]["orderId"], "link_id": "keep-1"}
+
+
+async def _send(session: aiohttp.ClientSession, venue: RunningVenue, method: str, path: str,
+                params: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    if method == "POST":
+        # NaN and Infinity go out as JSON's common extension; a lone surrogate as its escape.
+        payload = json.dumps(params, separators=(",", ":"))
+        data: bytes | None = payload.encode()
+        url = f"{venue.base_url}{path}"
+    else:
+        # A query string is all text; a lone surrogate goes out as the bytes no UTF-8 decoder takes.
+        text = {name: value if isinstance(value, str) else json.dumps(value) for name, value in params.items()}
+        payload = urlencode(text, errors="surrogatepass")
+        data = None
+        url = f"{venue.base_url}{path}" + (f"?{payload}" if payload else "")
+    async with session.request(method, url, data=data, headers=rawhttp.headers(venue, payload)) as response:
+        return response.status, await response.json(content_type=None)
