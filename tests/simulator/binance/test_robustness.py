@@ -116,6 +116,9 @@ def test_bent_calls_get_binances_answer_and_a_refusal_changes_nothing(bent: list
                         status, body = await _send(session, venue, call.template.method, call.template.path,
                                                    params, in_body=in_body)
                         assert venue.venue.internal_errors == [], (call, venue.venue.internal_errors)
+                        if body is None:
+                            assert status == 400, (call, status)  # refused by the HTTP parser (junk.py)
+                            continue
                         if status != 200:
                             assert 400 <= status < 500, (call, status, body)
                             assert isinstance(body, dict) and set(body) == {"code", "msg"}, (call, body)
@@ -151,6 +154,7 @@ async def _world(session: aiohttp.ClientSession, venue: RunningBinance) -> dict[
 
 async def _send(session: aiohttp.ClientSession, venue: RunningBinance, method: str, path: str,
                 params: Mapping[str, str], *, in_body: bool = False) -> tuple[int, Any]:
+    """The status and the JSON answer; None for the answer when the request line was too long to parse."""
     # As ccxt signs: HMAC over the parameters as sent, the signature appended last. A lone surrogate
     # goes out as the bytes no UTF-8 decoder takes.
     text = urlencode(params, errors="surrogatepass")
@@ -159,8 +163,10 @@ async def _send(session: aiohttp.ClientSession, venue: RunningBinance, method: s
     headers = {"X-MBX-APIKEY": venue.api_key}
     if in_body and method != "GET":
         headers["Content-Type"] = "application/x-www-form-urlencoded"
-        request = session.request(method, url, data=signed.encode(), headers=headers)
+        request, path_qs = session.request(method, url, data=signed.encode(), headers=headers), path
     else:
-        request = session.request(method, f"{url}?{signed}", headers=headers)
+        request, path_qs = session.request(method, f"{url}?{signed}", headers=headers), f"{path}?{signed}"
     async with request as response:
+        if junk.beyond_request_line(method, path_qs):
+            return response.status, None
         return response.status, await response.json(content_type=None)

@@ -97,6 +97,9 @@ def test_bent_calls_get_bybits_envelope_and_a_refusal_changes_nothing(bent: list
                         before = len(changes)
                         status, body = await _send(session, venue, call.template.method, call.template.path,
                                                    call.params(fill))
+                        if body is None:
+                            assert status == 400, (call, status)  # refused by the HTTP parser (junk.py)
+                            continue
                         assert status == 200, (call, status, body)
                         assert set(body) == ENVELOPE and isinstance(body["retCode"], int), (call, body)
                         assert isinstance(body["retMsg"], str), (call, body)
@@ -126,7 +129,8 @@ async def _world(venue: RunningVenue) -> dict[str, Any]:
 
 
 async def _send(session: aiohttp.ClientSession, venue: RunningVenue, method: str, path: str,
-                params: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+                params: Mapping[str, Any]) -> tuple[int, Any]:
+    """The status and the JSON answer; None for the answer when the request line was too long to parse."""
     if method == "POST":
         # NaN and Infinity go out as JSON's common extension; a lone surrogate as its escape.
         payload = json.dumps(params, separators=(",", ":"))
@@ -137,6 +141,9 @@ async def _send(session: aiohttp.ClientSession, venue: RunningVenue, method: str
         text = {name: value if isinstance(value, str) else json.dumps(value) for name, value in params.items()}
         payload = urlencode(text, errors="surrogatepass")
         data = None
-        url = f"{venue.base_url}{path}" + (f"?{payload}" if payload else "")
+        path = path + (f"?{payload}" if payload else "")
+        url = f"{venue.base_url}{path}"
     async with session.request(method, url, data=data, headers=rawhttp.headers(venue, payload)) as response:
+        if junk.beyond_request_line(method, path):
+            return response.status, None
         return response.status, await response.json(content_type=None)
