@@ -54,6 +54,7 @@ class Bot:
         self._lock: DatabaseLock | None = None
         policy = policy or Policy(sync_interval_s=config.sync_interval_s)
         self.policy = policy
+        self.clock = clock
         self.opener = PositionOpener(venue, repo, clock=clock, rng=rng, policy=policy, prefix=config.client_prefix)
         rules = SyncRules(client_prefix=config.client_prefix, stop_fraction=config.default_stop_fraction,
                           settle_ms=int(config.sync_settle_s * 1000))
@@ -111,8 +112,9 @@ class Bot:
 
     # ------------------------------------------------------------------ supervision
 
-    async def step(self) -> None:
+    async def step(self) -> bool:
         """One supervisor pass: resume unfinished intents, then reconcile. Failures wait for the next pass.
+        Returns whether the reconcile went through.
 
         The one broad catch in the bot: whatever a part raises, the other part still runs and the
         next pass re-reads everything; only ``Halt`` stops the bot.
@@ -129,21 +131,40 @@ class Bot:
             raise
         except Exception:  # noqa: BLE001 - top-level supervisor
             log.exception("the sync pass failed; the next pass retries")
-            return
+            return False
         if actions:
             log.info("sync applied %d action(s): %s", len(actions), ", ".join(type(a).__name__ for a in actions))
+        return True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Supervise until ``stop`` is set: a pass now, then one every sync interval (start to start),
-        and one at once when the venue pushes a stop of ours filled."""
+        one at once when the venue pushes a stop of ours filled, and a failed pass retried sooner."""
         loop = asyncio.get_running_loop()
         interval = self.config.sync_interval_s
         due = loop.time()
+        failures = 0
         while not stop.is_set():
-            await self.step()
-            while due <= loop.time() + _DUE_WITHIN_S:  # a pass that overran its interval skips the missed ticks
+            synced = await self.step()
+            now = loop.time()
+            while due <= now + _DUE_WITHIN_S:  # a pass that overran its interval skips the missed ticks
                 due += interval
+            failures = 0 if synced else failures + 1
+            if failures:
+                due = min(due, self._retry_at(now, failures))
             await self._until_next_pass(stop, due)
+
+    def _retry_at(self, now: float, failures: int) -> float:
+        """When to retry after ``failures`` failed passes in a row: ``sync_retry_s`` after, doubling, within
+        an interval. A failed pass read nothing, and waiting out the interval would leave the database
+        that much longer behind the venue (a stopped-out position past a minute, found by the fuzzer).
+        Never sooner than an interval after the latest flat reading, though: two flat readings close a
+        position out, and only an interval between them outlasts a list that lags."""
+        interval = self.config.sync_interval_s
+        at = now + min(interval, self.policy.sync_retry_s * 2 ** (failures - 1))
+        latest_ms = max((readings[-1] for readings in self.sync.flat_readings.values() if readings), default=None)
+        if latest_ms is not None:
+            at = max(at, now + (latest_ms - self.clock.now_ms()) / 1000 + interval)
+        return at
 
     async def _until_next_pass(self, stop: asyncio.Event, due: float) -> None:
         # A stop that fired took its position with it; waiting out the interval would leave the

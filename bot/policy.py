@@ -16,6 +16,7 @@ class Policy:
     protect_attempts: int = 3
     flatten_attempts: int = 5
     sync_interval_s: float = 30.0
+    sync_retry_s: float = 5.0  # a failed sync pass is retried this soon, doubling while it fails, within an interval
     intent_ttl_s: float = 60.0  # an intent not sent within this long after its creation is failed, never sent late
 
     def confirm_delays(self) -> list[float]:

@@ -113,17 +113,58 @@ async def test_the_supervisor_passes_once_an_interval_whatever_float_seconds_add
         async with started(running, tmp_path, sync_s=7.7) as bot:
             passes = 0
 
-            async def instant_pass() -> None:
+            async def instant_pass() -> bool:
                 nonlocal passes
                 passes += 1
                 if passes > 1_000:  # passes that no longer wait for their interval: fail, not hang
                     stop.set()
+                return True
 
             stop = asyncio.Event()
             bot.step = instant_pass  # type: ignore[method-assign]
             asyncio.get_running_loop().call_later(7.7 * 200 - 1, stop.set)
             await bot.run(stop)
             assert passes == 200
+
+
+async def _pass_times(bot: Bot, outcomes: list[bool], until_s: float) -> list[float]:
+    """When (loop seconds from the start) the supervisor ran each pass, each pass going as ``outcomes`` say."""
+    loop = asyncio.get_running_loop()
+    began, times = loop.time(), []
+    script = iter(outcomes)
+
+    async def scripted_pass() -> bool:
+        times.append(round(loop.time() - began, 3))
+        return next(script, True)
+
+    stop = asyncio.Event()
+    bot.step = scripted_pass  # type: ignore[method-assign]
+    loop.call_later(until_s, stop.set)
+    await bot.run(stop)
+    return times
+
+
+async def test_a_failed_pass_is_retried_sooner_doubling_within_an_interval(simulation: Simulation,
+                                                                           tmp_path: Path) -> None:
+    async with simulation.serve_bybit() as running:
+        async with started(running, tmp_path) as bot:
+            times = await _pass_times(bot, [False, False, False, False, True, False, True], 200)
+
+    # Retries 5, 10, 20, then 30 s (the interval) apart; after a pass that went through, the
+    # interval again from it; one failure later, 5 s again.
+    assert times == [0, 5, 15, 35, 65, 95, 100, 130, 160, 190]
+
+
+async def test_a_failed_pass_is_not_retried_sooner_than_an_interval_after_the_last_flat_reading(
+    simulation: Simulation, tmp_path: Path
+) -> None:
+    # Two flat readings close a position out; only an interval between them outlasts a lagging list.
+    async with simulation.serve_bybit() as running:
+        async with started(running, tmp_path) as bot:
+            bot.sync.flat_readings = {GIGA: [simulation.now_ms() - 12_000]}
+            times = await _pass_times(bot, [False, True], 40)
+
+    assert times == [0, 18]  # 30 s after the reading, not 5 s after the failure
 
 
 async def test_the_supervisor_halts_on_rejected_credentials(simulation: Simulation, tmp_path: Path) -> None:
