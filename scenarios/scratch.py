@@ -36,8 +36,8 @@ def scratch_dir(prefix: str) -> Iterator[str]:
     ``tempfile.tempdir``), else in /dev/shm when it is writable and roomy, else the system default."""
     parent = str(RAM_DIR) if _use_ram() else tempfile.gettempdir()
     _sweep_once(parent)
-    made = tempfile.TemporaryDirectory(prefix=f"{MARK}{prefix}", dir=parent)
-    where = made.name
+    where = tempfile.mkdtemp(prefix=f"{MARK}{prefix}", dir=parent)
+    owner = os.getpid()
     # Locked before it takes its name, so a sweep never finds the lock free in a live run's directory.
     pending = os.path.join(where, f"{LOCK}.new")
     fd = os.open(pending, os.O_CREAT | os.O_RDWR, 0o600)
@@ -51,7 +51,11 @@ def scratch_dir(prefix: str) -> Iterator[str]:
         yield where
     finally:
         try:
-            made.cleanup()  # still locked while it goes: a sweep never races the run's own removal
+            # Only by the process that made it: a forked child unwinding this block on its way out
+            # must not take the directory from under its parent's run. Still locked while it goes,
+            # so a sweep never races the run's own removal.
+            if os.getpid() == owner:
+                shutil.rmtree(where, ignore_errors=True)
         finally:
             os.close(fd)
 

@@ -89,3 +89,26 @@ def test_a_run_sweeps_its_directory_before_making_its_own(monkeypatch: pytest.Mo
         assert Path(where).parent == tmp_path
         assert sweep_orphans(str(tmp_path)) == []  # a live run's own directory is never taken
     assert not orphan.exists() and not Path(where).exists()
+
+
+_FORK = """
+import os, sys
+from scenarios.scratch import scratch_dir
+with scratch_dir("forked-") as where:
+    child = os.fork()
+    if child == 0:
+        sys.exit(0)  # the child leaves through the same block, as a normal exit unwinds it
+    os.waitpid(child, 0)
+    print(os.path.isdir(where), flush=True)
+print(os.path.isdir(where), flush=True)
+"""
+
+
+def test_a_forked_child_leaving_normally_keeps_its_parents_directory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    ran = subprocess.run([sys.executable, "-c", _FORK], capture_output=True, text=True, check=True,
+                         env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=60)
+
+    assert ran.stdout.split() == ["True", "False"]  # kept for the parent's run, removed when it ends
