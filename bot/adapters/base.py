@@ -52,6 +52,7 @@ def shared_tls(client_options: Mapping[str, Any]) -> dict[str, Any]:
 
 class CcxtVenue:
     name = ""
+    _position_updated = ""  # the ccxt position key with the venue's update time (see position_report)
     _rest: Any
     _stream: OrderStream
 
@@ -138,12 +139,13 @@ class CcxtVenue:
 
     async def position(self, symbol: str) -> PositionReport | None:
         rows = await self._read("position", lambda: self._rest.fetch_positions([symbol]), list)
-        found = [p for p in (position_report(row) for row in rows) if p is not None and p.symbol == symbol]
+        reports = (position_report(row, self._position_updated) for row in rows)
+        found = [p for p in reports if p is not None and p.symbol == symbol]
         return found[0] if found else None
 
     async def positions(self) -> list[PositionReport]:
         rows = await self._read("positions", lambda: self._rest.fetch_positions(), list)
-        return [p for p in (position_report(row) for row in rows) if p is not None]
+        return [p for p in (position_report(row, self._position_updated) for row in rows) if p is not None]
 
     async def stop_trigger(self, symbol: str, side: Side, price: Decimal) -> Decimal:
         # ccxt's price_to_precision rounds to nearest, which can pull a stop onto the entry price;

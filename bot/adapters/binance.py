@@ -44,6 +44,7 @@ FULL_STOP_SCAN_S = 600.0
 
 class BinanceVenue(CcxtVenue):
     name = "binance"
+    _position_updated = "timestamp"  # updateTime
 
     def __init__(
         self, *, api_key: str, secret: str, rest_url: str | None = None, ws_url: str | None = None,

@@ -57,6 +57,7 @@ CLIENT_OPTIONS: dict[str, Any] = {
 
 class BybitVenue(CcxtVenue):
     name = "bybit"
+    _position_updated = "lastUpdateTimestamp"  # updatedTime (ccxt's timestamp is createdTime)
 
     def __init__(
         self,

@@ -56,12 +56,16 @@ def order_report(order: dict[str, Any], source: str) -> OrderReport | None:
     )
 
 
-def position_report(position: dict[str, Any]) -> PositionReport | None:
+def position_report(position: dict[str, Any], updated_field: str) -> PositionReport | None:
+    """``updated_field``: the ccxt key holding when the venue last changed the position. It differs by
+    venue: ccxt puts Bybit's ``updatedTime`` in ``lastUpdateTimestamp`` and its ``createdTime`` in
+    ``timestamp``, but Binance's ``updateTime`` in ``timestamp``. No fallback: a creation time read as
+    an update time makes a changed position look older than it is to the lagging-list rules."""
     size = decimal(position.get("contracts"))
     side = position.get("side")
     if not size or side not in ("long", "short"):
         return None
-    updated = position.get("lastUpdateTimestamp") or position.get("timestamp")
+    updated = position.get(updated_field)
     return PositionReport(
         symbol=position["symbol"], side=Side(side), size=size, entry_price=decimal(position.get("entryPrice")) or Decimal(0),
         updated_ms=int(updated) if updated else None,
