@@ -8,6 +8,7 @@ logged and the next one re-reads everything; only ``Halt`` ends the loop.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import random
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from bot.adapters.binance import BinanceVenue
 from bot.adapters.bybit import BybitVenue
 from bot.clock import Clock, SystemClock
 from bot.config import BotConfig
-from bot.errors import Halt, Rejected
+from bot.errors import Halt, Rejected, Throttled
 from bot.lock import DatabaseLock
 from bot.opener import PositionOpener
 from bot.policy import Policy
@@ -43,6 +44,17 @@ def build_venue(config: BotConfig, client_options: Mapping[str, Any] | None = No
 
 
 _DUE_WITHIN_S = 0.001
+# Past this many failed passes in a row the retry delay has long reached the interval (5 s x 2**6 is
+# 320 s); the exponent stops growing so that no outage, however long, overflows it.
+_MAX_DOUBLINGS = 16
+
+
+class Pass(enum.Enum):
+    """How a supervisor pass's reconcile ended, which decides when the next pass comes."""
+
+    SYNCED = "synced"  # the next pass an interval later
+    FAILED = "failed"  # retried sooner
+    THROTTLED = "throttled"  # the venue limits our rate: an interval later, never sooner
 
 
 class Bot:
@@ -112,9 +124,9 @@ class Bot:
 
     # ------------------------------------------------------------------ supervision
 
-    async def step(self) -> bool:
+    async def step(self) -> Pass:
         """One supervisor pass: resume unfinished intents, then reconcile. Failures wait for the next pass.
-        Returns whether the reconcile went through.
+        Returns how the reconcile ended.
 
         The one broad catch in the bot: whatever a part raises, the other part still runs and the
         next pass re-reads everything; only ``Halt`` stops the bot.
@@ -129,38 +141,42 @@ class Bot:
             actions = await self.sync.cycle()
         except Halt:
             raise
+        except Throttled:
+            log.warning("the sync pass was rate limited; the next pass waits the interval", exc_info=True)
+            return Pass.THROTTLED
         except Exception:  # noqa: BLE001 - top-level supervisor
             log.exception("the sync pass failed; the next pass retries")
-            return False
+            return Pass.FAILED
         if actions:
             log.info("sync applied %d action(s): %s", len(actions), ", ".join(type(a).__name__ for a in actions))
-        return True
+        return Pass.SYNCED
 
     async def run(self, stop: asyncio.Event) -> None:
         """Supervise until ``stop`` is set: a pass now, then one every sync interval (start to start),
-        one at once when the venue pushes a stop of ours filled, and a failed pass retried sooner."""
+        one at once when the venue pushes a stop of ours filled, and a failed pass retried sooner
+        (unless the venue was limiting our rate)."""
         loop = asyncio.get_running_loop()
         interval = self.config.sync_interval_s
         due = loop.time()
         failures = 0
         while not stop.is_set():
-            synced = await self.step()
+            outcome = await self.step()
             now = loop.time()
             while due <= now + _DUE_WITHIN_S:  # a pass that overran its interval skips the missed ticks
                 due += interval
-            failures = 0 if synced else failures + 1
+            failures = failures + 1 if outcome is Pass.FAILED else 0
             if failures:
                 due = min(due, self._retry_at(now, failures))
             await self._until_next_pass(stop, due)
 
     def _retry_at(self, now: float, failures: int) -> float:
         """When to retry after ``failures`` failed passes in a row: ``sync_retry_s`` after, doubling, within
-        an interval. A failed pass read nothing, and waiting out the interval would leave the database
-        that much longer behind the venue (a stopped-out position past a minute, found by the fuzzer).
-        Never sooner than an interval after the latest flat reading, though: two flat readings close a
-        position out, and only an interval between them outlasts a list that lags."""
+        an interval. Waiting out the interval would leave the database that much longer behind the venue
+        (a stopped-out position past a minute, found by the fuzzer). Never sooner than an interval after
+        the latest flat reading, though (a pass may have taken one before it failed): two flat readings
+        close a position out, and only an interval between them outlasts a list that lags."""
         interval = self.config.sync_interval_s
-        at = now + min(interval, self.policy.sync_retry_s * 2 ** (failures - 1))
+        at = now + min(interval, self.policy.sync_retry_s * 2 ** min(failures - 1, _MAX_DOUBLINGS))
         latest_ms = max((readings[-1] for readings in self.sync.flat_readings.values() if readings), default=None)
         if latest_ms is not None:
             at = max(at, now + (latest_ms - self.clock.now_ms()) / 1000 + interval)

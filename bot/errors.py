@@ -20,6 +20,11 @@ class RetryLater(BotError):
     """Nothing happened on the venue (or the call only read): the same call may be repeated."""
 
 
+class Throttled(RetryLater):
+    """The venue limits our request rate (Binance's 429 and 418 ban, Bybit's 10006): back off, never
+    sooner; repeating early lengthens a ban."""
+
+
 class OutcomeUnknown(BotError):
     """A write may or may not have taken effect: resolve it from venue evidence, never assume it failed."""
 
@@ -63,8 +68,8 @@ _READ_OR_WRITE: tuple[tuple[type[Exception], type[BotError]], ...] = (
     (ccxt.ArgumentsRequired, Rejected),
     (ccxt.OperationRejected, Rejected),
     (ccxt.InvalidNonce, RetryLater),  # refused before any effect: the clock was off
-    (ccxt.RateLimitExceeded, RetryLater),
-    (ccxt.DDoSProtection, RetryLater),
+    (ccxt.RateLimitExceeded, Throttled),
+    (ccxt.DDoSProtection, Throttled),
 )
 # Network trouble and unclassified venue errors: harmless for a read, unknown for a write.
 _UNCERTAIN = (ccxt.OperationFailed, ccxt.ExchangeError)

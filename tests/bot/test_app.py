@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import Bot
+from bot.app import Bot, Pass
 from bot.config import parse
 from bot.errors import Halt, Rejected
 from bot.lifecycle import IntentState
@@ -113,12 +113,12 @@ async def test_the_supervisor_passes_once_an_interval_whatever_float_seconds_add
         async with started(running, tmp_path, sync_s=7.7) as bot:
             passes = 0
 
-            async def instant_pass() -> bool:
+            async def instant_pass() -> Pass:
                 nonlocal passes
                 passes += 1
                 if passes > 1_000:  # passes that no longer wait for their interval: fail, not hang
                     stop.set()
-                return True
+                return Pass.SYNCED
 
             stop = asyncio.Event()
             bot.step = instant_pass  # type: ignore[method-assign]
@@ -127,15 +127,16 @@ async def test_the_supervisor_passes_once_an_interval_whatever_float_seconds_add
             assert passes == 200
 
 
-async def _pass_times(bot: Bot, outcomes: list[bool], until_s: float) -> list[float]:
-    """When (loop seconds from the start) the supervisor ran each pass, each pass going as ``outcomes`` say."""
+async def _pass_times(bot: Bot, outcomes: list[Pass], until_s: float) -> list[float]:
+    """When (loop seconds from the start) the supervisor ran each pass, each ending as ``outcomes`` say
+    (then synced)."""
     loop = asyncio.get_running_loop()
     began, times = loop.time(), []
     script = iter(outcomes)
 
-    async def scripted_pass() -> bool:
+    async def scripted_pass() -> Pass:
         times.append(round(loop.time() - began, 3))
-        return next(script, True)
+        return next(script, Pass.SYNCED)
 
     stop = asyncio.Event()
     bot.step = scripted_pass  # type: ignore[method-assign]
@@ -144,27 +145,85 @@ async def _pass_times(bot: Bot, outcomes: list[bool], until_s: float) -> list[fl
     return times
 
 
+FAILED, SYNCED, THROTTLED = Pass.FAILED, Pass.SYNCED, Pass.THROTTLED
+
+
 async def test_a_failed_pass_is_retried_sooner_doubling_within_an_interval(simulation: Simulation,
                                                                            tmp_path: Path) -> None:
     async with simulation.serve_bybit() as running:
         async with started(running, tmp_path) as bot:
-            times = await _pass_times(bot, [False, False, False, False, True, False, True], 200)
+            times = await _pass_times(bot, [FAILED, FAILED, FAILED, FAILED, SYNCED, FAILED, SYNCED], 200)
 
     # Retries 5, 10, 20, then 30 s (the interval) apart; after a pass that went through, the
     # interval again from it; one failure later, 5 s again.
     assert times == [0, 5, 15, 35, 65, 95, 100, 130, 160, 190]
 
 
-async def test_a_failed_pass_is_not_retried_sooner_than_an_interval_after_the_last_flat_reading(
+async def test_a_rate_limited_pass_is_not_retried_sooner(simulation: Simulation, tmp_path: Path) -> None:
+    # Repeating early lengthens a ban (Binance escalates its 418).
+    async with simulation.serve_bybit() as running:
+        async with started(running, tmp_path) as bot:
+            times = await _pass_times(bot, [THROTTLED, FAILED, THROTTLED], 100)
+
+    assert times == [0, 30, 35, 65, 95]
+
+
+async def test_the_supervisor_keeps_retrying_through_an_outage_of_any_length(simulation: Simulation,
+                                                                             tmp_path: Path) -> None:
+    # The delay doubles; left unbounded, 2**1024 overflowed a float after 1,025 failures (8.5 hours).
+    async with simulation.serve_bybit() as running:
+        async with started(running, tmp_path) as bot:
+            times = await _pass_times(bot, [FAILED] * 2_000, 30 * 2_000)
+
+    assert times[:4] == [0, 5, 15, 35]
+    assert {b - a for a, b in zip(times[3:], times[4:])} == {30}
+    assert len(times) == 2_002  # every failure retried (then synced passes) until the end: no crash
+
+
+async def test_a_failed_pass_is_not_retried_sooner_than_an_interval_after_the_latest_flat_reading(
     simulation: Simulation, tmp_path: Path
 ) -> None:
     # Two flat readings close a position out; only an interval between them outlasts a lagging list.
     async with simulation.serve_bybit() as running:
         async with started(running, tmp_path) as bot:
-            bot.sync.flat_readings = {GIGA: [simulation.now_ms() - 12_000]}
-            times = await _pass_times(bot, [False, True], 40)
+            now = simulation.now_ms()
+            bot.sync.flat_readings = {GIGA: [now - 40_000], "BTC/USDT:USDT": [now - 50_000, now - 12_000]}
+            times = await _pass_times(bot, [FAILED, SYNCED], 40)
 
-    assert times == [0, 18]  # 30 s after the reading, not 5 s after the failure
+    assert times == [0, 18]  # 30 s after the latest reading, not 5 s after the failure
+
+
+async def test_a_pass_that_failed_after_taking_a_flat_reading_is_retried_an_interval_later(
+    simulation: Simulation, tmp_path: Path
+) -> None:
+    async with simulation.serve_bybit() as running:
+        async with started(running, tmp_path) as bot:
+            await bot.open(GIGA, Side.SHORT, Decimal(920))
+            await bot.venue.cancel(GIGA, bot.repo.open_positions()[0].stop_order_id, stop=True)  # type: ignore[arg-type]
+            outsider = running.rest_client()
+            await outsider.create_order(GIGA, "market", "buy", 920, None, {"reduceOnly": True})  # flat now
+            loop = asyncio.get_running_loop()
+            began, planned = loop.time(), []
+            plan, save = bot.sync.plan, bot.repo.set_flat_readings
+
+            async def timed_plan() -> Any:
+                planned.append(round(loop.time() - began))
+                return await plan()
+
+            def failing_once(readings: Any) -> None:
+                bot.repo.set_flat_readings = save  # type: ignore[method-assign]
+                raise OSError("disk I/O error")
+
+            bot.sync.plan = timed_plan  # type: ignore[method-assign]
+            bot.repo.set_flat_readings = failing_once  # type: ignore[method-assign]
+            stop = asyncio.Event()
+            loop.call_later(45, stop.set)
+            await bot.run(stop)
+
+            # The first pass took a flat reading, then failed to save it: the retry waits the interval.
+            assert planned == [0, 30]
+            [position] = bot.repo.positions()
+            assert not position.is_open  # the two readings, 30 s apart, closed it out
 
 
 async def test_the_supervisor_halts_on_rejected_credentials(simulation: Simulation, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from bot.errors import (
     OutcomeUnknown,
     Rejected,
     RetryLater,
+    Throttled,
     translate,
 )
 
@@ -30,8 +31,8 @@ SAME_FOR_READ_AND_WRITE = [
     (ccxt.ArgumentsRequired, Rejected),
     (ccxt.OperationRejected, Rejected),
     (ccxt.InvalidNonce, RetryLater),
-    (ccxt.RateLimitExceeded, RetryLater),
-    (ccxt.DDoSProtection, RetryLater),
+    (ccxt.RateLimitExceeded, Throttled),
+    (ccxt.DDoSProtection, Throttled),
 ]
 
 UNCERTAIN = [ccxt.NetworkError, ccxt.RequestTimeout, ccxt.ExchangeNotAvailable, ccxt.ExchangeError]
