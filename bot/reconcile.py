@@ -175,6 +175,22 @@ def reconcile(
     return fixes + places + cancels
 
 
+def stopped_out(
+    local: Iterable[PositionRecord], busy_symbols: frozenset[str], stops_filled: Mapping[PositionId, OrderReport],
+    now_ms: int,
+) -> list[CloseOut]:
+    """Close-outs on a stop's fill alone, for a pass that could not read the venue's positions.
+
+    The fill took the whole recorded size, so the recorded position is gone whatever the list would
+    say; anything the venue holds besides (an addition from outside) is adopted by the next pass that
+    reads the list, as any position the database lacks. The fill is noted as ``reconcile`` notes it.
+    """
+    return [CloseOut(p.position_id, f"its stop filled; the venue's positions could not be read on {p.symbol}",
+                     VenueClose(fill.updated_ms if fill.updated_ms is not None else now_ms, None))
+            for p in local if p.is_open and p.symbol not in busy_symbols
+            and (fill := stops_filled.get(p.position_id)) is not None]
+
+
 def _predates(venue_pos: PositionReport | None, close: VenueClose | None, since_ms: int) -> bool:
     """The venue's report shows the side as it was before the bot's own close (made since ``since_ms``)
     took it off. Only that side, for a close proven by a refusal: it says the closed side was flat

@@ -10,11 +10,22 @@ import logging
 import random
 
 from bot.clock import Clock
-from bot.errors import Halt, ProtectionFailed, Rejected
+from bot.errors import Halt, ProtectionFailed, Rejected, RetryLater
 from bot.opener import PositionOpener, token
 from bot.policy import Policy
 from bot.protect import ensure_stop
-from bot.reconcile import Action, Adopt, CancelStop, CloseOut, PlaceStop, RecordStop, Resize, SyncRules, reconcile
+from bot.reconcile import (
+    Action,
+    Adopt,
+    CancelStop,
+    CloseOut,
+    PlaceStop,
+    RecordStop,
+    Resize,
+    SyncRules,
+    reconcile,
+    stopped_out,
+)
 from bot.repository import PositionRecord, Repository
 from bot.values import ClientOrderId, OrderReport, OrderStatus
 from bot.venue import Venue
@@ -69,7 +80,14 @@ class Synchronizer:
         """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""
         started_ms = self.clock.now_ms()  # the pass's own instant: its reads take time, paced by ccxt
         before = self.flat_readings
-        actions = await self.plan()
+        try:
+            actions = await self.plan()
+        except RetryLater:
+            # The reads failed, but a stop the venue pushed filled for its position's whole size
+            # needs none of them: waiting for a pass that reads would leave the database ahead of
+            # the venue as long as the reads keep failing (found by the fuzzer, Bybit seed 58).
+            await self._close_stopped_out(started_ms)
+            raise
         if self.flat_readings != before:
             self.repo.set_flat_readings(self.flat_readings)
         self.repo.journal("sync.cycle", started_ms=started_ms, actions=[repr(a) for a in actions])
@@ -88,6 +106,17 @@ class Synchronizer:
                 self.repo.journal("sync.action_failed", action=repr(action), error=f"{type(error).__name__}: {error}")
                 log.warning("sync action %r failed, next cycle re-reads the venue: %r", action, error)
         return actions
+
+    async def _close_stopped_out(self, started_ms: int) -> None:
+        busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
+        local = self.repo.open_positions()
+        filled = {p.position_id: report for p in local if (report := filled_stop(self.venue, p))}
+        closes = stopped_out(local, busy, filled, self.clock.now_ms())
+        if not closes:
+            return
+        self.repo.journal("sync.cycle", started_ms=started_ms, actions=[repr(a) for a in closes], reads="failed")
+        for close in closes:
+            await self._apply(close)
 
     async def converge(self, max_cycles: int = 4) -> int:
         """Cycle until a pass finds nothing to do; returns how many passes acted. Raises if it never settles."""

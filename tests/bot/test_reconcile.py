@@ -18,6 +18,7 @@ from bot.reconcile import (
     Resize,
     SyncRules,
     reconcile,
+    stopped_out,
 )
 from bot.repository import PositionRecord
 from bot.values import (
@@ -140,6 +141,20 @@ def test_a_list_showing_a_stopped_position_as_it_was_before_the_fill_lags() -> N
     timeless = filled("s1", "2", placed_ms=None, filled_ms=None)
     assert [type(a) for a in reconcile([position], frozenset(), [stale], [], NOW, RULES, {}, None,
                                        {PositionId(1): timeless})] == [PlaceStop]
+
+
+def test_without_the_venues_positions_a_stop_filled_for_the_whole_size_still_closes_its_position_out() -> None:
+    mine = local(1, A, Side.LONG, "2", stop_id="s1")
+    other = local(2, B, Side.SHORT, "5", stop_id="s2")
+    busy = local(3, "C/USDT:USDT", Side.LONG, "1", stop_id="s3")
+    fills = {PositionId(1): filled("s1", "2", placed_ms=NOW - 90_000, filled_ms=NOW - 1_000),
+             PositionId(3): filled("s3", "1", placed_ms=NOW - 90_000, filled_ms=None)}
+
+    [closed] = stopped_out([mine, other, busy], frozenset({"C/USDT:USDT"}), fills, NOW)
+
+    assert closed.position_id == PositionId(1) and "its stop filled" in closed.reason
+    assert closed.venue_close == VenueClose(NOW - 1_000, None)  # noted at the fill, as reconcile notes it
+    assert stopped_out([other], frozenset(), fills, NOW) == []  # no fill of its own: nothing proven
 
 
 def test_readings_from_before_the_position_opened_do_not_count() -> None:

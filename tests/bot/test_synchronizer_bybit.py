@@ -7,9 +7,19 @@ from decimal import Decimal
 
 import pytest
 
+from bot.errors import RetryLater
 from bot.reconcile import Adopt, CancelStop, CloseOut, PlaceStop, RecordStop, Resize
 from bot.values import Side
-from simulator.faults import DropFrame, Fault, OnCall, PositionLag, QueryTarget, StreamTarget
+from simulator.faults import (
+    DropBeforeApply,
+    DropFrame,
+    Fault,
+    OnCall,
+    PositionLag,
+    QueryTarget,
+    RestTarget,
+    StreamTarget,
+)
 from tests.bot.world import GIGA, World
 
 pytestmark = pytest.mark.virtual_time
@@ -55,6 +65,25 @@ async def test_closes_out_a_position_whose_stop_fired_as_soon_as_its_fill_is_pus
     [position] = bot.repo.positions()
     assert position.close_reason is not None and "its stop filled" in position.close_reason
     assert await bot.sync.cycle() == []
+
+
+async def test_a_stop_pushed_filled_closes_its_position_out_while_the_position_reads_fail(world: World) -> None:
+    # Found by the fuzzer (Bybit, seed 58): every pass lost its read for a minute, and the database
+    # held the stopped-out position all that time.
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    world.running.faults.add(Fault("position list down", RestTarget("GET", "/v5/position/list"), DropBeforeApply(),
+                                   OnCall(1, 100)))
+    world.engine.set_price("GIGAUSDT", "0.0200")  # through the stop
+    await asyncio.sleep(0.5)
+
+    with pytest.raises(RetryLater):
+        await bot.sync.cycle()  # the pass still fails (and is retried): only the push's proof is acted on
+
+    [position] = bot.repo.positions()
+    assert not position.is_open and "could not be read" in (position.close_reason or "")
+    world.running.faults.clear()
+    assert await bot.sync.cycle() == []  # the list, read again, agrees
 
 
 async def test_without_its_stops_fill_a_stopped_position_takes_flat_readings_a_settle_time_apart(
