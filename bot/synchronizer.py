@@ -27,7 +27,7 @@ from bot.reconcile import (
     stopped_out,
 )
 from bot.repository import PositionRecord, Repository
-from bot.values import ClientOrderId, OrderReport, OrderStatus
+from bot.values import ClientOrderId, OrderReport, OrderStatus, VenueOrderId
 from bot.venue import Venue
 
 log = logging.getLogger("bot.synchronizer")
@@ -37,10 +37,13 @@ MAX_READINGS = 10
 def filled_stop(venue: Venue, position: PositionRecord) -> OrderReport | None:
     """The position's own stop, when the venue pushed it filled for the position's whole size."""
     report = venue.pushed(position.stop_order_id, position.stop_client_id)
-    if report is not None and report.status is OrderStatus.CLOSED and report.reduce_only \
-            and report.filled >= position.qty:
-        return report
-    return None
+    return report if took_all(report, position) else None
+
+
+def took_all(report: OrderReport | None, position: PositionRecord) -> bool:
+    """Whether ``report`` (of the position's stop) shows it filled, reduce-only, for the whole size."""
+    return report is not None and report.status is OrderStatus.CLOSED and report.reduce_only \
+        and report.filled >= position.qty
 
 
 class Synchronizer:
@@ -73,8 +76,27 @@ class Synchronizer:
         self.flat_readings = {symbol: [*self.flat_readings.get(symbol, [])[-(MAX_READINGS - 1):], read_at]
                               for symbol in watched - held}
         filled = {p.position_id: report for p in local if (report := filled_stop(self.venue, p))}
+        open_ids = {s.venue_order_id for s in stops}
+        for position in local:
+            if position.position_id not in filled and position.symbol not in busy \
+                    and position.stop_order_id is not None and position.stop_order_id not in open_ids:
+                report = await self._vanished_stop(position, position.stop_order_id)
+                if report is not None:
+                    filled[position.position_id] = report
         return reconcile(local, busy, positions, stops, self.clock.now_ms(), self.rules, self.flat_readings,
                          self.repo.venue_closes(), filled)
+
+    async def _vanished_stop(self, position: PositionRecord, stop_id: VenueOrderId) -> OrderReport | None:
+        """The position's recorded stop, gone from the open stops, if the venue says it filled for the
+        whole size: the same evidence as its push, for when the push never came (a dropped stream, a
+        restart; found by the fuzzer, Binance seed 59). A failed read only leaves the evidence out."""
+        try:
+            report = await self.venue.stop_outcome(position.symbol, stop_id)
+        except RetryLater as error:
+            self.repo.journal("sync.stop_unread", position.intent_id, position_id=position.position_id,
+                              error=str(error))
+            return None
+        return report if took_all(report, position) else None
 
     async def cycle(self) -> list[Action]:
         """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""

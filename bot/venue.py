@@ -57,6 +57,11 @@ class Venue(Protocol):
     ) -> OrderReport | None:
         """The venue's order history (closed orders)."""
 
+    async def stop_outcome(self, symbol: str, venue_order_id: VenueOrderId) -> OrderReport | None:
+        """What became of a stop of ours that is no longer open, as the venue's order queries tell it:
+        the report, with what the stop's order executed in ``filled`` (None when the venue no longer
+        knows the stop)."""
+
     async def time_ms(self) -> int:
         """The venue's clock, epoch milliseconds (its server-time endpoint)."""
 

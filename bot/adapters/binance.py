@@ -8,6 +8,7 @@ service (ccxt routes ``stopLossPrice`` there and maps our client id to ``clientA
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
@@ -20,7 +21,7 @@ from bot.adapters.base import PACING, CcxtVenue, shared_tls
 from bot.adapters.ccxt_reports import order_report
 from bot.adapters.stream import OrderStream
 from bot.errors import HEDGE_FIX, Halt, RetryLater
-from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
+from bot.values import Ack, ClientOrderId, OrderReport, OrderStatus, PositionReport, Side, VenueOrderId
 
 T = TypeVar("T")
 log = logging.getLogger("bot.venue.binance")
@@ -144,6 +145,32 @@ class BinanceVenue(CcxtVenue):
                 return order_report(order, "history")
         return None
 
+    async def stop_outcome(self, symbol: str, venue_order_id: VenueOrderId) -> OrderReport | None:
+        """The algo order, with ``filled`` from the account's trades. Binance documents no executed
+        quantity on an algo order (ccxt reads none), only its status: FINISHED, "the triggered order
+        has been filled or canceled in the matching engine", and when it triggered. What its order
+        executed is the exit-side fills on the symbol since that trigger."""
+
+        async def fetch() -> dict[str, Any] | None:
+            try:
+                found: dict[str, Any] = await self._rest.fetch_order(venue_order_id, symbol, {"trigger": True})
+            except ccxt.OrderNotFound:
+                return None
+            return found
+
+        order = await self._read("algo order query", fetch, dict)
+        report = None if order is None else order_report(order, "realtime")
+        info = order.get("info") if order is not None else None
+        triggered_ms = _positive_int(info.get("triggerTime")) if isinstance(info, dict) else None
+        if report is None or report.status is not OrderStatus.CLOSED or triggered_ms is None:
+            return report
+        trades = await self._read("trades", lambda: self._rest.fetch_my_trades(symbol, triggered_ms), list)
+        exits = [t for t in trades if t.get("side") == report.side and (t.get("timestamp") or 0) >= triggered_ms]
+        if not exits:
+            return dataclasses.replace(report, filled=Decimal(0))
+        return dataclasses.replace(report, filled=sum((Decimal(str(t["amount"])) for t in exits), Decimal(0)),
+                                   updated_ms=max(int(t["timestamp"]) for t in exits), source="trades")
+
     async def positions(self) -> list[PositionReport]:
         held = await super().positions()
         self._stop_symbols.update(p.symbol for p in held if p.size > 0)
@@ -178,3 +205,11 @@ class BinanceVenue(CcxtVenue):
 
     def _stops_on(self, symbol: str) -> Callable[[], Awaitable[Any]]:
         return lambda: self._rest.fetch_open_orders(symbol, None, None, {"trigger": True})
+
+
+def _positive_int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None

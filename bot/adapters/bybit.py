@@ -129,6 +129,12 @@ class BybitVenue(CcxtVenue):
         )
         return _first(orders, "history")
 
+    async def stop_outcome(self, symbol: str, venue_order_id: VenueOrderId) -> OrderReport | None:
+        # A triggered conditional order keeps its id and reports its own execution (cumExecQty); the
+        # real-time query serves the latest 500 closed orders, the history the rest.
+        return await self.order_realtime(symbol, venue_order_id=venue_order_id, stop=True) or \
+            await self.order_history(symbol, venue_order_id=venue_order_id, stop=True)
+
     async def open_stops(self) -> list[OrderReport]:
         params = {"trigger": True, "paginate": True}  # 50 a page, following nextPageCursor
         orders = await self._read("open stops", lambda: self._rest.fetch_open_orders(None, None, None, params))

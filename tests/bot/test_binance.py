@@ -22,7 +22,7 @@ from bot.opener import PositionOpener
 from bot.reconcile import CloseOut, SyncRules
 from bot.repository import Repository
 from bot.synchronizer import Synchronizer
-from bot.values import Side
+from bot.values import OrderStatus, Side
 from simulator.engine.events import Executed
 from simulator.engine.values import Symbol as SimSymbol
 from simulator.faults import (
@@ -230,6 +230,39 @@ async def test_a_stop_that_fired_is_closed_out_at_the_next_pass_from_its_algo_pu
     [closed] = await bot.sync.cycle()
 
     assert isinstance(closed, CloseOut) and "its stop filled" in closed.reason
+
+
+async def test_a_stop_that_fired_unheard_is_found_filled_from_its_algo_order_and_the_trades(
+    binance: RunningBinance, bot: Bot
+) -> None:
+    # Found by the fuzzer (seed 59): the stream dropped, the stop fired, and the bot put a new stop
+    # under the vanished position. Binance documents no executed quantity on an algo order: what its
+    # order executed is the exit-side fills since it triggered.
+    await bot.opener.open(TOWNS, Side.LONG, QTY, STOP)
+    [opened] = bot.repo.open_positions()
+    assert opened.stop_order_id is not None
+    binance.faults.add(Fault("pushes lost", StreamTarget("/private/ws"), DropFrame(), OnCall(1, 100)))
+    binance.engine.set_price("TOWNSUSDT", "0.02900")  # through the 0.03057 stop
+    await asyncio.sleep(0.5)
+
+    outcome = await bot.venue.stop_outcome(TOWNS, opened.stop_order_id)
+
+    assert outcome is not None and (outcome.filled, outcome.source) == (QTY, "trades")
+    [closed] = await bot.sync.cycle()
+    assert isinstance(closed, CloseOut) and "its stop filled" in closed.reason
+    assert closed.venue_close is not None and closed.venue_close.venue_ms == outcome.updated_ms
+
+
+async def test_a_cancelled_algo_stop_reports_nothing_filled(binance: RunningBinance, bot: Bot) -> None:
+    await bot.opener.open(TOWNS, Side.LONG, QTY, STOP)
+    [opened] = bot.repo.open_positions()
+    assert opened.stop_order_id is not None
+    await bot.venue.cancel(TOWNS, opened.stop_order_id, stop=True)
+
+    outcome = await bot.venue.stop_outcome(TOWNS, opened.stop_order_id)
+
+    assert outcome is not None and outcome.status is OrderStatus.CANCELED and outcome.filled == 0
+    assert [type(a).__name__ for a in await bot.sync.cycle()] == ["PlaceStop"]  # the long stays, protected anew
 
 
 def test_an_algo_push_counts_only_what_its_order_in_the_book_executed() -> None:
