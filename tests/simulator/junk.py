@@ -115,8 +115,7 @@ class Bent:
     edits: tuple[tuple[str, Any], ...]
 
     def params(self, fill: Mapping[str, Any]) -> dict[str, Any]:
-        params = {name: fill[value.name] if isinstance(value, Placeholder) else value
-                  for name, value in self.template.params.items()}
+        params = {name: _filled(value, fill) for name, value in self.template.params.items()}
         for name, value in self.edits:
             if value is DROP:
                 params.pop(name, None)
@@ -128,6 +127,14 @@ class Bent:
 
     def __repr__(self) -> str:
         return f"Bent({self.template.method} {self.template.path}, edits={self.edits!r})"
+
+
+def _filled(value: Any, fill: Mapping[str, Any]) -> Any:
+    if isinstance(value, Placeholder):
+        return fill[value.name]
+    if isinstance(value, list):
+        return [_filled(item, fill) for item in value]
+    return value
 
 
 class _Drop:

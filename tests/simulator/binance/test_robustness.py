@@ -8,13 +8,16 @@ non-negotiable 4:
 - no handler raised (``internal_errors`` stays empty);
 - a refused call changed nothing: the engine told its listeners of no change while it was handled;
 - the venue still serves a valid call afterwards.
-``test_bad_input.py`` pins exact codes; this looks for the inputs nobody thought to write down.
+Bent requests on a market stream each get a result or Binance's error object, no handler raises, and
+the connection still answers. ``test_bad_input.py`` pins exact codes; this looks for the inputs
+nobody thought to write down.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -170,3 +173,38 @@ async def _send(session: aiohttp.ClientSession, venue: RunningBinance, method: s
         if junk.beyond_request_line(method, path_qs):
             return response.status, None
         return response.status, await response.json(content_type=None)
+
+
+# ---------------------------------------------------------------------- the market streams
+
+FRAMES = (
+    Template("WS", "/market/ws", {"method": "SUBSCRIBE", "params": ["btcusdt@miniTicker"], "id": 1}),
+    Template("WS", "/market/ws", {"method": "UNSUBSCRIBE", "params": ["btcusdt@miniTicker"], "id": 2}),
+    Template("WS", "/market/ws", {"method": "LIST_SUBSCRIPTIONS", "id": 3}),
+)
+frames = junk.bent(FRAMES, ("method", "params", "id"), junk.json_values)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(bent=st.lists(frames, min_size=1, max_size=3))
+def test_bent_frames_get_answers_and_the_connection_serves_on(bent: list[junk.Bent]) -> None:
+    with simulation(seed=0) as sim:
+
+        async def main() -> None:
+            async with sim.serve_binance() as venue:
+                async with aiohttp.ClientSession() as session:
+                    ws = await session.ws_connect(venue.base_url.replace("http", "ws") + "/market/ws")
+                    for frame in bent:
+                        await ws.send_str(json.dumps(frame.params({})))
+                        # Binance answers every request with its id and a result or an error.
+                        await ws.send_json({"method": "LIST_SUBSCRIPTIONS", "id": "alive"})
+                        while (reply := await ws.receive_json(timeout=5)).get("id") != "alive":
+                            assert isinstance(reply, dict) and ("result" in reply or "error" in reply), (frame, reply)
+                            if "error" in reply:
+                                assert isinstance(reply["error"].get("code"), int), (frame, reply)
+                                assert isinstance(reply["error"].get("msg"), str), (frame, reply)
+                        assert isinstance(reply["result"], list), reply
+                        assert venue.venue.internal_errors == [], (frame, venue.venue.internal_errors)
+
+        sim.run(main)

@@ -7,6 +7,8 @@ the venue to what non-negotiable 4 says:
 - no handler raised (``internal_errors`` stays empty);
 - a refused call changed nothing: the engine told its listeners of no change while it was handled;
 - the venue still serves a valid call afterwards.
+The same bent frames go to both WebSocket streams (the private one authenticated): every answer is
+a JSON object, no handler raised, and a ping still gets its pong on the same connection.
 The parametrized refusals in ``test_bad_input.py`` pin exact codes and messages; this looks for the
 inputs nobody thought to write down.
 """
@@ -22,6 +24,7 @@ import aiohttp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simulator.bybit.auth import sign
 from simulator.bybit.handlers import ROUTES
 from simulator.server import RunningVenue
 from simulator.simulation import simulation
@@ -147,3 +150,64 @@ async def _send(session: aiohttp.ClientSession, venue: RunningVenue, method: str
         if junk.beyond_request_line(method, path):
             return response.status, None
         return response.status, await response.json(content_type=None)
+
+
+# ---------------------------------------------------------------------- the WebSocket streams
+
+FRAMES = (
+    Template("WS", "/v5/private", {"op": "subscribe", "req_id": "s1", "args": ["order", "execution", "position"]}),
+    Template("WS", "/v5/private", {"op": "unsubscribe", "req_id": "u1", "args": ["order"]}),
+    Template("WS", "/v5/private", {"op": "auth", "args": [Placeholder("api_key"), Placeholder("expires"),
+                                                          Placeholder("signature")]}),
+    Template("WS", "/v5/private", {"op": "ping", "req_id": "p1"}),
+    Template("WS", "/v5/public/linear", {"op": "subscribe", "req_id": "s2", "args": ["tickers.BTCUSDT"]}),
+    Template("WS", "/v5/public/linear", {"op": "unsubscribe", "req_id": "u2", "args": ["tickers.BTCUSDT"]}),
+    Template("WS", "/v5/public/linear", {"op": "ping", "req_id": "p2"}),
+)
+frames = junk.bent(FRAMES, ("op", "req_id", "args"), junk.json_values)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(bent=st.lists(frames, min_size=1, max_size=3))
+def test_bent_frames_get_answers_and_the_connection_serves_on(bent: list[junk.Bent]) -> None:
+    with simulation(seed=0) as sim:
+
+        async def main() -> None:
+            async with sim.serve_bybit() as venue:
+                async with aiohttp.ClientSession() as session:
+                    sockets = {path: await _stream(session, venue, path) for path in ("/v5/private", "/v5/public/linear")}
+                    expires = venue.engine.now_ms() + 10_000
+                    fill = {"api_key": venue.api_key, "expires": expires,
+                            "signature": sign(venue.api_secret, f"GET/realtime{expires}")}
+                    for frame in bent:
+                        ws = sockets[frame.template.path]
+                        await ws.send_str(json.dumps(frame.params(fill)))
+                        for reply in await _until_pong(ws):
+                            assert isinstance(reply, dict), (frame, reply)
+                            if "success" in reply:
+                                assert isinstance(reply["success"], bool) and isinstance(reply.get("ret_msg"), str), \
+                                    (frame, reply)
+                        assert venue.venue.internal_errors == [], (frame, venue.venue.internal_errors)
+
+        sim.run(main)
+
+
+async def _stream(session: aiohttp.ClientSession, venue: RunningVenue, path: str) -> aiohttp.ClientWebSocketResponse:
+    ws = await session.ws_connect(venue.base_url.replace("http", "ws") + path)
+    if path == "/v5/private":
+        expires = venue.engine.now_ms() + 10_000
+        await ws.send_json({"op": "auth", "args": [venue.api_key, expires, sign(venue.api_secret, f"GET/realtime{expires}")]})
+        assert (await ws.receive_json(timeout=5))["success"] is True
+    return ws
+
+
+async def _until_pong(ws: aiohttp.ClientWebSocketResponse) -> list[Any]:
+    """Every frame the venue sent up to the answer to a ping sent now: the connection still serves."""
+    await ws.send_json({"op": "ping", "req_id": "alive"})
+    replies = []
+    while True:
+        reply = await ws.receive_json(timeout=5)
+        if isinstance(reply, dict) and reply.get("req_id") == "alive":
+            return replies
+        replies.append(reply)
