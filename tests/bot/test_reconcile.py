@@ -157,6 +157,27 @@ def test_without_the_venues_positions_a_stop_filled_for_the_whole_size_still_clo
     assert stopped_out([other], frozenset(), fills, NOW) == []  # no fill of its own: nothing proven
 
 
+def test_a_list_showing_the_symbol_as_it_was_before_the_bots_entry_is_left_for_a_later_pass() -> None:
+    # Found by the fuzzer (Binance, seed 61): the bot closed a short, opened a long, and a list lagging
+    # 20 s showed the short; the pass closed the long out, adopted the short and took the long's stop off.
+    mine = local(1, A, Side.LONG, "1000", opened_ms=NOW - 2_000, stop_id="s1")
+    guard = stop("s1", A, "sell", "1000")
+    old_short = PositionReport(A, Side.SHORT, Decimal(1000), Decimal(100), updated_ms=NOW - 20_000)
+    old_size = PositionReport(A, Side.LONG, Decimal(400), Decimal(100), updated_ms=NOW - 20_000)
+
+    assert reconcile([mine], frozenset(), [old_short], [guard], NOW, RULES, {}) == []
+    assert reconcile([mine], frozenset(), [old_size], [guard], NOW, RULES, {}) == []
+    # A change after the entry is real: a flip by someone else is followed.
+    flipped = dataclasses.replace(old_short, updated_ms=NOW - 1_000)
+    assert [type(a) for a in reconcile([mine], frozenset(), [flipped], [guard], NOW, RULES, {})] == \
+        [CloseOut, Adopt, PlaceStop, CancelStop]
+    # Without the venue's time, or a minute after the entry, the report is taken as it is.
+    timeless = dataclasses.replace(old_short, updated_ms=None)
+    assert CloseOut in {type(a) for a in reconcile([mine], frozenset(), [timeless], [guard], NOW, RULES, {})}
+    later = NOW - 2_000 + RULES.lag_ms + 1
+    assert CloseOut in {type(a) for a in reconcile([mine], frozenset(), [old_short], [guard], later, RULES, {})}
+
+
 def test_readings_from_before_the_position_opened_do_not_count() -> None:
     young = local(1, A, Side.LONG, "2", opened_ms=NOW - 1_000)
     assert run([young], [], [], flat={A: [NOW - 60_000, NOW]}) == []
