@@ -10,7 +10,7 @@ import logging
 import random
 
 from bot.clock import Clock
-from bot.errors import Halt, ProtectionFailed, Rejected, RetryLater
+from bot.errors import BotError, Halt, ProtectionFailed, Rejected, RetryLater
 from bot.opener import PositionOpener, token
 from bot.policy import Policy
 from bot.protect import ensure_stop
@@ -63,7 +63,8 @@ class Synchronizer:
         self.flat_readings: dict[str, list[int]] = repo.flat_readings()
 
     async def plan(self) -> list[Action]:
-        """What one cycle would do now (reads the venue, changes nothing)."""
+        """What one cycle would do now: reads the venue and changes nothing on it nor in the database
+        (a stop whose fate could not be read is journalled)."""
         read_at = self.clock.now_ms()
         positions = await self.venue.positions()
         stops = await self.venue.open_stops()
@@ -89,12 +90,15 @@ class Synchronizer:
     async def _vanished_stop(self, position: PositionRecord, stop_id: VenueOrderId) -> OrderReport | None:
         """The position's recorded stop, gone from the open stops, if the venue says it filled for the
         whole size: the same evidence as its push, for when the push never came (a dropped stream, a
-        restart; found by the fuzzer, Binance seed 59). A failed read only leaves the evidence out."""
+        restart; found by the fuzzer, Binance seed 59). A read that fails or is refused only leaves the
+        evidence out (refused for every pass, it would otherwise stop every symbol's reconcile)."""
         try:
             report = await self.venue.stop_outcome(position.symbol, stop_id)
-        except RetryLater as error:
+        except Halt:
+            raise
+        except BotError as error:  # a failed read, or a refusal (a symbol delisted since): no evidence
             self.repo.journal("sync.stop_unread", position.intent_id, position_id=position.position_id,
-                              error=str(error))
+                              error=f"{type(error).__name__}: {error}")
             return None
         return report if took_all(report, position) else None
 
@@ -136,7 +140,7 @@ class Synchronizer:
         closes = stopped_out(local, busy, filled, self.clock.now_ms())
         if not closes:
             return
-        self.repo.journal("sync.cycle", started_ms=started_ms, actions=[repr(a) for a in closes], reads="failed")
+        self.repo.journal("sync.stopped_out", started_ms=started_ms, actions=[repr(a) for a in closes])
         for close in closes:
             await self._apply(close)
 

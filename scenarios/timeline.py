@@ -9,8 +9,8 @@ from virtualtime.trace import Record
 
 VENUES = ("bybit", "binance")  # the venues' trace actors
 # Subject journal kinds worth a line; everything else stays in the full trace (`--trace`).
-_SUBJECT_KINDS = ("intent.", "position.", "sync.cycle", "sync.action", "sync.unconfirmed", "confirm.source",
-                  "entry.", "flatten.", "stop.")
+_SUBJECT_KINDS = ("intent.", "position.", "sync.cycle", "sync.stopped_out", "sync.stop_unread", "sync.action",
+                  "sync.unconfirmed", "confirm.source", "entry.", "flatten.", "stop.")
 _DROP = {"avg_price", "filled_qty", "entry_order_id", "reason"}  # shown when set
 _HIDDEN = {"started_ms"}  # an epoch instant beside the line's own T+ time says nothing more
 

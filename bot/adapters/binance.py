@@ -21,7 +21,7 @@ from bot.adapters.base import PACING, CcxtVenue, shared_tls
 from bot.adapters.ccxt_reports import order_report
 from bot.adapters.stream import OrderStream
 from bot.errors import HEDGE_FIX, Halt, RetryLater
-from bot.values import Ack, ClientOrderId, OrderReport, OrderStatus, PositionReport, Side, VenueOrderId
+from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
 
 T = TypeVar("T")
 log = logging.getLogger("bot.venue.binance")
@@ -147,9 +147,11 @@ class BinanceVenue(CcxtVenue):
 
     async def stop_outcome(self, symbol: str, venue_order_id: VenueOrderId) -> OrderReport | None:
         """The algo order, with ``filled`` from the account's trades. Binance documents no executed
-        quantity on an algo order (ccxt reads none), only its status: FINISHED, "the triggered order
-        has been filled or canceled in the matching engine", and when it triggered. What its order
-        executed is the exit-side fills on the symbol since that trigger."""
+        quantity on an algo order (ccxt reads none), only its status, FINISHED ("the triggered order
+        has been filled or canceled in the matching engine"), and when it triggered. What its order
+        executed is read from the exit-side fills on the symbol since that trigger, in time order, up
+        to the first that makes the algo's quantity: ``updated_ms`` is that fill's time, so a later
+        trade on the symbol (someone else's) moves neither the amount nor the time of the stop's fill."""
 
         async def fetch() -> dict[str, Any] | None:
             try:
@@ -161,15 +163,21 @@ class BinanceVenue(CcxtVenue):
         order = await self._read("algo order query", fetch, dict)
         report = None if order is None else order_report(order, "realtime")
         info = order.get("info") if order is not None else None
-        triggered_ms = _positive_int(info.get("triggerTime")) if isinstance(info, dict) else None
-        if report is None or report.status is not OrderStatus.CLOSED or triggered_ms is None:
+        if report is None or not isinstance(info, dict) or info.get("algoStatus") != "FINISHED":
             return report
-        trades = await self._read("trades", lambda: self._rest.fetch_my_trades(symbol, triggered_ms), list)
-        exits = [t for t in trades if t.get("side") == report.side and (t.get("timestamp") or 0) >= triggered_ms]
-        if not exits:
+        triggered_ms = _positive_int(info.get("triggerTime"))
+        if triggered_ms is None:
             return dataclasses.replace(report, filled=Decimal(0))
-        return dataclasses.replace(report, filled=sum((Decimal(str(t["amount"])) for t in exits), Decimal(0)),
-                                   updated_ms=max(int(t["timestamp"]) for t in exits), source="trades")
+        trades = await self._read("trades", lambda: self._rest.fetch_my_trades(symbol, triggered_ms), list)
+        exits = sorted((t for t in trades if t.get("side") == report.side and (t.get("timestamp") or 0) >= triggered_ms),
+                       key=lambda t: int(t["timestamp"]))
+        filled, at_ms = Decimal(0), report.updated_ms
+        for trade in exits:
+            if filled >= report.qty:
+                break
+            filled += Decimal(str(trade["amount"]))
+            at_ms = int(trade["timestamp"])
+        return dataclasses.replace(report, filled=filled, updated_ms=at_ms, source="trades")
 
     async def positions(self) -> list[PositionReport]:
         held = await super().positions()

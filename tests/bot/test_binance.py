@@ -253,6 +253,41 @@ async def test_a_stop_that_fired_unheard_is_found_filled_from_its_algo_order_and
     assert closed.venue_close is not None and closed.venue_close.venue_ms == outcome.updated_ms
 
 
+async def test_a_fired_stops_fill_is_read_from_its_own_trades_only(binance: RunningBinance, bot: Bot) -> None:
+    # Trades on the symbol after the stop's own fill (someone else's) move neither its amount nor its
+    # time, and a buy after the trigger is no exit.
+    await bot.opener.open(TOWNS, Side.LONG, QTY, STOP)
+    [opened] = bot.repo.open_positions()
+    assert opened.stop_order_id is not None
+    binance.faults.add(Fault("pushes lost", StreamTarget("/private/ws"), DropFrame(), OnCall(1, 100)))
+    binance.engine.set_price("TOWNSUSDT", "0.02900")  # through the 0.03057 stop
+    fired_ms = binance.engine.now_ms()
+    await asyncio.sleep(5)
+    outsider = binance.rest_client()
+    await outsider.create_order(TOWNS, "market", "sell", 200)  # a short of someone's, 5 s later
+    await outsider.create_order(TOWNS, "market", "buy", 200)
+
+    outcome = await bot.venue.stop_outcome(TOWNS, opened.stop_order_id)
+
+    assert outcome is not None and (outcome.filled, outcome.updated_ms) == (QTY, fired_ms)
+
+
+async def test_fills_before_the_trigger_are_not_the_stops(binance: RunningBinance, bot: Bot) -> None:
+    await bot.opener.open(TOWNS, Side.LONG, QTY, STOP)
+    [opened] = bot.repo.open_positions()
+    assert opened.stop_order_id is not None
+    binance.faults.add(Fault("pushes lost", StreamTarget("/private/ws"), DropFrame(), OnCall(1, 100)))
+    await binance.rest_client().create_order(TOWNS, "market", "sell", 400, None, {"reduceOnly": True})
+    await asyncio.sleep(1)
+    binance.engine.set_price("TOWNSUSDT", "0.02900")  # the stop takes the 600 left
+
+    outcome = await bot.venue.stop_outcome(TOWNS, opened.stop_order_id)
+
+    assert outcome is not None and outcome.filled == Decimal(600)  # not the whole 1000: no evidence
+    actions = await bot.sync.cycle()
+    assert not any(isinstance(a, CloseOut) and "its stop filled" in a.reason for a in actions)
+
+
 async def test_a_cancelled_algo_stop_reports_nothing_filled(binance: RunningBinance, bot: Bot) -> None:
     await bot.opener.open(TOWNS, Side.LONG, QTY, STOP)
     [opened] = bot.repo.open_positions()

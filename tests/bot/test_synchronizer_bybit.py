@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from decimal import Decimal
 
 import pytest
 
 from bot.errors import RetryLater
 from bot.reconcile import Adopt, CancelStop, CloseOut, PlaceStop, RecordStop, Resize
-from bot.synchronizer import filled_stop
-from bot.values import Side
+from bot.repository import PositionRecord
+from bot.synchronizer import filled_stop, took_all
+from bot.values import Intent, IntentId, OrderReport, OrderStatus, PositionId, Side, VenueOrderId
 from simulator.faults import (
     DropBeforeApply,
     DropFrame,
     Fault,
+    HttpAnswer,
     OnCall,
     PositionLag,
     QueryTarget,
@@ -107,6 +110,58 @@ async def test_a_stop_whose_fill_went_unheard_is_asked_after_and_its_fill_closes
     [position] = bot.repo.positions()
     assert position.close_reason is not None and "its stop filled" in position.close_reason
     assert await bot.sync.cycle() == []
+
+
+@pytest.mark.parametrize("answer", [DropBeforeApply(), HttpAnswer(200, '{"retCode":10001,"retMsg":"params error",'
+                                                                '"result":{},"retExtInfo":{},"time":1}',
+                                                                "application/json")],
+                         ids=["read-lost", "refused"])
+async def test_a_stop_whose_fate_cannot_be_read_leaves_the_evidence_out_and_the_pass_goes_on(
+    world: World, answer: object
+) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    _stop_fill_unheard(world)
+    world.engine.set_price("GIGAUSDT", "0.0200")
+    await asyncio.sleep(0.5)
+    # The pass reads the open stops (/v5/order/realtime, call 1), then asks after the vanished stop:
+    # real-time from call 2 (aiohttp sends a GET whose connection dropped once more), then history.
+    for path, call in (("/v5/order/realtime", 2), ("/v5/order/history", 1)):
+        world.running.faults.add(Fault(f"{path} down", RestTarget("GET", path), answer, OnCall(call, 5)))  # type: ignore[arg-type]
+
+    assert await bot.sync.cycle() == []  # the first flat reading; no evidence, no failure
+
+    assert len(bot.repo.open_positions()) == 1
+    [unread] = [e for e in bot.repo.events() if e.kind == "sync.stop_unread"]
+    assert ("RetryLater" if isinstance(answer, DropBeforeApply) else "Rejected") in unread.data["error"]
+
+
+def test_only_a_reduce_only_fill_of_the_whole_size_is_evidence() -> None:
+    [position] = [PositionRecord(position_id=PositionId(1), intent_id=None, symbol=GIGA, side=Side.SHORT, qty=QTY,
+                                 entry_price=Decimal("0.0195"), stop_price=None, stop_client_id=None,
+                                 stop_order_id=VenueOrderId("s1"), is_open=True, opened_ms=0, close_reason=None)]
+    whole = OrderReport(VenueOrderId("s1"), None, GIGA, "buy", OrderStatus.CLOSED, QTY, QTY, None, True, None, "push")
+
+    assert took_all(whole, position)
+    assert not took_all(dataclasses.replace(whole, filled=QTY - 1), position)
+    assert not took_all(dataclasses.replace(whole, reduce_only=False), position)
+    assert not took_all(dataclasses.replace(whole, status=OrderStatus.CANCELED), position)
+    assert not took_all(None, position)
+
+
+async def test_a_pass_whose_reads_fail_leaves_a_symbol_the_opener_is_working_on_alone(world: World) -> None:
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    world.running.faults.add(Fault("position list down", RestTarget("GET", "/v5/position/list"), DropBeforeApply(),
+                                   OnCall(1, 100)))
+    world.engine.set_price("GIGAUSDT", "0.0200")  # through the stop: its fill is pushed
+    await asyncio.sleep(0.5)
+    bot.repo.add_intent(Intent(IntentId("busy1"), GIGA, Side.SHORT, QTY, STOP, world.sim.now_ms()))
+
+    with pytest.raises(RetryLater):
+        await bot.sync.cycle()
+
+    assert len(bot.repo.open_positions()) == 1  # the opener's symbol: not the synchronizer's to close
 
 
 async def test_a_stop_someone_cancelled_proves_nothing_and_flat_readings_a_settle_time_apart_close_it_out(
