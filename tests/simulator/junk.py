@@ -9,10 +9,12 @@ dropped, its value bent (a non-ASCII digit, padding, a sign, an exponent), or se
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 # Number-like text that parsers get wrong: exponents, signs, padding, separators, extremes.
@@ -49,6 +51,24 @@ json_values = st.recursive(
 )
 
 
+# A long hunt: VENUE_HARNESS_DEEP=5000 runs that many random examples per test instead of the fixed,
+# derandomized set CI replays.
+DEEP = "VENUE_HARNESS_DEEP"
+
+
+def examples(count: int) -> settings:
+    """``count`` derandomized examples, the same every run; ``$VENUE_HARNESS_DEEP`` random ones when set.
+    Each example builds a world (a loop, a venue), so there is no per-example deadline."""
+    deep = int(os.environ.get(DEEP) or 0)
+    return settings(max_examples=deep or count, derandomize=not deep, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def untemplated(routes: Iterable[Any], templates: Iterable[Template]) -> set[tuple[str, str]]:
+    """The (method, path) of every route no template calls."""
+    return {(r.method, r.path) for r in routes} - {(t.method, t.path) for t in templates}
+
+
 # aiohttp refuses a request line longer than this (HTTP 400, plain text) before any venue code sees
 # it, as the real venues' CDN does past its own URL limit (8,192 bytes on CloudFront) with a 414
 # page: neither answer is the venue's, and what exactly the venues answer there is undocumented.
@@ -73,6 +93,8 @@ class Placeholder:
     name: str
 
 
+_FULLWIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + d) for d in range(10)))
+_ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x0660 + d) for d in range(10)))
 # Near misses of a valid value: what a client's formatting bug makes of it.
 PERTURBATIONS: dict[str, Callable[[str], str]] = {
     "superscript": lambda v: v + "\u00b2",
@@ -91,8 +113,6 @@ PERTURBATIONS: dict[str, Callable[[str], str]] = {
     "trailing-dot": lambda v: v + ".",
     "empty": lambda v: "",
 }
-_FULLWIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + d) for d in range(10)))
-_ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x0660 + d) for d in range(10)))
 
 
 @dataclass(frozen=True)

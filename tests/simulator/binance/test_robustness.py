@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.binance.handlers import ROUTES
@@ -97,12 +97,10 @@ calls = junk.bent(TEMPLATES, VOCABULARY, junk.texts)
 
 
 def test_every_route_has_a_template() -> None:
-    templated = {(t.method, t.path) for t in TEMPLATES}
-    assert {(r.method, r.path) for r in ROUTES} <= templated, "a new endpoint needs a template here"
+    assert junk.untemplated(ROUTES, TEMPLATES) == set(), "a new endpoint needs a template here"
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@junk.examples(150)
 @given(bent=st.lists(st.tuples(calls, st.booleans()), min_size=1, max_size=3))
 def test_bent_calls_get_binances_answer_and_a_refusal_changes_nothing(bent: list[tuple[junk.Bent, bool]]) -> None:
     with simulation(seed=0) as sim:
@@ -185,8 +183,7 @@ FRAMES = (
 frames = junk.bent(FRAMES, ("method", "params", "id"), junk.json_values)
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@junk.examples(100)
 @given(bent=st.lists(frames, min_size=1, max_size=3))
 def test_bent_frames_get_answers_and_the_connection_serves_on(bent: list[junk.Bent]) -> None:
     with simulation(seed=0) as sim:
