@@ -157,25 +157,31 @@ def test_without_the_venues_positions_a_stop_filled_for_the_whole_size_still_clo
     assert stopped_out([other], frozenset(), fills, NOW) == []  # no fill of its own: nothing proven
 
 
-def test_a_list_showing_the_symbol_as_it_was_before_the_bots_entry_is_left_for_a_later_pass() -> None:
+def test_a_list_showing_the_symbol_as_it_was_before_the_bots_own_close_is_left_for_a_later_pass() -> None:
     # Found by the fuzzer (Binance, seed 61): the bot closed a short, opened a long, and a list lagging
     # 20 s showed the short; the pass closed the long out, adopted the short and took the long's stop off.
-    mine = local(1, A, Side.LONG, "1000", opened_ms=NOW - 2_000, stop_id="s1")
+    mine = local(1, A, Side.LONG, "1000", opened_ms=NOW - 2_000, stop_id="s1", stop_price="98")
     guard = stop("s1", A, "sell", "1000")
+    closed = {A: VenueClose(NOW - 5_000, None)}  # the short's close, by its fill (venue time)
     old_short = PositionReport(A, Side.SHORT, Decimal(1000), Decimal(100), updated_ms=NOW - 20_000)
-    old_size = PositionReport(A, Side.LONG, Decimal(400), Decimal(100), updated_ms=NOW - 20_000)
 
-    assert reconcile([mine], frozenset(), [old_short], [guard], NOW, RULES, {}) == []
-    assert reconcile([mine], frozenset(), [old_size], [guard], NOW, RULES, {}) == []
-    # A change after the entry is real: a flip by someone else is followed.
+    assert reconcile([mine], frozenset(), [old_short], [guard], NOW, RULES, {}, closed) == []
+    # The database's position stays under a stop of ours meanwhile.
+    assert reconcile([mine], frozenset(), [old_short], [], NOW, RULES, {}, closed) == \
+        [PlaceStop(A, Side.LONG, Decimal(1000), Decimal(98))]
+    # A change after the close is real, and so is any report when the bot closed nothing there lately,
+    # or without the venue's time: each is taken as it is.
     flipped = dataclasses.replace(old_short, updated_ms=NOW - 1_000)
-    assert [type(a) for a in reconcile([mine], frozenset(), [flipped], [guard], NOW, RULES, {})] == \
+    assert [type(a) for a in reconcile([mine], frozenset(), [flipped], [guard], NOW, RULES, {}, closed)] == \
         [CloseOut, Adopt, PlaceStop, CancelStop]
-    # Without the venue's time, or a minute after the entry, the report is taken as it is.
+    long_ago = {A: VenueClose(NOW - RULES.lag_ms - 1, None)}
     timeless = dataclasses.replace(old_short, updated_ms=None)
-    assert CloseOut in {type(a) for a in reconcile([mine], frozenset(), [timeless], [guard], NOW, RULES, {})}
-    later = NOW - 2_000 + RULES.lag_ms + 1
-    assert CloseOut in {type(a) for a in reconcile([mine], frozenset(), [old_short], [guard], later, RULES, {})}
+    for report, closes in ((old_short, None), (old_short, long_ago), (timeless, closed)):
+        assert CloseOut in {type(a) for a in reconcile([mine], frozenset(), [report], [guard], NOW, RULES, {}, closes)}
+    # Someone adding to the bot's position (no close of the bot's since): resized and protected at once.
+    bigger = PositionReport(A, Side.LONG, Decimal(1500), Decimal(100), updated_ms=NOW - 3_000)
+    assert [type(a) for a in reconcile([mine], frozenset(), [bigger], [guard], NOW, RULES, {}, None)] == \
+        [Resize, PlaceStop, CancelStop]
 
 
 def test_readings_from_before_the_position_opened_do_not_count() -> None:

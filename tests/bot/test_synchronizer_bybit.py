@@ -24,7 +24,7 @@ from simulator.faults import (
     RestTarget,
     StreamTarget,
 )
-from tests.bot.world import GIGA, World
+from tests.bot.world import GIGA, Crash, World, crash_at
 
 pytestmark = pytest.mark.virtual_time
 
@@ -162,6 +162,25 @@ async def test_a_pass_whose_reads_fail_leaves_a_symbol_the_opener_is_working_on_
         await bot.sync.cycle()
 
     assert len(bot.repo.open_positions()) == 1  # the opener's symbol: not the synchronizer's to close
+
+
+async def test_an_addition_before_the_bot_recorded_its_entry_is_protected_at_the_first_pass(world: World) -> None:
+    # From a review of the first lagging-list-after-reopen rule, which skipped any report older than
+    # the bot's entry: the 500 someone added before a restarted bot recorded its 920 stayed bare 60 s.
+    first = await world.bot(stream=False)
+    crash_at(first.venue, "create_entry", after_sending=True)
+    with pytest.raises(Crash):
+        await first.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    await world.crash(first)
+    await world.running.rest_client().create_order(GIGA, "market", "sell", 500)  # someone adds to the short
+    await asyncio.sleep(2)
+    second = await world.bot(stream=False)
+    await second.opener.resume()
+
+    actions = await second.sync.cycle()
+
+    assert kinds(actions) == ["Resize", "PlaceStop", "CancelStop"]
+    assert [(s.side, s.qty) for s in await second.venue.open_stops()] == [("buy", Decimal(1420))]
 
 
 async def test_a_stop_someone_cancelled_proves_nothing_and_flat_readings_a_settle_time_apart_close_it_out(
