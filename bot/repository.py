@@ -362,13 +362,14 @@ class Repository:
 
     def close_position(self, position_id: PositionId, *, reason: str) -> PositionRecord:
         with self.transaction():
-            self._db.execute(
+            closed = self._db.execute(
                 "UPDATE positions SET status = 'closed', closed_ms = ?, close_reason = ?"
                 " WHERE position_id = ? AND status = 'open'",
                 (self._clock.now_ms(), reason, position_id),
-            )
+            ).rowcount
             record = self.position(position_id)
-            self.journal("position.closed", record.intent_id, position_id=position_id, reason=reason)
+            if closed:  # a position closed already (by a pass that ran alongside) keeps its first close
+                self.journal("position.closed", record.intent_id, position_id=position_id, reason=reason)
         return record
 
     def position(self, position_id: PositionId) -> PositionRecord:

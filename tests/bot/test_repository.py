@@ -317,6 +317,18 @@ def test_closed_position_frees_the_symbol_for_a_new_one(repo, clock):
     assert len(repo.positions()) == 2
 
 
+def test_closing_a_closed_position_keeps_its_first_close_and_journals_nothing(repo, clock):
+    # Passes running alongside each other can both find a position to close out.
+    position = open_long(repo)
+    repo.close_position(position.position_id, reason="stopped out")
+    clock.ms += 5
+
+    again = repo.close_position(position.position_id, reason="closed again")
+
+    assert again.close_reason == "stopped out"
+    assert [e.kind for e in repo.events()] == ["position.open", "position.closed"]
+
+
 def test_assign_stop_then_set_stop_fills_the_stop_fields(repo):
     position = open_long(repo)
     client_id = ClientOrderId("i-1-s")

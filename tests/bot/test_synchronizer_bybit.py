@@ -149,6 +149,25 @@ def test_only_a_reduce_only_fill_of_the_whole_size_is_evidence() -> None:
     assert not took_all(None, position)
 
 
+async def test_a_pass_whose_reads_fail_asks_after_the_stop_whose_fill_went_unheard(world: World) -> None:
+    # Found by the fuzzer (Binance, seed 63): a venue restart dropped the stream as the stop fired, and
+    # the position list stayed down; only the push's evidence was acted on without a read.
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    _stop_fill_unheard(world)
+    world.running.faults.add(Fault("position list down", RestTarget("GET", "/v5/position/list"), DropBeforeApply(),
+                                   OnCall(1, 100)))
+    world.engine.set_price("GIGAUSDT", "0.0200")  # through the stop
+    await asyncio.sleep(0.5)
+
+    with pytest.raises(RetryLater):
+        await bot.sync.cycle()
+
+    [position] = bot.repo.positions()
+    assert not position.is_open and "its stop filled" in (position.close_reason or "")
+    assert [e.kind for e in bot.repo.events() if e.kind.startswith("sync.")] == ["sync.stopped_out"]
+
+
 async def test_a_pass_whose_reads_fail_leaves_a_symbol_the_opener_is_working_on_alone(world: World) -> None:
     bot = await world.bot()
     await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
