@@ -10,7 +10,7 @@ import logging
 import random
 
 from bot.clock import Clock
-from bot.errors import BotError, Halt, ProtectionFailed, Rejected, RetryLater
+from bot.errors import BotError, Halt, ProtectionFailed, Rejected, RetryLater, Throttled
 from bot.opener import PositionOpener, token
 from bot.policy import Policy
 from bot.protect import ensure_stop
@@ -27,7 +27,7 @@ from bot.reconcile import (
     stopped_out,
 )
 from bot.repository import PositionRecord, Repository
-from bot.values import ClientOrderId, OrderReport, OrderStatus, VenueOrderId
+from bot.values import ClientOrderId, OrderReport, OrderStatus, PositionId
 from bot.venue import Venue
 
 log = logging.getLogger("bot.synchronizer")
@@ -78,29 +78,35 @@ class Synchronizer:
                               for symbol in watched - held}
         filled = {p.position_id: report for p in local if (report := filled_stop(self.venue, p))}
         open_ids = {s.venue_order_id for s in stops}
-        for position in local:
-            if position.position_id not in filled and position.symbol not in busy \
-                    and position.stop_order_id is not None and position.stop_order_id not in open_ids:
-                report = await self._vanished_stop(position, position.stop_order_id)
-                if report is not None:
-                    filled[position.position_id] = report
+        filled |= await self._stop_evidence([
+            p for p in local if p.position_id not in filled and p.symbol not in busy
+            and p.stop_order_id is not None and p.stop_order_id not in open_ids])
         return reconcile(local, busy, positions, stops, self.clock.now_ms(), self.rules, self.flat_readings,
                          self.repo.venue_closes(), filled)
 
-    async def _vanished_stop(self, position: PositionRecord, stop_id: VenueOrderId) -> OrderReport | None:
-        """The position's recorded stop, gone from the open stops, if the venue says it filled for the
-        whole size: the same evidence as its push, for when the push never came (a dropped stream, a
-        restart; found by the fuzzer, Binance seed 59). A read that fails or is refused only leaves the
-        evidence out (refused for every pass, it would otherwise stop every symbol's reconcile)."""
-        try:
-            report = await self.venue.stop_outcome(position.symbol, stop_id)
-        except Halt:
-            raise
-        except BotError as error:  # a failed read, or a refusal (a symbol delisted since): no evidence
-            self.repo.journal("sync.stop_unread", position.intent_id, position_id=position.position_id,
-                              error=f"{type(error).__name__}: {error}")
-            return None
-        return report if took_all(report, position) else None
+    async def _stop_evidence(self, positions: list[PositionRecord]) -> dict[PositionId, OrderReport]:
+        """The positions whose recorded stop the venue says filled for the whole size: the same evidence
+        as a push, for when the push never came (a dropped stream, a restart; found by the fuzzer,
+        Binance seed 59). A refused query (a symbol delisted since) only leaves that evidence out. A
+        failed one ends the asking: the venue is unwell or limiting our rate, and more queries would
+        only add to that (and each could wait out a timeout)."""
+        found: dict[PositionId, OrderReport] = {}
+        for position in positions:
+            assert position.stop_order_id is not None
+            try:
+                report = await self.venue.stop_outcome(position.symbol, position.stop_order_id)
+            except Halt:
+                raise
+            except BotError as error:
+                self.repo.journal("sync.stop_unread", position.intent_id, position_id=position.position_id,
+                                  error=f"{type(error).__name__}: {error}")
+                if isinstance(error, RetryLater):
+                    break
+                continue
+            if took_all(report, position):
+                assert report is not None
+                found[position.position_id] = report
+        return found
 
     async def cycle(self) -> list[Action]:
         """One reconcile-and-apply pass; returns the actions it found (applied or journalled as failed)."""
@@ -108,11 +114,12 @@ class Synchronizer:
         before = self.flat_readings
         try:
             actions = await self.plan()
-        except RetryLater:
+        except RetryLater as error:
             # The reads failed, but a stop the venue pushed filled for its position's whole size
             # needs none of them: waiting for a pass that reads would leave the database ahead of
             # the venue as long as the reads keep failing (found by the fuzzer, Bybit seed 58).
-            await self._close_stopped_out(started_ms)
+            # Rate limited, it asks the venue nothing more.
+            await self._close_stopped_out(started_ms, ask=not isinstance(error, Throttled))
             raise
         if self.flat_readings != before:
             self.repo.set_flat_readings(self.flat_readings)
@@ -133,18 +140,16 @@ class Synchronizer:
                 log.warning("sync action %r failed, next cycle re-reads the venue: %r", action, error)
         return actions
 
-    async def _close_stopped_out(self, started_ms: int) -> None:
-        """For a pass whose reads failed: close out what a stop's fill proves gone. The push, or else the
-        venue's word on the recorded stop (one query each; the push can be lost with the stream, as
-        when the venue restarts: found by the fuzzer, Binance seed 63)."""
+    async def _close_stopped_out(self, started_ms: int, *, ask: bool) -> None:
+        """For a pass whose reads failed: close out what a stop's fill proves gone. The push, or else
+        (``ask``) the venue's word on the recorded stop: the push can be lost with the stream, as when
+        the venue restarts (found by the fuzzer, Binance seed 63)."""
         busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
         local = [p for p in self.repo.open_positions() if p.symbol not in busy]
         filled = {p.position_id: report for p in local if (report := filled_stop(self.venue, p))}
-        for position in local:
-            if position.position_id not in filled and position.stop_order_id is not None:
-                report = await self._vanished_stop(position, position.stop_order_id)
-                if report is not None:
-                    filled[position.position_id] = report
+        if ask:
+            filled |= await self._stop_evidence(
+                [p for p in local if p.position_id not in filled and p.stop_order_id is not None])
         # Its queries took time: a pass alongside may have closed some meanwhile.
         still_open = {p.position_id for p in self.repo.open_positions()}
         closes = [c for c in stopped_out(local, busy, filled, self.clock.now_ms()) if c.position_id in still_open]

@@ -16,7 +16,7 @@ import pytest_asyncio
 from bot.adapters.binance import BinanceVenue
 from bot.adapters.ccxt_reports import order_report
 from bot.clock import SystemClock
-from bot.errors import Halt, RetryLater
+from bot.errors import Halt, RetryLater, Throttled
 from bot.lifecycle import IntentState
 from bot.opener import PositionOpener
 from bot.reconcile import CloseOut, SyncRules
@@ -286,6 +286,35 @@ async def test_fills_before_the_trigger_are_not_the_stops(binance: RunningBinanc
     assert outcome is not None and outcome.filled == Decimal(600)  # not the whole 1000: no evidence
     actions = await bot.sync.cycle()
     assert not any(isinstance(a, CloseOut) and "its stop filled" in a.reason for a in actions)
+
+
+async def test_a_rate_limited_pass_asks_the_venue_nothing_more(binance: RunningBinance, bot: Bot) -> None:
+    # From a review: the failed pass's fallback queried every recorded stop, each refused again, and
+    # with five positions two throttled passes got the IP banned.
+    await bot.opener.open(TOWNS, Side.LONG, QTY, STOP)
+    await bot.opener.open("BTC/USDT:USDT", Side.LONG, Decimal("0.002"), STOP)
+    binance.faults.add(Fault("limited", RestTarget("GET", "/fapi/v3/positionRisk"),
+                             HttpAnswer(429, '{"code":-1003,"msg":"Too many requests."}', "application/json"),
+                             OnCall(1, 100)))
+    weight = binance.venue.limiter.used_weight("127.0.0.1", binance.engine.now_ms())
+
+    with pytest.raises(Throttled):
+        await bot.sync.cycle()
+
+    assert binance.venue.limiter.used_weight("127.0.0.1", binance.engine.now_ms()) == weight  # nothing more sent
+    assert len(bot.repo.open_positions()) == 2
+
+
+async def test_a_failing_venue_is_asked_about_one_stop_only(binance: RunningBinance, bot: Bot) -> None:
+    await bot.opener.open(TOWNS, Side.LONG, QTY, STOP)
+    await bot.opener.open("BTC/USDT:USDT", Side.LONG, Decimal("0.002"), STOP)
+    for path in ("/fapi/v3/positionRisk", "/fapi/v1/algoOrder"):
+        binance.faults.add(Fault(f"{path} down", RestTarget("GET", path), DropBeforeApply(), OnCall(1, 100)))
+
+    with pytest.raises(RetryLater):
+        await bot.sync.cycle()
+
+    assert [e.kind for e in bot.repo.events() if e.kind.startswith("sync.")] == ["sync.stop_unread"]
 
 
 async def test_a_cancelled_algo_stop_reports_nothing_filled(binance: RunningBinance, bot: Bot) -> None:
