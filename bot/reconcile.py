@@ -139,7 +139,10 @@ def reconcile(
         stop_price = None
         if local_pos is not None and local_pos.position_id in stops_filled:
             fill = stops_filled[local_pos.position_id]
-            if venue_pos is None or _taken_by(venue_pos, local_pos, fill):
+            # A list lagging behind the fill shows what the stop took, or (further behind) the symbol
+            # as it was before the bot's own close there, whatever the side.
+            if venue_pos is None or _taken_by(venue_pos, local_pos, fill) \
+                    or _predates(venue_pos, venue_closes.get(symbol), now_ms - rules.lag_ms):
                 shown = "nothing" if venue_pos is None else f"the {venue_pos.side.value} as it was before its stop filled"
                 # When it filled; without the venue's word, now (later sets aside more, for lag_ms).
                 fixes.append(CloseOut(local_pos.position_id, f"its stop filled; the venue shows {shown} on {symbol}",

@@ -178,6 +178,11 @@ def test_a_list_showing_the_symbol_as_it_was_before_the_bots_own_close_is_left_f
     timeless = dataclasses.replace(old_short, updated_ms=None)
     for report, closes in ((old_short, None), (old_short, long_ago), (timeless, closed)):
         assert CloseOut in {type(a) for a in reconcile([mine], frozenset(), [report], [guard], NOW, RULES, {}, closes)}
+    # The long's stop filled as well: its fill proves the long gone, the stale short changes nothing.
+    fill = {PositionId(1): filled("s1", "1000", placed_ms=NOW - 2_000, filled_ms=NOW - 500)}
+    [gone] = reconcile([mine], frozenset(), [old_short], [], NOW, RULES, {}, closed, fill)
+    assert isinstance(gone, CloseOut) and "its stop filled" in gone.reason
+    assert gone.venue_close == VenueClose(NOW - 500, None)
     # Someone adding to the bot's position (no close of the bot's since): resized and protected at once.
     bigger = PositionReport(A, Side.LONG, Decimal(1500), Decimal(100), updated_ms=NOW - 3_000)
     assert [type(a) for a in reconcile([mine], frozenset(), [bigger], [guard], NOW, RULES, {}, None)] == \
