@@ -27,7 +27,7 @@ from bot.reconcile import (
     stopped_out,
 )
 from bot.repository import PositionRecord, Repository
-from bot.values import ClientOrderId, OrderReport, OrderStatus, PositionId
+from bot.values import ClientOrderId, OrderReport, OrderStatus, PositionId, VenueOrderId
 from bot.venue import Venue
 
 log = logging.getLogger("bot.synchronizer")
@@ -61,6 +61,10 @@ class Synchronizer:
         # When consecutive venue readings showed each symbol flat, newest last; the database keeps
         # them across restarts (a crash loop must not reset the settle time at every start).
         self.flat_readings: dict[str, list[int]] = repo.flat_readings()
+        # Per open position, a stop of its whose fate a query could not read (in memory: a restart
+        # asks only about the recorded stops), and the stops whose last query failed.
+        self._unresolved: dict[PositionId, VenueOrderId] = {}
+        self._unanswered: set[VenueOrderId] = set()
 
     async def plan(self) -> list[Action]:
         """What one cycle would do now: reads the venue and changes nothing on it nor in the database
@@ -68,41 +72,74 @@ class Synchronizer:
         read_at = self.clock.now_ms()
         positions = await self.venue.positions()
         stops = await self.venue.open_stops()
-        # The database is read after the venue: an intent that started or filled during the reads
-        # is then either busy (left to the opener) or already holds its position.
+        open_ids = {s.venue_order_id for s in stops}
+        asked = await self._stop_evidence([
+            (p, stop_id) for p, stop_id in self._stops_to_ask(self.repo.open_positions())
+            if stop_id not in open_ids])
+        # The database is read after the venue (its stop queries too): an intent that started or
+        # filled during the reads is then either busy (left to the opener) or already holds its position.
         busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
         local = self.repo.open_positions()
         held = {p.symbol for p in positions if p.size > 0}
         watched = {p.symbol for p in local} | {s.symbol for s in stops}
         self.flat_readings = {symbol: [*self.flat_readings.get(symbol, [])[-(MAX_READINGS - 1):], read_at]
                               for symbol in watched - held}
-        filled = {p.position_id: report for p in local if (report := filled_stop(self.venue, p))}
-        open_ids = {s.venue_order_id for s in stops}
-        filled |= await self._stop_evidence([
-            p for p in local if p.position_id not in filled and p.symbol not in busy
-            and p.stop_order_id is not None and p.stop_order_id not in open_ids])
+        filled = self._pushed_fills(local) | {p.position_id: asked[p.position_id] for p in local
+                                              if p.position_id in asked and p.symbol not in busy}
         return reconcile(local, busy, positions, stops, self.clock.now_ms(), self.rules, self.flat_readings,
                          self.repo.venue_closes(), filled)
 
-    async def _stop_evidence(self, positions: list[PositionRecord]) -> dict[PositionId, OrderReport]:
-        """The positions whose recorded stop the venue says filled for the whole size: the same evidence
-        as a push, for when the push never came (a dropped stream, a restart; found by the fuzzer,
-        Binance seed 59). A refused query (a symbol delisted since) only leaves that evidence out. A
-        failed one ends the asking: the venue is unwell or limiting our rate, and more queries would
-        only add to that (and each could wait out a timeout)."""
+    def _pushed_fills(self, local: list[PositionRecord]) -> dict[PositionId, OrderReport]:
+        """The positions whose stop (the recorded one, or one whose fate is still unread) was pushed
+        filled for the whole size."""
+        found = {p.position_id: report for p in local if (report := filled_stop(self.venue, p))}
+        for position in local:
+            old = self._unresolved.get(position.position_id)
+            if position.position_id not in found and old is not None \
+                    and took_all(report := self.venue.pushed(old, None), position):
+                assert report is not None
+                found[position.position_id] = report
+        return found
+
+    def _stops_to_ask(self, local: list[PositionRecord]) -> list[tuple[PositionRecord, VenueOrderId]]:
+        """(position, stop id) pairs to ask the venue about: each recorded stop with no push of its
+        fill, and each earlier stop of a position whose fate a query could not read (a pass may have
+        put a new stop on since: the old one's fill must not be lost with one failed read). Those
+        that went unanswered last time come last, so one failing symbol never starves the others."""
+        self._unresolved = {pid: stop for pid, stop in self._unresolved.items()
+                            if any(p.position_id == pid for p in local)}
+        pushed = self._pushed_fills(local)
+        pairs = [(p, p.stop_order_id) for p in local if p.stop_order_id is not None and p.position_id not in pushed]
+        pairs += [(p, old) for p in local if p.position_id not in pushed
+                  and (old := self._unresolved.get(p.position_id)) is not None and old != p.stop_order_id]
+        self._unanswered &= {stop for _, stop in pairs}
+        return sorted(pairs, key=lambda pair: pair[1] in self._unanswered)
+
+    async def _stop_evidence(self, pairs: list[tuple[PositionRecord, VenueOrderId]]) -> dict[PositionId, OrderReport]:
+        """The positions whose stop (of ``pairs``) the venue says filled for the whole size: the same
+        evidence as a push, for when the push never came (a dropped stream, a restart; found by the
+        fuzzer, Binance seed 59). A refused query (a symbol delisted since) only leaves that evidence
+        out. A failed one ends the asking: the venue is unwell or limiting our rate, and more queries
+        would only add to that (and each could wait out a timeout). What went unasked or unanswered is
+        asked again next pass, until the venue answers or the position is closed."""
         found: dict[PositionId, OrderReport] = {}
-        for position in positions:
-            assert position.stop_order_id is not None
+        for index, (position, stop_id) in enumerate(pairs):
             try:
-                report = await self.venue.stop_outcome(position.symbol, position.stop_order_id)
+                report = await self.venue.stop_outcome(position.symbol, stop_id)
             except Halt:
                 raise
             except BotError as error:
                 self.repo.journal("sync.stop_unread", position.intent_id, position_id=position.position_id,
-                                  error=f"{type(error).__name__}: {error}")
+                                  venue_order_id=stop_id, error=f"{type(error).__name__}: {error}")
                 if isinstance(error, RetryLater):
+                    self._unanswered.add(stop_id)
+                    for later, later_stop in pairs[index:]:
+                        self._unresolved.setdefault(later.position_id, later_stop)
                     break
                 continue
+            self._unanswered.discard(stop_id)
+            if self._unresolved.get(position.position_id) == stop_id:
+                del self._unresolved[position.position_id]
             if took_all(report, position):
                 assert report is not None
                 found[position.position_id] = report
@@ -146,10 +183,9 @@ class Synchronizer:
         the venue restarts (found by the fuzzer, Binance seed 63)."""
         busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
         local = [p for p in self.repo.open_positions() if p.symbol not in busy]
-        filled = {p.position_id: report for p in local if (report := filled_stop(self.venue, p))}
+        filled = self._pushed_fills(local)
         if ask:
-            filled |= await self._stop_evidence(
-                [p for p in local if p.position_id not in filled and p.stop_order_id is not None])
+            filled |= await self._stop_evidence(self._stops_to_ask(local))
         # Its queries took time: a pass alongside may have closed some meanwhile.
         still_open = {p.position_id for p in self.repo.open_positions()}
         closes = [c for c in stopped_out(local, busy, filled, self.clock.now_ms()) if c.position_id in still_open]

@@ -202,6 +202,55 @@ async def test_an_addition_before_the_bot_recorded_its_entry_is_protected_at_the
     assert [(s.side, s.qty) for s in await second.venue.open_stops()] == [("buy", Decimal(1420))]
 
 
+async def test_a_stop_whose_fate_one_query_missed_is_asked_after_again_once_a_new_stop_is_on(world: World) -> None:
+    # From a review: the pass that could not read the fired stop's fate put a new stop under the
+    # vanished short and recorded it; the old stop was never asked after again, and the database
+    # waited for flat readings (about 90 s under a list lagging 40 s).
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    await asyncio.sleep(45)
+    _stop_fill_unheard(world)
+    world.running.faults.add(Fault("stale list", QueryTarget("positions"), PositionLag(ms=40_000)))
+    world.engine.set_price("GIGAUSDT", "0.0200")  # through the stop, unheard
+    await asyncio.sleep(0.5)
+    world.engine.set_price("GIGAUSDT", "0.0195")  # back below the old trigger: a new stop is taken
+    await asyncio.sleep(0.5)
+    world.running.faults.add(Fault("stop query lost", RestTarget("GET", "/v5/order/realtime"), DropBeforeApply(),
+                                   OnCall(2, 2)))  # call 1 reads the open stops; 2 and its resend, the fired stop
+
+    assert kinds(await bot.sync.cycle()) == ["PlaceStop"]  # the list shows the short; its fate unread
+    await asyncio.sleep(30)
+    actions = await bot.sync.cycle()
+
+    assert kinds(actions) == ["CloseOut"] and "its stop filled" in actions[0].reason  # type: ignore[attr-defined]
+
+
+async def test_a_stop_query_that_keeps_failing_does_not_starve_the_others(world: World) -> None:
+    # From a review: the asking ends at the first failed query, and positions came in a fixed order,
+    # so one symbol whose query always failed kept every other stop from being asked after.
+    bot = await world.bot()
+    await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    await bot.opener.open("BTC/USDT:USDT", Side.LONG, Decimal("0.01"), STOP)
+    outsider = world.running.rest_client()
+    for position in bot.repo.open_positions():
+        await outsider.cancel_order(position.stop_order_id, position.symbol, {"trigger": True})
+    asked: list[str] = []
+    ask = bot.venue.stop_outcome
+
+    async def failing_on_giga(symbol: str, venue_order_id: VenueOrderId) -> OrderReport | None:
+        asked.append(symbol)
+        if symbol == GIGA:
+            raise RetryLater("order realtime: connection reset")
+        return await ask(symbol, venue_order_id)
+
+    bot.venue.stop_outcome = failing_on_giga  # type: ignore[method-assign]
+
+    assert kinds(await bot.sync.cycle()) == ["PlaceStop", "PlaceStop"]
+    assert asked == [GIGA]  # the asking ended there
+    await bot.sync.cycle()
+    assert asked == [GIGA, "BTC/USDT:USDT", GIGA]  # the one left unasked goes first now
+
+
 async def test_a_stop_someone_cancelled_proves_nothing_and_flat_readings_a_settle_time_apart_close_it_out(
     world: World,
 ) -> None:
