@@ -144,9 +144,8 @@ def reconcile(
             if venue_pos is None or _taken_by(venue_pos, local_pos, fill) \
                     or _predates(venue_pos, venue_closes.get(symbol), now_ms - rules.lag_ms):
                 shown = "nothing" if venue_pos is None else f"the {venue_pos.side.value} as it was before its stop filled"
-                # When it filled; without the venue's word, now (later sets aside more, for lag_ms).
                 fixes.append(CloseOut(local_pos.position_id, f"its stop filled; the venue shows {shown} on {symbol}",
-                                      VenueClose(fill.updated_ms if fill.updated_ms is not None else now_ms, None)))
+                                      _filled_at(fill, now_ms)))
                 continue  # its stops and any adoption wait for a pass that reads the symbol afresh
         if local_pos is not None and venue_pos is not None and not _agrees(venue_pos, local_pos) \
                 and _predates(venue_pos, venue_closes.get(symbol), now_ms - rules.lag_ms):
@@ -200,9 +199,15 @@ def stopped_out(
     reads the list, as any position the database lacks. The fill is noted as ``reconcile`` notes it.
     """
     return [CloseOut(p.position_id, f"its stop filled; the venue's positions could not be read on {p.symbol}",
-                     VenueClose(fill.updated_ms if fill.updated_ms is not None else now_ms, None))
+                     _filled_at(fill, now_ms))
             for p in local if p.is_open and p.symbol not in busy_symbols
             and (fill := stops_filled.get(p.position_id)) is not None]
+
+
+def _filled_at(fill: OrderReport, now_ms: int) -> VenueClose:
+    """A stop's fill noted like a close of the bot's: when it filled; without the venue's word, now
+    (later only sets aside more, for ``lag_ms``)."""
+    return VenueClose(fill.updated_ms if fill.updated_ms is not None else now_ms, None)
 
 
 def _predates(venue_pos: PositionReport | None, close: VenueClose | None, since_ms: int) -> bool:

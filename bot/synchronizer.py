@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Mapping
 
 from bot.clock import Clock
 from bot.errors import BotError, Halt, ProtectionFailed, Rejected, RetryLater, Throttled
@@ -73,13 +74,16 @@ class Synchronizer:
         positions = await self.venue.positions()
         stops = await self.venue.open_stops()
         open_ids = {s.venue_order_id for s in stops}
-        asked = await self._stop_evidence([
-            (p, stop_id) for p, stop_id in self._stops_to_ask(self.repo.open_positions())
-            if stop_id not in open_ids])
+        busy = self._busy()
+        known = [p for p in self.repo.open_positions() if p.symbol not in busy]  # the opener's are left to it
+        pairs = self._stops_to_ask(known, self._pushed_fills(known))
+        asked = await self._stop_evidence([(p, stop_id) for p, stop_id in pairs if stop_id not in open_ids])
         # The database is read after the venue (its stop queries too): an intent that started or
         # filled during the reads is then either busy (left to the opener) or already holds its position.
-        busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
+        busy = self._busy()
         local = self.repo.open_positions()
+        still_open = {p.position_id for p in local}
+        self._unresolved = {pid: stop for pid, stop in self._unresolved.items() if pid in still_open}
         held = {p.symbol for p in positions if p.size > 0}
         watched = {p.symbol for p in local} | {s.symbol for s in stops}
         self.flat_readings = {symbol: [*self.flat_readings.get(symbol, [])[-(MAX_READINGS - 1):], read_at]
@@ -101,14 +105,16 @@ class Synchronizer:
                 found[position.position_id] = report
         return found
 
-    def _stops_to_ask(self, local: list[PositionRecord]) -> list[tuple[PositionRecord, VenueOrderId]]:
-        """(position, stop id) pairs to ask the venue about: each recorded stop with no push of its
-        fill, and each earlier stop of a position whose fate a query could not read (a pass may have
-        put a new stop on since: the old one's fill must not be lost with one failed read). Those
+    def _busy(self) -> frozenset[str]:
+        """The symbols with an unfinished intent: the opener's, not the synchronizer's."""
+        return frozenset(r.intent.symbol for r in self.repo.unfinished())
+
+    def _stops_to_ask(self, local: list[PositionRecord], pushed: Mapping[PositionId, OrderReport]
+                      ) -> list[tuple[PositionRecord, VenueOrderId]]:
+        """(position, stop id) pairs to ask the venue about: each recorded stop with no push of its fill
+        (``pushed``), and each earlier stop of a position whose fate a query could not read (a pass may
+        have put a new stop on since: the old one's fill must not be lost with one failed read). Those
         that went unanswered last time come last, so one failing symbol never starves the others."""
-        self._unresolved = {pid: stop for pid, stop in self._unresolved.items()
-                            if any(p.position_id == pid for p in local)}
-        pushed = self._pushed_fills(local)
         pairs = [(p, p.stop_order_id) for p in local if p.stop_order_id is not None and p.position_id not in pushed]
         pairs += [(p, old) for p in local if p.position_id not in pushed
                   and (old := self._unresolved.get(p.position_id)) is not None and old != p.stop_order_id]
@@ -181,11 +187,11 @@ class Synchronizer:
         """For a pass whose reads failed: close out what a stop's fill proves gone. The push, or else
         (``ask``) the venue's word on the recorded stop: the push can be lost with the stream, as when
         the venue restarts (found by the fuzzer, Binance seed 63)."""
-        busy = frozenset(r.intent.symbol for r in self.repo.unfinished())
+        busy = self._busy()
         local = [p for p in self.repo.open_positions() if p.symbol not in busy]
         filled = self._pushed_fills(local)
         if ask:
-            filled |= await self._stop_evidence(self._stops_to_ask(local))
+            filled |= await self._stop_evidence(self._stops_to_ask(local, filled))
         # Its queries took time: a pass alongside may have closed some meanwhile.
         still_open = {p.position_id for p in self.repo.open_positions()}
         closes = [c for c in stopped_out(local, busy, filled, self.clock.now_ms()) if c.position_id in still_open]
