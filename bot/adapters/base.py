@@ -6,7 +6,6 @@ the lookups, whose endpoints differ from venue to venue.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 import ccxt
 
 from bot.adapters.ccxt_reports import order_report, position_report
+from bot.adapters.gate import ReadGate
 from bot.adapters.stream import OrderStream
 from bot.errors import OutcomeUnknown, Rejected, RetryLater, translate
 from bot.values import Ack, ClientOrderId, OrderReport, PositionReport, Side, VenueOrderId
@@ -57,7 +57,7 @@ class CcxtVenue:
     _stream: OrderStream
 
     def __init__(self) -> None:
-        self._read_lock = asyncio.Lock()
+        self._gate = ReadGate()
 
     def _untrusted(self, answer: Any, expect: type) -> str | None:
         """Why a raw answer cannot be trusted as the venue's own (None when it can)."""
@@ -76,14 +76,15 @@ class CcxtVenue:
         except ccxt.BaseError as error:
             raise translate(error, write=write, what=what) from error
 
-    async def _read(self, what: str, call: Callable[[], Awaitable[T]], expect: type = dict) -> T:
+    async def _read(self, what: str, call: Callable[[], Awaitable[T]], expect: type = dict, *,
+                    scan: bool = False) -> T:
         """A read whose raw answer must be the venue's own (ccxt turns an empty 200 into "nothing"),
-        else ``RetryLater``."""
+        else ``RetryLater``. ``scan``: an account-wide read, which lets lookups go first (``ReadGate``)."""
         # last_json_response belongs to the one read in flight. The stream's own REST calls (Binance's
         # listen key) share the client, but ccxt sets the field as a request returns, and the unified
         # methods read through here await nothing after their request (ccxt 4.5.90): no other task
         # runs between that and the line below.
-        async with self._read_lock:
+        async with self._gate.held(scan=scan):
             self._rest.last_json_response = None
             result = await self._call(what, call, write=False)
             answer = self._rest.last_json_response
@@ -144,7 +145,7 @@ class CcxtVenue:
         return found[0] if found else None
 
     async def positions(self) -> list[PositionReport]:
-        rows = await self._read("positions", lambda: self._rest.fetch_positions(), list)
+        rows = await self._read("positions", lambda: self._rest.fetch_positions(), list, scan=True)
         return [p for p in (position_report(row, self._position_updated) for row in rows) if p is not None]
 
     async def stop_trigger(self, symbol: str, side: Side, price: Decimal) -> Decimal:

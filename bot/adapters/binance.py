@@ -196,12 +196,13 @@ class BinanceVenue(CcxtVenue):
             any(symbol not in self._rest.markets for symbol in tracked)
         if full:
             orders = await self._read(
-                "open stops", lambda: self._rest.fetch_open_orders(None, None, None, {"trigger": True}), list)
+                "open stops", lambda: self._rest.fetch_open_orders(None, None, None, {"trigger": True}), list,
+                scan=True)
             self._full_scan_at = now
         else:
             orders = []
             for symbol in sorted(tracked):
-                orders += await self._read("open stops", self._stops_on(symbol), list)
+                orders += await self._read("open stops", self._stops_on(symbol), list, scan=True)
         reports = [order_report(o, "realtime") for o in orders]
         stops = [r for r in reports if r is not None and r.reduce_only and not r.status.is_final]
         seen = {r.symbol for r in stops}

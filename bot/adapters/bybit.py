@@ -136,8 +136,11 @@ class BybitVenue(CcxtVenue):
             await self.order_history(symbol, venue_order_id=venue_order_id, stop=True)
 
     async def open_stops(self) -> list[OrderReport]:
-        params = {"trigger": True, "paginate": True}  # 50 a page, following nextPageCursor
-        orders = await self._read("open stops", lambda: self._rest.fetch_open_orders(None, None, None, params))
+        # 50 a page, following nextPageCursor. ccxt retries a failed page up to three times on its
+        # own by default: each a whole timeout with the client held (ReadGate); the bot's passes retry.
+        params = {"trigger": True, "paginate": True, "maxRetries": 0}
+        orders = await self._read("open stops", lambda: self._rest.fetch_open_orders(None, None, None, params),
+                                  scan=True)
         reports = [order_report(o, "realtime") for o in orders]
         return [r for r in reports if r is not None and r.reduce_only and r.status.is_final is False]
 

@@ -60,6 +60,20 @@ async def test_opens_protects_and_closes_a_short(world: World) -> None:
     assert await bot.venue.open_stops() == []
 
 
+async def test_a_new_stop_goes_on_before_any_lookup_of_it(world: World) -> None:
+    """A client id never sent names no order: the stop is placed first and looked up after (a lookup
+    first cost a whole timeout of exposure on a slow venue: Bybit seed 76). A resumed one is looked
+    up first (test_a_stop_placed_unseen_before_a_crash_is_found_not_doubled)."""
+    bot = await world.bot()
+    record = await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
+    stop_id = record.intent.client_id(Role.STOP)
+
+    calls = [(r.fields["method"], r.fields["path"]) for r in world.sim.trace.records
+             if r.kind == "rest.request" and stop_id in f"{r.fields['query']}{r.fields['body']}"]
+    assert calls[:2] == [("POST", "/v5/order/create"), ("GET", "/v5/order/realtime")]
+    assert record.state is IntentState.OPEN
+
+
 async def test_a_long_gets_its_stop_below_the_entry(world: World) -> None:
     bot = await world.bot()
     record = await bot.opener.open("BTC/USDT:USDT", Side.LONG, Decimal("0.01"), Decimal("0.05"))
