@@ -80,6 +80,12 @@ class CcxtVenue:
                     scan: bool = False) -> T:
         """A read whose raw answer must be the venue's own (ccxt turns an empty 200 into "nothing"),
         else ``RetryLater``. ``scan``: an account-wide read, which lets lookups go first (``ReadGate``)."""
+        result, _ = await self._read_answer(what, call, expect, scan=scan)
+        return result
+
+    async def _read_answer(self, what: str, call: Callable[[], Awaitable[T]], expect: type = dict, *,
+                           scan: bool = False) -> tuple[T, Any]:
+        """``_read``, with the venue's raw answer beside ccxt's result (a page's cursor, say)."""
         # last_json_response belongs to the one read in flight. The stream's own REST calls (Binance's
         # listen key) share the client, but ccxt sets the field as a request returns, and the unified
         # methods read through here await nothing after their request (ccxt 4.5.90): no other task
@@ -91,7 +97,7 @@ class CcxtVenue:
         why = self._untrusted(answer, expect)
         if why is not None:
             raise RetryLater(f"{what}: {why} ({repr(answer)[:120]}); not trusting it")
-        return result
+        return result, answer
 
     # ------------------------------------------------------------------ writes
 

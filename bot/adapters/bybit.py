@@ -18,10 +18,13 @@ import ccxt.pro as ccxt_pro
 from bot.adapters.base import PACING, CcxtVenue, shared_tls
 from bot.adapters.ccxt_reports import order_report
 from bot.adapters.stream import OrderStream
+from bot.errors import RetryLater
 from bot.values import Ack, ClientOrderId, OrderReport, Side, VenueOrderId
 
 log = logging.getLogger("bot.venue.bybit")
 T = TypeVar("T")
+STOP_PAGE = 50  # Bybit's most open orders a page
+STOP_PAGES = 20
 
 
 def bybit_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
@@ -136,14 +139,27 @@ class BybitVenue(CcxtVenue):
             await self.order_history(symbol, venue_order_id=venue_order_id, stop=True)
 
     async def open_stops(self) -> list[OrderReport]:
-        # 50 a page, following nextPageCursor. ccxt retries a failed page up to three times on its
-        # own by default: each a whole timeout with the client held (ReadGate); the bot's passes retry.
-        params = {"trigger": True, "paginate": True, "maxRetries": 0}
-        orders = await self._read("open stops", lambda: self._rest.fetch_open_orders(None, None, None, params),
-                                  scan=True)
+        # Page by page, each its own read: every page's envelope is checked, the client is free for
+        # lookups between pages, and a failed page fails the read at once (the bot's passes retry).
+        # Not ccxt's "paginate": with no ``since`` it moves to the next page through an error it
+        # retries up to three times, so one failing page costs four timeouts with the client held.
+        orders: list[Any] = []
+        cursor = ""
+        for _ in range(STOP_PAGES):
+            params: dict[str, Any] = {"trigger": True, **({"cursor": cursor} if cursor else {})}
+            page, answer = await self._read_answer(
+                "open stops", lambda: self._rest.fetch_open_orders(None, None, STOP_PAGE, params), scan=True)
+            orders += page
+            result = answer["result"]
+            cursor = result.get("nextPageCursor") or ""
+            # Bybit puts a cursor on every page that holds anything, the last included: a short page
+            # is the last one, and saves the request that would only fetch an empty page.
+            if not cursor or len(result.get("list") or []) < STOP_PAGE:
+                break
+        else:
+            raise RetryLater(f"open stops: more than {STOP_PAGES * STOP_PAGE} open stops, past what the bot reads")
         reports = [order_report(o, "realtime") for o in orders]
         return [r for r in reports if r is not None and r.reduce_only and r.status.is_final is False]
-
 
 
 def _lookup_params(venue_order_id: VenueOrderId | None, client_id: ClientOrderId | None, stop: bool) -> dict[str, Any]:

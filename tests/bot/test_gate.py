@@ -73,7 +73,8 @@ async def test_a_waiter_cancelled_as_it_is_handed_the_gate_passes_it_on() -> Non
 
 async def test_in_the_adapter_a_lookup_waits_only_for_the_read_in_flight(world: World) -> None:
     """Three scans of the open stops hang on a slow venue; a lookup of one position waits for the
-    first only, and each scan sends one request (ccxt retries a failed page three times by default)."""
+    first only, and each scan sends one request: a failed page fails the scan (ccxt's own pagination
+    retried it three times)."""
     bot = await world.bot()
     world.running.faults.add(Fault("order reads hang", RestTarget("GET", "/v5/order/realtime"), Latency(12_000),
                                    OnCall(n=1, times=1000)))

@@ -161,11 +161,17 @@ async def test_our_stop_is_found_among_more_stops_than_one_page_holds(world: Wor
     await bot.opener.open(GIGA, Side.SHORT, QTY, STOP)
     outsider = world.running.rest_client()
     await outsider.load_markets()
-    for n in range(25):  # someone else's conditional orders, more than Bybit's default page of 20
+    for n in range(55):  # someone else's conditional orders, more than Bybit's largest page of 50
         await outsider.create_order("BTC/USDT:USDT", "market", "buy", 0.001, None,
                                     {"triggerPrice": 70000 + n, "triggerDirection": 1})
+    sent = len(world.sim.trace.records)
 
     assert await bot.sync.cycle() == []
+    scans = [r.fields["query"] for r in world.sim.trace.records[sent:]
+             if r.kind == "rest.request" and "settleCoin" in str(r.fields["query"])
+             and r.fields["path"] == "/v5/order/realtime"]
+    # Two pages: 50, then the 6 left; a short page is the last, so no request for an empty one.
+    assert len(scans) == 2 and "cursor=" not in scans[0] and "cursor=50" in scans[1]
 
 
 async def test_a_second_bot_process_on_the_same_database_is_refused(world: World, tmp_path) -> None:  # noqa: ANN001

@@ -26,10 +26,12 @@ def time_window(params: Params, now_ms: int) -> tuple[int, int]:
 
 
 def page(items: Sequence[T], params: Params, *, default: int, maximum: int) -> tuple[list[T], str]:
-    """One page of ``items`` and the cursor of the next one ("" when there is none).
+    """One page of ``items`` and the cursor that follows it.
 
-    The cursor is an opaque offset: an empty ``nextPageCursor`` is what tells clients
-    (ccxt's market loader among them) that they have everything.
+    The cursor is an opaque offset. Like Bybit's own list endpoints (the recorded answers carry a
+    cursor with a single order or position), every page that holds anything carries one, the last
+    included: a client following it gets an empty page with an empty cursor. ccxt's cursor
+    pagination depends on that behaviour (it moves to the next page through an error it retries).
     """
     limit = params.limit(default=default, maximum=maximum)
     cursor = params.text("cursor")
@@ -40,4 +42,4 @@ def page(items: Sequence[T], params: Params, *, default: int, maximum: int) -> t
         start = int(cursor)
     chunk = list(items[start : start + limit])
     following = start + limit
-    return chunk, (str(following) if following < len(items) else "")
+    return chunk, (str(following) if chunk else "")

@@ -170,3 +170,24 @@ async def test_fetch_closed_orders_lists_filled_orders_newest_first_and_honours_
     assert [o["id"] for o in closed] == [first["id"], second["id"]]
     (latest,) = await bybit_rest.fetch_closed_orders(BTC, limit=1)
     assert latest["id"] == second["id"]
+
+
+async def test_every_page_that_holds_anything_carries_a_cursor_and_the_one_after_the_last_is_empty(
+        bybit_rest: Any) -> None:
+    """As the recorded answers show (one open order, and a cursor all the same), and as ccxt's
+    cursor pagination needs: a client reads pages until one comes back empty."""
+    for price in (50000, 50100, 50200):
+        await bybit_rest.create_order(BTC, "limit", "buy", 0.01, price)
+
+    def page(cursor: str | None) -> Any:
+        params = {"category": "linear", "symbol": "BTCUSDT", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        return bybit_rest.private_get_v5_order_realtime(params)
+
+    first = (await page(None))["result"]
+    second = (await page(first["nextPageCursor"]))["result"]
+    after = (await page(second["nextPageCursor"]))["result"]
+
+    assert (len(first["list"]), len(second["list"]), len(after["list"])) == (2, 1, 0)
+    assert first["nextPageCursor"] and second["nextPageCursor"] and after["nextPageCursor"] == ""
+    orders = await bybit_rest.fetch_open_orders(BTC, params={"paginate": True})  # ccxt's own pagination
+    assert len(orders) == 3
