@@ -121,12 +121,15 @@ def _human(verdict: Verdict) -> str:
 def _mechanics(name: str, seed: int, as_json: bool) -> bool:
     started = time.perf_counter()
     with simulation(seed=seed) as sim:
-        result = sim.run(lambda: MECHANICS[name](seed))
+        result = sim.run(lambda: MECHANICS[name](seed, sim.trace))
         simulated = sim.now_ms() - sim.start_ms
     if as_json:
+        # The verdicts' fields: every mechanic is expected to reproduce; one that did not is a violation.
         print(json.dumps({
             "scenario": name, "venue": "bybit", "subject": "ccxt", "seed": seed, "passed": result.reproduced,
-            "violations": [f for f, held in result.findings.items() if not held], "simulated_ms": simulated,
+            "expected_to_pass": True, "expectation_held": result.reproduced,
+            "violations": [{"invariant": finding, "since_ms": None, "until_ms": None, "evidence": "not reproduced"}
+                           for finding, held in result.findings.items() if not held], "simulated_ms": simulated,
             "wall_ms": int((time.perf_counter() - started) * 1000), "trace_sha256": sim.trace.digest(),
         }))
         return bool(result.reproduced)

@@ -3,8 +3,8 @@
 What happened (../shared/incidents): a market short filled, Bybit answered the create with
 ids only, and every ``fetch_order`` the bot retried raised ccxt's "last 500 orders" guard,
 so the bot never saw the fill and rolled back while the short stayed open. This replay
-shows each of those facts against the local venue; the bot's own part (rollback, phantom,
-synchronizer) is replayed once the execution core exists (issues 4 and 5).
+shows each of those facts against the local venue, through ccxt alone; the flow's own part
+(rollback, phantom, synchronizer) is the scenario ``gigausdt-phantom-position``.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ import ccxt
 
 from scenarios.replay import Replay
 from simulator.server import serve_bybit
+from virtualtime.trace import NO_TRACE, Recorder
 
 NAME = "gigausdt-venue-mechanics"
 SYMBOL = "GIGA/USDT:USDT"
 RETRIES = 5
 
 
-async def replay(seed: int = 0) -> Replay:
+async def replay(seed: int = 0, trace: Recorder = NO_TRACE) -> Replay:
     out = Replay()
-    async with serve_bybit(seed=seed) as venue:
+    async with serve_bybit(seed=seed, trace=trace) as venue:
         def note(text: str) -> None:
             out.timeline.append(f"{venue.engine.now_ms()}  {text}")
 

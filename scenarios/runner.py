@@ -246,7 +246,7 @@ class _Run:
                              since_ms=v.since_ms - self.start_ms, until_ms=v.until_ms - self.start_ms)
         records = sim.trace.records[self.first_record:]
         return Verdict(scenario, self.subject_name, sim.seed, violations,
-                       timeline.lines(records, self.start_ms, self.subject_name), self.start_ms,
+                       timeline.lines(records, self.start_ms), self.start_ms,
                        sim.now_ms() - self.start_ms, final_venue=final.venue, final_database=final.database)
 
     # ------------------------------------------------------------------ driving

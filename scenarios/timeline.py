@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from scenarios.subjects.ours import ACTOR as JOURNAL
 from virtualtime.trace import Record
 
 VENUES = ("bybit", "binance")  # the venues' trace actors
@@ -15,16 +16,16 @@ _DROP = {"avg_price", "filled_qty", "entry_order_id", "reason"}  # shown when se
 _HIDDEN = {"started_ms"}  # an epoch instant beside the line's own T+ time says nothing more
 
 
-def lines(records: Iterable[Record], start_ms: int, subject: str) -> list[str]:
+def lines(records: Iterable[Record], start_ms: int) -> list[str]:
     out = []
     for record in records:
-        text = _describe(record, subject)
+        text = _describe(record)
         if text is not None:
             out.append(f"T+{record.at_ms - start_ms:>7} ms  {record.actor:<9} {text}")
     return out
 
 
-def _describe(record: Record, subject: str) -> str | None:
+def _describe(record: Record) -> str | None:
     fields = record.fields
     if record.actor == "scenario":
         return f"{record.kind}  {_flat(fields)}".rstrip()
@@ -36,14 +37,14 @@ def _describe(record: Record, subject: str) -> str | None:
         if record.kind == "fault":
             return f"fault  {_flat(fields)}"
         return None
-    if record.kind == "sync.cycle" and not fields.get("actions"):
-        return None  # a pass that found nothing to do
-    if record.actor == subject or record.actor == "seed-flow":
-        if record.actor == "seed-flow" or record.kind.startswith(_SUBJECT_KINDS):
-            shown = {k: v for k, v in fields.items()
-                     if (v is not None or record.actor == "seed-flow") and k not in _HIDDEN}
-            return f"{record.kind}  {_flat(shown)}".rstrip()
-    return None
+    if record.actor == JOURNAL:  # our bot's journal (under any subject name): the lines worth reading
+        if record.kind == "sync.cycle" and not fields.get("actions"):
+            return None  # a pass that found nothing to do
+        if not record.kind.startswith(_SUBJECT_KINDS):
+            return None
+    # Any other actor is a subject's own (seed-flow's, a user's): every record it reports is shown.
+    shown = {k: v for k, v in fields.items() if (v is not None or record.actor != JOURNAL) and k not in _HIDDEN}
+    return f"{record.kind}  {_flat(shown)}".rstrip()
 
 
 def _flat(fields: Mapping[str, Any]) -> str:

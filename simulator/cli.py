@@ -82,9 +82,11 @@ async def _serve(args: argparse.Namespace) -> int:
         else:
             ws = running.base_url.replace("http", "ws", 1)
             print(f"  REST      {running.base_url}/fapi/v1/... (v2, v3)", flush=True)
-            print(f"  WS user   {ws}/private/ws?listenKey=... (ccxt.pro: urls.api.ws.linear = {ws}/ws)", flush=True)
+            print(f"  WS user   {ws}/private/ws?listenKey=... or {ws}/ws/<listenKey>"
+                  f" (ccxt.pro: urls.api.ws.linear = {ws}/ws)", flush=True)
         print(f"  control   {running.base_url}/sim/... with header X-Sim-Token: {token}", flush=True)
-        print(f"  api key {running.api_key!r}, seed {args.seed}; Ctrl-C stops", flush=True)
+        print(f"  api key {running.api_key!r}, api secret {running.api_secret!r}, seed {args.seed}; Ctrl-C stops",
+              flush=True)
         await stop.wait()
     return 0
 

@@ -7,7 +7,9 @@ Enable with ``pytest_plugins = ["virtualtime.pytest_plugin"]`` in a ``conftest.p
 
     pytestmark = pytest.mark.virtual_time(start_ms=1_700_000_000_000)   # a whole module
 
-Unmarked async tests keep pytest-asyncio's ordinary loop. Built on pytest-asyncio's
+The marker makes an async test an asyncio test in pytest-asyncio's strict mode too (no
+``@pytest.mark.asyncio`` needed); async fixtures in strict mode need ``@pytest_asyncio.fixture``, as
+ever. Unmarked async tests keep pytest-asyncio's ordinary loop. Built on pytest-asyncio's
 ``pytest_asyncio_loop_factories`` hook, which must answer for every async test: this plugin
 answers for all of them, so it cannot be combined with another implementation of that hook.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 from collections.abc import Callable, Mapping
 
 import pytest
@@ -45,6 +48,19 @@ def _start_ms(marker: pytest.Mark) -> int:
     if not isinstance(start_ms, int) or start_ms < 0:
         raise pytest.UsageError(f"@pytest.mark.{MARKER}(start_ms=...) must be a non-negative int, got {start_ms!r}")
     return start_ms
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str, obj: object) -> None:
+    """Mark a virtual-time async test ``asyncio`` before it is collected: pytest-asyncio picks its
+    tests and their loops while collecting, by that mark, which strict mode wants written out."""
+    if not (inspect.iscoroutinefunction(obj) or inspect.isasyncgenfunction(obj)):
+        return
+    own = [mark.name for mark in getattr(obj, "pytestmark", [])]
+    if "asyncio" in own or (MARKER not in own and next(collector.iter_markers(MARKER), None) is None):
+        return
+    if next(collector.iter_markers("asyncio"), None) is None:
+        pytest.mark.asyncio(obj)  # as the decorator would: the mark is stored on the function
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:

@@ -5,7 +5,8 @@
     python -m scenarios fuzz --profile nightly --seed 7 --out fuzz-failures/
 
 Progress goes to stderr, one line per example. A failure is shrunk, written as a scenario file
-under ``--out`` and shown; the exit status is 1 when anything was found.
+under ``--out`` and shown; the exit status is 1 when anything was found, 2 when the run could not
+be made (a subject that cannot be loaded or started).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis.stateful import get_state_machine_test
 
 from scenarios.fuzz.machine import FuzzFailure, LifecycleMachine, lifecycle_machine
 from scenarios.fuzz.profiles import PROFILES, profile
+from scenarios.subjects import factory as subject_factory
 
 
 @dataclass
@@ -50,7 +52,9 @@ class Report:
 def fuzz(subject: str = "bot", venue: str = "bybit", *, seed: int = 0, profile_name: str = "ci",
          examples: int | None = None, steps: int | None = None, out_dir: str = "fuzz-failures",
          progress: bool = False) -> Report:
-    """Run the state machine under a profile; return what it did and found (never raises for a finding)."""
+    """Run the state machine under a profile; return what it did and found (never raises for a finding;
+    ``ValueError`` for a subject that cannot be loaded, before anything runs)."""
+    subject_factory(subject)
     machine = lifecycle_machine(subject, venue, seed=seed, out_dir=out_dir)
     overrides: dict[str, Any] = {}
     if examples is not None:
@@ -104,8 +108,17 @@ def main(args: argparse.Namespace) -> int:
 
     logging.getLogger("bot").setLevel(logging.CRITICAL)  # its journal is in the trace; the terminal shows progress
 
-    report = fuzz(args.subject, args.venue, seed=args.seed, profile_name=args.profile, examples=args.examples,
-                  steps=args.steps, out_dir=args.out, progress=True)
+    try:
+        report = fuzz(args.subject, args.venue, seed=args.seed, profile_name=args.profile, examples=args.examples,
+                      steps=args.steps, out_dir=args.out, progress=True)
+    except ValueError as error:
+        print(f"cannot fuzz {args.subject!r}: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - the command's top level: an error of the run is not a finding
+        # An invariant broken is a FuzzFailure, reported above; anything else the run raised (a subject
+        # that cannot start, a bug of ours) is no finding, whatever Hypothesis printed on the way.
+        print(f"the fuzzer stopped on an error, not a finding: {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report.as_json()))
     else:

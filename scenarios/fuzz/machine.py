@@ -13,6 +13,7 @@ faults are cleared, the subject gets a convergence window, and the runner's fina
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +62,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.sim = self._exit.enter_context(simulation(seed=self.seed))
         workdir = Path(self._exit.enter_context(scratch_dir("fuzz-")))
         self.program = Program(self.venue, self.subject, self.seed, GRACE_MS)
-        self.name = f"fuzz-{self.subject}-{self.venue}-seed{self.seed}"  # the failure file's id, from the start
+        # The failure file's id and name, from the start; a module:factory subject's ':' and '.' are
+        # no characters for a file name on every system.
+        self.name = f"fuzz-{re.sub(r'[^A-Za-z0-9_-]+', '-', self.subject)}-{self.venue}-seed{self.seed}"
         header = self.program.scenario(duration_ms=0, scenario_id=self.name)
         self.session = Session(self.sim, header, self.subject, workdir)
         self.at_ms = 0

@@ -74,6 +74,7 @@ class BinanceVenue:
             middlewares.append(rest_recorder(self.trace, ACTOR, TRACED_HEADERS))
         app = web.Application(client_max_size=self.max_body_bytes, middlewares=middlewares)
         app.router.add_get("/private/ws", self.streams.handler)
+        app.router.add_get("/ws/{listen_key}", self.streams.handler)
         for path in ("/market/ws", "/market/ws/{index}", "/public/ws", "/public/ws/{index}"):
             app.router.add_get(path, self.market_streams.handler)
         Control(self.engine, faults=self.faults, drop_streams=self.streams.drop, token=self.control_token,

@@ -1,4 +1,4 @@
-"""Binance's user data stream: ``/private/ws?listenKey=...`` pushing ORDER_TRADE_UPDATE, ALGO_UPDATE, ACCOUNT_UPDATE.
+"""Binance's user data stream: ``/private/ws?listenKey=...`` (or the classic ``/ws/<listenKey>``) pushing ORDER_TRADE_UPDATE, ALGO_UPDATE, ACCOUNT_UPDATE.
 
 No subscribe message: the listen key names the account. The market streams take SUBSCRIBE
 (``<symbol>@miniTicker``, what ccxt.pro's watch_ticker asks). Frames go through the venue's frame
@@ -28,6 +28,7 @@ from simulator.faults.ws import FrameRouter
 from virtualtime.trace import NO_TRACE, Recorder
 
 ACTOR = "binance"
+USER_STREAM = "/private/ws"  # faults name the user stream by this path, whichever URL a client took
 ZERO = Decimal(0)
 CONNECTION_LIFETIME_S = 24 * 3600.0
 # Binance pings every 3 minutes. It allows 10 minutes for the pong; aiohttp's heartbeat allows half
@@ -71,7 +72,8 @@ class UserStreams:
             await self._opened.wait_for(lambda: self.listening(account_id))
 
     async def handler(self, request: web.Request) -> web.StreamResponse:
-        key = request.rel_url.query.get("listenKey", "")
+        # ``/private/ws?listenKey=K`` (ccxt.pro 4.5.90's) or the classic ``/ws/K``.
+        key = request.match_info.get("listen_key") or request.rel_url.query.get("listenKey") or ""
         now = self._engine.now_ms()
         account_id = self._keys.account_for(key, now)
         listen_key = self._keys.live(account_id, now) if account_id is not None else None
@@ -89,6 +91,7 @@ class UserStreams:
             request, self._wire_ids.uuid(), lambda conn, frame: None, lambda conn, data: None,
             on_open=opened, on_close=self._closed,
             on_internal_error=self._on_internal_error, trace=self._trace, router=self.router, actor=ACTOR, heartbeat_s=PING_EVERY_S,
+            stream=USER_STREAM,
         )
 
     def _closed(self, conn: Connection) -> None:

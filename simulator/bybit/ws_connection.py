@@ -135,14 +135,18 @@ async def serve_frames(
     request: web.Request, conn_id: str, on_message: Handler, on_bad_frame: BadFrame, *,
     on_open: Callable[[Connection], None], on_close: Callable[[Connection], None], on_internal_error: InternalError,
     trace: Recorder, router: FrameRouter | None = None, actor: str = ACTOR, heartbeat_s: float | None = None,
+    stream: str | None = None,
 ) -> web.WebSocketResponse:
+    # ``stream``: the path faults and the trace know the stream by, when several URLs serve it
+    # (Binance's user stream at /private/ws?listenKey=K and at /ws/K); the request's path by default.
     # With heartbeat_s the server pings that often and drops a client whose pong is heartbeat_s / 2 late.
     # Pongs to a client's protocol pings are sent here, not by aiohttp, so the frame router can hold them.
     ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_FRAME_BYTES, heartbeat=heartbeat_s)
     await ws.prepare(request)
-    conn = Connection(ws, conn_id, on_internal_error, trace, path=request.path, router=router, actor=actor)
+    path = stream or request.path
+    conn = Connection(ws, conn_id, on_internal_error, trace, path=path, router=router, actor=actor)
     conn.transport = request.transport
-    trace.record(actor, "ws.open", conn=conn_id, path=request.path)
+    trace.record(actor, "ws.open", conn=conn_id, path=path)
     on_open(conn)
     try:
         async for msg in ws:

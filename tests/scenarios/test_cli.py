@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -33,6 +34,17 @@ def test_json_output_carries_the_verdict_fields() -> None:
     assert (verdict["subject"], verdict["seed"], verdict["passed"]) == ("seed-flow", 3, False)
     assert "phantom position" in {v["invariant"] for v in verdict["violations"]}
     assert len(verdict["trace_sha256"]) == 64
+
+
+def test_the_venue_mechanics_json_carries_the_verdict_fields_and_its_own_trace() -> None:
+    result = scenarios("replay", "gigausdt-venue-mechanics", "--json")
+
+    assert result.returncode == 0, result.stderr
+    [line] = result.stdout.splitlines()
+    verdict = json.loads(line)
+    assert (verdict["passed"], verdict["expected_to_pass"], verdict["expectation_held"]) == (True, True, True)
+    assert verdict["violations"] == []
+    assert verdict["trace_sha256"] != hashlib.sha256(b"").hexdigest()  # the run's requests, not an empty trace
 
 
 def test_a_users_subject_is_loaded_from_module_and_factory() -> None:

@@ -59,6 +59,30 @@ def test_the_cli_reports_json_exits_1_on_a_finding_and_fuzzes_the_same_way_again
     assert Path(again.scenario_file).read_text() == Path(report["scenario_file"]).read_text()
 
 
+def test_a_subject_that_cannot_be_loaded_or_started_is_no_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 2 and the reason, no scenario file: 1 means the subject broke an invariant."""
+    unloadable = main(["fuzz", "--subject", "nope:make", "--json", "--out", str(tmp_path)])
+    _, err = capsys.readouterr()
+    assert unloadable == 2 and "cannot fuzz 'nope:make': cannot load subject" in err
+
+    unstartable = main(["fuzz", "--subject", "tests.scenarios.user_subject:make_unstartable", "--examples", "1",
+                        "--steps", "1", "--json", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert unstartable == 2
+    assert "not a finding: RuntimeError: no config file found" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_module_factory_subject_names_its_failure_file_with_portable_characters(tmp_path: Path) -> None:
+    from scenarios.fuzz.machine import lifecycle_machine
+
+    machine = lifecycle_machine("tests.scenarios.user_subject:make", "bybit", seed=7, out_dir=tmp_path)()
+    try:
+        assert machine.name == "fuzz-tests-scenarios-user_subject-make-bybit-seed7"
+    finally:
+        machine.teardown()
+
+
 @settings(max_examples=40, deadline=None, database=None, derandomize=True)
 @given(venue=st.sampled_from(["bybit", "binance"]), data=st.data())
 def test_generated_programs_are_scenarios_the_model_reads_back(venue: str, data: st.DataObject) -> None:

@@ -54,6 +54,18 @@ def test_a_subject_that_never_comes_back_fails_the_run_loudly() -> None:
         replay(scenario('\n[[action]]\nat_ms = 1000\ndo = "restart"\n'), "tests.scenarios.user_subject:make_hanging")
 
 
+def test_the_timeline_shows_a_user_subjects_own_events_and_our_journal_under_any_name() -> None:
+    opens = '\n[[action]]\nat_ms = 0\ndo = "open"\nsymbol = "GIGA/USDT:USDT"\nside = "short"\nqty = "920"\n'
+
+    noting = replay(scenario(opens), "tests.scenarios.user_subject:make_noting").timeline
+    renamed = replay(scenario(opens), "tests.scenarios.user_subject:make").timeline
+
+    assert any(" naive     opened  symbol=GIGA/USDT:USDT ok=True note=None" in line for line in noting)
+    for timeline in (noting, renamed):  # our bot's journal, whatever the subject is called
+        assert any(" bot       intent.open " in line for line in timeline), "\n".join(timeline)
+        assert not any(" bot       order.sending" in line for line in timeline)  # the journal stays filtered
+
+
 def test_a_price_step_on_an_unlisted_symbol_is_refused_with_the_listed_ones() -> None:
     with pytest.raises(ScenarioError, match=r"price step at 10 ms.*lists \['BTCUSDT', 'ETHUSDT', 'GIGAUSDT'\]"):
         replay(scenario('\n[[action]]\nat_ms = 10\ndo = "price"\nsymbol = "NOPEUSDT"\nprice = "1"\n'), "bot")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
+from pathlib import Path
 
 from scenarios.subjects.ours import OurBot
+from virtualtime.trace import Recorder
 
 
 class MyBot(OurBot):
@@ -27,3 +30,33 @@ class HangsOnRestart(OurBot):
 
 def make_hanging(seed: int) -> HangsOnRestart:
     return HangsOnRestart(seed)
+
+
+class Noting(OurBot):
+    """A subject that reports events of its own, under its own actor name."""
+
+    name = "noting"
+
+    async def start(self, venue, workdir: Path, trace: Recorder) -> None:  # type: ignore[no-untyped-def]
+        self._notes = trace
+        await super().start(venue, workdir, trace)
+
+    async def open(self, symbol: str, side: str, qty: Decimal) -> bool:
+        opened = await super().open(symbol, side, qty)
+        self._notes.record("naive", "opened", symbol=symbol, ok=opened, note=None)
+        return opened
+
+
+def make_noting(seed: int) -> Noting:
+    return Noting(seed)
+
+
+class CannotStart(OurBot):
+    name = "cannot-start"
+
+    async def start(self, venue, workdir: Path, trace: Recorder) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("no config file found")
+
+
+def make_unstartable(seed: int) -> CannotStart:
+    return CannotStart(seed)

@@ -8,9 +8,9 @@ CONFTEST = 'pytest_plugins = ["virtualtime.pytest_plugin"]\n'
 INI = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
 
 
-def _run(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
+def _run(pytester: pytest.Pytester, source: str, ini: str = INI) -> pytest.RunResult:
     pytester.makeconftest(CONFTEST)
-    pytester.makeini(INI)
+    pytester.makeini(ini)
     pytester.makepyfile(test_user=source)
     return pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:xdist")
 
@@ -45,6 +45,36 @@ async def test_unmarked_keeps_the_real_clock():
     assert time.monotonic() > before
 ''')
     result.assert_outcomes(passed=3)
+
+
+def test_the_marker_alone_runs_an_async_test_in_strict_mode(pytester: pytest.Pytester) -> None:
+    """pytest-asyncio's default mode is strict: the marker must not need @pytest.mark.asyncio beside it."""
+    result = _run(pytester, '''
+import asyncio, time
+import pytest, pytest_asyncio
+
+pytestmark = pytest.mark.virtual_time
+
+@pytest_asyncio.fixture
+async def slept():
+    await asyncio.sleep(60)
+
+async def test_module_marked(slept, virtual_loop):
+    assert time.time_ns() == 1_767_225_660_000 * 10**6
+
+@pytest.mark.parametrize("hours", [1, 2])
+async def test_parametrized(virtual_loop, hours):
+    await asyncio.sleep(3600 * hours)
+    assert time.time_ns() == (1_767_225_600_000 + 3_600_000 * hours) * 10**6
+
+@pytest.mark.asyncio
+async def test_marked_both_ways(virtual_loop):
+    assert asyncio.get_running_loop() is virtual_loop
+
+def test_a_plain_function_is_left_alone():
+    assert True
+''', ini="[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    result.assert_outcomes(passed=5)
 
 
 def test_the_virtual_loop_fixture_refuses_an_unmarked_test(pytester: pytest.Pytester) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 import ccxt
@@ -101,6 +102,25 @@ async def test_an_unknown_listen_key_is_refused(binance_venue: RunningBinance) -
     async with aiohttp.ClientSession() as session:
         with pytest.raises(aiohttp.WSServerHandshakeError):
             await session.ws_connect(ws_url)
+
+
+async def test_the_classic_listen_key_url_serves_the_same_stream_and_the_same_faults(
+    binance_venue: RunningBinance,
+) -> None:
+    """A bot not on ccxt may connect to /ws/<listenKey>; a fault named on /private/ws reaches it too."""
+    rest = binance_venue.rest_client()
+    await rest.load_markets()
+    key = (await rest.fapiPrivatePostListenKey())["listenKey"]
+    binance_venue.faults.add(Fault("first update lost", StreamTarget("/private/ws", "ORDER_TRADE_UPDATE"), DropFrame()))
+    ws_url = binance_venue.base_url.replace("http", "ws", 1) + f"/ws/{key}"
+    async with aiohttp.ClientSession() as session, session.ws_connect(ws_url) as ws:
+        await asyncio.wait_for(binance_venue.venue.streams.wait_listening(binance_venue.account.account_id), 10)
+        await rest.create_order(BTC, "market", "buy", 0.01)
+        events = []
+        while "ACCOUNT_UPDATE" not in events:
+            events.append(json.loads((await asyncio.wait_for(ws.receive(), 10)).data)["e"])
+
+    assert events.count("ORDER_TRADE_UPDATE") == 1  # of the two (NEW, FILLED), the fault took the first
 
 
 async def test_watch_positions_starts_from_the_snapshot_and_hears_account_updates(
