@@ -62,4 +62,6 @@ def from_rejection(rejection: Rejection, *, cancel: bool = False) -> BinanceErro
         return BinanceError(-4059, "No need to change position side.")
     if reason is RejectReason.LEVERAGE_NOT_MODIFIED:
         return BinanceError(-4161, "Leverage not modified.")  # Binance answers success here; see the handler
+    if reason is RejectReason.AMEND_UNSUPPORTED:
+        return unsupported(str(d["what"]))
     return BinanceError(-1000, f"An unknown error occurred while processing the request. ({rejection})")

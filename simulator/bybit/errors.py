@@ -82,7 +82,16 @@ _REJECTIONS: dict[RejectReason, Render] = {
     ),
     RejectReason.INSUFFICIENT_BALANCE: lambda d: (110007, "ab not enough for new order"),
     RejectReason.REDUCE_ONLY_NOTHING_TO_REDUCE: lambda d: (110017, "Reduce-only rule not satisfied"),
-    RejectReason.ORDER_NOT_FOUND: lambda d: (ORDER_NOT_FOUND, "order not exists or too late to cancel"),
+    RejectReason.ORDER_NOT_FOUND: lambda d: (
+        ORDER_NOT_FOUND, f"order not exists or too late to {d.get('action', 'cancel')}"
+    ),
+    RejectReason.ORDER_NOT_MODIFIED: lambda d: (
+        PARAMS_ERROR, "The order remains unchanged as the parameters entered match the existing ones."
+    ),
+    RejectReason.QTY_BELOW_FILLED: lambda d: (
+        PARAMS_ERROR, "The modified order quantity must be equal to or greater than the filled quantity."
+    ),
+    RejectReason.AMEND_UNSUPPORTED: lambda d: (PARAMS_ERROR, f"this simulator doesn't (yet) support {d['what']}"),
     RejectReason.DUPLICATE_CLIENT_ORDER_ID: lambda d: (110072, "OrderLinkedID is duplicate"),
     RejectReason.TRIGGER_NOT_ABOVE_PRICE: lambda d: (
         110092,

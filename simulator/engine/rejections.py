@@ -34,6 +34,9 @@ class RejectReason(enum.Enum):
     LEVERAGE_OUT_OF_RANGE = "leverage out of range"
     LEVERAGE_OFF_STEP = "leverage not a multiple of the leverage step"
     POSITION_MODE_NOT_MODIFIED = "position mode not modified"
+    ORDER_NOT_MODIFIED = "an amendment that changes nothing"
+    QTY_BELOW_FILLED = "amended qty below the filled qty"
+    AMEND_UNSUPPORTED = "an amendment the simulator does not model"
 
 
 class Rejection(Exception):

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from simulator.clock import Clock, now_ms
 from simulator.engine.accounts import Account, Wallet, WalletView
+from simulator.engine.amend import AMENDABLE, Amendment, amended
 from simulator.engine.events import (
     EngineEvent,
     OrderChanged,
@@ -250,6 +251,29 @@ class Engine:
             if order is None or order.symbol != sym or not order.status.is_open:
                 raise Rejection(RejectReason.ORDER_NOT_FOUND, order_id=order_id, client_order_id=client_order_id)
             return self._cancel(order, CancelType.BY_USER)
+
+    def amend_order(
+        self, account_id: AccountId, symbol: str, change: Amendment, *,
+        order_id: VenueOrderId | None = None, client_order_id: ClientOrderId | None = None,
+    ) -> Order:
+        """Change an open order's qty, limit price or trigger price in place (``simulator.engine.amend``)."""
+        with self._batch():
+            inst = self.instrument(symbol)
+            order = self.find_order(account_id, order_id=order_id, client_order_id=client_order_id)
+            if order is None or order.symbol != inst.symbol or order.status not in AMENDABLE:
+                raise Rejection(RejectReason.ORDER_NOT_FOUND, order_id=order_id, client_order_id=client_order_id,
+                                action="replace")
+            new = amended(order, change, inst, self._markets[inst.symbol].last_price, ms=self.now_ms())
+            leverage = self.leverage(account_id, inst.symbol)
+            more = order_initial_margin(new, leverage) - order_initial_margin(order, leverage)
+            if more > 0 and more > (available := self.wallet_view(account_id).available):
+                raise Rejection(RejectReason.INSUFFICIENT_BALANCE, required=more, available=available)
+            self._update(new)
+            if new.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
+                self._matcher.work(new)  # a new limit price may cross the market now
+            if more != 0:
+                self._emit(WalletChanged(self.wallet_view(account_id)))
+            return self.orders.get(new.order_id)  # type: ignore[return-value]
 
     def cancel_all(
         self, account_id: AccountId, symbol: str | None = None, *, which: Callable[[Order], bool] = lambda o: True

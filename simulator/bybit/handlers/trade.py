@@ -38,7 +38,7 @@ _FILTERS: dict[str, Callable[[Order], bool]] = {
 }
 
 
-def _unsupported(what: str) -> BybitError:
+def unsupported(what: str) -> BybitError:
     return params_error(f"this simulator doesn't (yet) support {what}")
 
 
@@ -48,11 +48,11 @@ def _position_idx(params: Params) -> None:
         raise params_error("position idx not match position mode")
 
 
-def _trigger_by(params: Params, name: str) -> None:
+def check_trigger_by(params: Params, name: str) -> None:
     value = params.text(name)
     if value not in (None, "LastPrice"):
         if value in ("MarkPrice", "IndexPrice"):
-            raise _unsupported(f"{name}={value}; triggers follow the last price")
+            raise unsupported(f"{name}={value}; triggers follow the last price")
         raise invalid(name)
 
 
@@ -76,13 +76,13 @@ def _order_request(params: Params) -> OrderRequest:
         raise invalid("price")
     _position_idx(params)
     for name in ("triggerBy", "tpTriggerBy", "slTriggerBy"):
-        _trigger_by(params, name)
+        check_trigger_by(params, name)
     tpsl_mode = params.text("tpslMode")
     if tpsl_mode not in (None, "Full"):
-        raise _unsupported(f"tpslMode={tpsl_mode} on order create; attached TP/SL close the whole position")
+        raise unsupported(f"tpslMode={tpsl_mode} on order create; attached TP/SL close the whole position")
     for name in ("tpOrderType", "slOrderType"):
         if params.text(name) not in (None, "Market"):
-            raise _unsupported(f"{name}={params.text(name)}; attached TP/SL are market orders")
+            raise unsupported(f"{name}={params.text(name)}; attached TP/SL are market orders")
     trigger_price = params.decimal("triggerPrice")
     direction = None
     if trigger_price:
@@ -113,7 +113,7 @@ def create_order(call: Call) -> Mapping[str, Any]:
     return ack(order)
 
 
-def _ids(params: Params) -> tuple[VenueOrderId | None, ClientOrderId | None]:
+def order_ids(params: Params) -> tuple[VenueOrderId | None, ClientOrderId | None]:
     order_id = params.text("orderId")
     link = params.text("orderLinkId")
     return (VenueOrderId(order_id) if order_id else None), (ClientOrderId(link) if link else None)
@@ -123,7 +123,7 @@ def cancel_order(call: Call) -> Mapping[str, Any]:
     call.params.category()
     symbol = call.params.text("symbol", required=True)
     assert symbol is not None
-    order_id, link = _ids(call.params)
+    order_id, link = order_ids(call.params)
     if order_id is None and link is None:
         raise params_error("params error: OrderId or orderLinkId is required")
     order = call.engine.cancel_order(call.account_id, symbol, order_id=order_id, client_order_id=link)
@@ -168,7 +168,7 @@ def cancel_all(call: Call) -> Mapping[str, Any]:
 def _lookup(call: Call, candidates: list[Order]) -> list[Order]:
     """Bybit's lookup priority: orderId, then orderLinkId, then symbol / baseCoin / settleCoin."""
     params = call.params
-    order_id, link = _ids(params)
+    order_id, link = order_ids(params)
     if order_id is not None:
         return [o for o in candidates if o.order_id == order_id]
     if link is not None:

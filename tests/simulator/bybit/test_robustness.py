@@ -56,6 +56,9 @@ TEMPLATES = (
     Template("POST", "/v5/order/cancel", {**LINEAR, "orderId": ORDER_ID}),
     Template("POST", "/v5/order/cancel", {**LINEAR, "orderLinkId": LINK_ID}),
     Template("POST", "/v5/order/cancel-all", {**LINEAR, "orderFilter": "StopOrder"}),
+    Template("POST", "/v5/order/amend", {**LINEAR, "orderId": ORDER_ID, "triggerPrice": "54000",
+                                         "triggerBy": "LastPrice"}),
+    Template("POST", "/v5/order/amend", {**LINEAR, "orderLinkId": LINK_ID, "qty": "0.02", "price": "58500"}),
     Template("GET", "/v5/order/realtime", {**LINEAR, "openOnly": "0", "limit": "20"}),
     Template("GET", "/v5/order/realtime", {**LINEAR, "orderId": ORDER_ID}),
     Template("GET", "/v5/order/history", {**LINEAR, "orderLinkId": LINK_ID, "limit": "20"}),
@@ -71,7 +74,7 @@ TEMPLATES = (
 # Every parameter name a handler reads, so edits reach the checks behind the first one.
 VOCABULARY = (
     "accountType", "baseCoin", "buyLeverage", "category", "closeOnTrigger", "coin", "cursor", "endTime",
-    "execType", "limit", "mode", "openOnly", "orderFilter", "orderId", "orderLinkId", "orderStatus",
+    "execType", "limit", "mode", "openOnly", "orderIv", "slLimitPrice", "tpLimitPrice", "orderFilter", "orderId", "orderLinkId", "orderStatus",
     "orderType", "positionIdx", "price", "qty", "reduceOnly", "sellLeverage", "settleCoin", "side", "slSize",
     "slTriggerBy", "startTime", "status", "stopLoss", "symbol", "takeProfit", "timeInForce", "tpSize",
     "tpTriggerBy", "tpslMode", "trailingStop", "triggerBy", "triggerDirection", "triggerPrice",
