@@ -168,7 +168,7 @@ class UserStreams:
         accounts_changed: set[AccountId] = set()
         for event in batch:
             if isinstance(event, OrderChanged):
-                messages = self._order_messages(event.order, fills.get(event.order.order_id))
+                messages = self._order_messages(event.order, fills.get(event.order.order_id), event.amended)
                 if self._connections:
                     for message in messages:
                         self._push(event.order.account_id, message)
@@ -183,14 +183,14 @@ class UserStreams:
             if key.account_id == account_id and conn not in self._lapsed:
                 conn.send(message)
 
-    def _order_messages(self, o: Order, fill: Execution | None) -> list[dict[str, Any]]:
+    def _order_messages(self, o: Order, fill: Execution | None, amended: bool = False) -> list[dict[str, Any]]:
         """What Binance pushes for one change of an order. A conditional order lives on the algo service
         (ALGO_UPDATE) until it fires: TRIGGERING, then TRIGGERED once placed in the matching engine,
         whose order then has ORDER_TRADE_UPDATEs of its own, and FINISHED when that order is done;
         REJECTED when the matching engine refuses it."""
         oid = o.order_id
         if o.trigger_price is None:
-            return [self._trade_update(o, fill)]
+            return [self._trade_update(o, fill, amended)]
         if o.status is OrderStatus.UNTRIGGERED:
             return [self._algo_update(o, "NEW")]
         if o.status is OrderStatus.TRIGGERED:
@@ -235,14 +235,14 @@ class UserStreams:
                             "act": "MARKET" if o.order_type is OrderType.MARKET else "LIMIT"})
         return {"e": "ALGO_UPDATE", "T": now, "E": now, "o": payload}
 
-    def _trade_update(self, o: Order, fill: Execution | None) -> dict[str, Any]:
+    def _trade_update(self, o: Order, fill: Execution | None, amended: bool = False) -> dict[str, Any]:
         now = self._engine.now_ms()
         inst = self._engine.instrument(o.symbol)
         avg = o.cum_exec_value / o.filled_qty if o.filled_qty else ZERO
         if o.filled_qty == 0:
             fill = None  # the order's accepted state, before the fill in the same batch
-        execution = "TRADE" if fill is not None else {"CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}.get(
-            ORDER_STATUS[o.status], "NEW")
+        execution = "TRADE" if fill is not None else "AMENDMENT" if amended else {
+            "CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}.get(ORDER_STATUS[o.status], "NEW")
         return {"e": "ORDER_TRADE_UPDATE", "E": now, "T": now, "o": {
             "s": o.symbol, "c": o.client_order_id or "", "S": side(o.side),
             "o": "MARKET" if o.order_type is OrderType.MARKET else "LIMIT", "f": "GTC",

@@ -14,6 +14,7 @@ from simulator.engine.positions import Position
 @dataclass(frozen=True, slots=True)
 class OrderChanged:
     order: Order
+    amended: bool = False  # changed in place by its owner (Binance pushes these as AMENDMENT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,7 +268,8 @@ class Engine:
             more = order_initial_margin(new, leverage) - order_initial_margin(order, leverage)
             if more > 0 and more > (available := self.wallet_view(account_id).available):
                 raise Rejection(RejectReason.INSUFFICIENT_BALANCE, required=more, available=available)
-            self._update(new)
+            self.orders.update(new)
+            self._emit(OrderChanged(new, amended=True))
             if new.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
                 self._matcher.work(new)  # a new limit price may cross the market now
             if more != 0:

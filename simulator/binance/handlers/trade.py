@@ -6,11 +6,12 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from simulator.binance.errors import UNKNOWN_ORDER, BinanceError, from_rejection
+from simulator.binance.errors import UNKNOWN_ORDER, BinanceError, from_rejection, unsupported
 from simulator.binance.params import Params
 from simulator.binance.render import order as render_order
 from simulator.binance.render import trade as render_trade
 from simulator.binance.routing import Call, route
+from simulator.engine.amend import Amendment
 from simulator.engine.orders import Order, OrderRequest
 from simulator.engine.rejections import Rejection
 from simulator.engine.values import ClientOrderId, OrderStatus, OrderType, Side, Symbol, TimeInForce
@@ -163,6 +164,36 @@ def cancel_order(call: Call) -> dict[str, Any]:
     return render_order(cancelled, call.engine.instrument(symbol), call.ids)
 
 
+def modify_order(call: Call) -> dict[str, Any]:
+    """``PUT /fapi/v1/order``: a resting LIMIT order's quantity and price, both sent (Binance's rule).
+
+    As Binance documents: a new quantity or price that fails a filter is refused and the order stays;
+    a GTX order whose new price would execute at once is cancelled (the matcher's post-only rule).
+    Binance also cancels a partly filled order cut to its executed quantity; the simulator's limit
+    orders fill whole, so none rests partly filled."""
+    symbol = _symbol(call)
+    params = call.params
+    side = params.choice("side", SIDES, required=True)
+    qty = params.decimal("quantity", required=True)
+    price = params.decimal("price", required=True)
+    if params.text("priceMatch") not in (None, "NONE"):
+        raise unsupported("priceMatch on modify; send a price")
+    assert qty is not None and price is not None
+    target = find(call, symbol=symbol, candidates=regular(call.engine.orders.open_for(call.account_id)))
+    if side is not target.side:
+        raise unsupported(f"modifying a {target.side.value.upper()} order with side={params.text('side')}")
+    if target.order_type is not OrderType.LIMIT:
+        raise unsupported(f"modifying a {target.order_type.value} order; Binance modifies LIMIT orders only")
+    if (qty, price) == (target.qty, target.price):
+        raise BinanceError(-5027, "No need to modify the order.")
+    try:
+        done = call.engine.amend_order(call.account_id, symbol, Amendment(qty=qty, price=price),
+                                       order_id=target.order_id)
+    except Rejection as rejection:
+        raise from_rejection(rejection) from None
+    return render_order(done, call.engine.instrument(symbol), call.ids)
+
+
 def cancel_all(call: Call) -> dict[str, Any]:
     symbol = _symbol(call)
     call.engine.cancel_all(call.account_id, symbol, which=lambda o: o.trigger_price is None)
@@ -186,6 +217,7 @@ ROUTES = (
     route("POST", "/fapi/v1/order", new_order, weight=0),
     route("GET", "/fapi/v1/order", query_order),
     route("DELETE", "/fapi/v1/order", cancel_order),
+    route("PUT", "/fapi/v1/order", modify_order),
     route("GET", "/fapi/v1/openOrder", open_order),
     route("GET", "/fapi/v1/openOrders", open_orders, without_symbol=40),
     route("GET", "/fapi/v1/allOrders", all_orders, weight=5),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
+import aiohttp
 import ccxt
 import pytest
 
@@ -138,3 +141,31 @@ async def test_a_bad_signature_and_a_stale_timestamp_are_refused(binance_venue: 
     skewed = binance_venue.rest_client(options={"fetchCurrencies": False, "timeDifference": 30_000})
     with pytest.raises(ccxt.InvalidNonce, match="-1021"):
         await skewed.fetch_balance()
+
+
+async def test_a_resting_limit_order_is_modified_in_place_and_pushed_as_an_amendment(
+        binance_venue: RunningBinance) -> None:
+    rest = binance_venue.rest_client()
+    await rest.load_markets()
+    placed = await rest.create_order(BTC, "limit", "buy", 0.01, 58000)
+    key = (await rest.fapiPrivatePostListenKey())["listenKey"]
+    async with aiohttp.ClientSession() as session, \
+            session.ws_connect(f"{binance_venue.base_url.replace('http', 'ws', 1)}/ws/{key}") as ws:
+        await asyncio.wait_for(binance_venue.venue.streams.wait_listening(binance_venue.account.account_id), 10)
+
+        modified = await rest.edit_order(placed["id"], BTC, "limit", "buy", 0.02, 58500)
+        update = json.loads((await asyncio.wait_for(ws.receive(), 10)).data)
+
+    assert (modified["id"], modified["amount"], modified["price"], modified["status"]) == \
+        (placed["id"], 0.02, 58500.0, "open")
+    assert (update["o"]["x"], update["o"]["X"], update["o"]["q"], update["o"]["p"]) == \
+        ("AMENDMENT", "NEW", "0.020", "58500.0")
+    with pytest.raises(ccxt.ExchangeError, match="-5027"):  # nothing to change
+        await rest.edit_order(placed["id"], BTC, "limit", "buy", 0.02, 58500)
+    with pytest.raises(ccxt.ExchangeError, match="-4164"):  # refused: 0.02 at 1 USDT is below the minimum notional
+        await rest.edit_order(placed["id"], BTC, "limit", "buy", 0.02, 1)
+    assert (await rest.fetch_open_order(placed["id"], BTC))["price"] == 58500.0  # and the order stays as it was
+    filled = await rest.edit_order(placed["id"], BTC, "limit", "buy", 0.02, 60100)  # across the market
+    assert (filled["status"], filled["filled"], filled["average"]) == ("closed", 0.02, 60000.0)
+    with pytest.raises(ccxt.OrderNotFound, match="-2013"):
+        await rest.edit_order(placed["id"], BTC, "limit", "buy", 0.02, 58000)

@@ -56,6 +56,7 @@ TEMPLATES = (
                                   "timeInForce": "GTC", "newClientOrderId": "bent-1", "positionSide": "BOTH"}),
     _t("GET", "/fapi/v1/order", {**BTC, "orderId": ORDER_ID}),
     _t("DELETE", "/fapi/v1/order", {**BTC, "origClientOrderId": "keep-1"}),
+    _t("PUT", "/fapi/v1/order", {**BTC, "orderId": ORDER_ID, "side": "BUY", "quantity": "0.02", "price": "58500"}),
     _t("GET", "/fapi/v1/openOrder", {**BTC, "orderId": ORDER_ID}),
     _t("GET", "/fapi/v1/openOrders", BTC),
     _t("GET", "/fapi/v1/allOrders", {**BTC, "orderId": ORDER_ID, "limit": "50"}),
@@ -90,7 +91,7 @@ VOCABULARY = (
     "algoId", "algoType", "clientAlgoId", "closePosition", "dualSidePosition", "endTime", "leverage", "limit",
     "marginType", "newClientOrderId", "newOrderRespType", "orderId", "origClientOrderId", "positionSide",
     "price", "quantity", "recvWindow", "reduceOnly", "side", "startTime", "symbol", "timeInForce", "timestamp",
-    "triggerPrice", "type", "workingType", "priceProtect", "stopPrice", "signature",
+    "triggerPrice", "type", "workingType", "priceProtect", "stopPrice", "signature", "priceMatch",
 )
 # Everything a Binance client sends is text.
 calls = junk.bent(TEMPLATES, VOCABULARY, junk.texts)
