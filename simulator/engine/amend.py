@@ -5,12 +5,18 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+from simulator.engine.events import OrderChanged, WalletChanged
 from simulator.engine.instruments import Instrument
+from simulator.engine.margin import order_initial_margin
 from simulator.engine.orders import Order, OrderRequest
 from simulator.engine.rejections import Rejection, RejectReason
-from simulator.engine.validation import check_min_notional, check_price, check_qty, check_trigger
-from simulator.engine.values import OrderStatus, OrderType
+from simulator.engine.validation import check_min_notional, check_price, check_qty, check_tpsl, check_trigger
+from simulator.engine.values import AccountId, ClientOrderId, OrderStatus, OrderType, VenueOrderId
+
+if TYPE_CHECKING:
+    from simulator.engine.venue import Engine
 
 # A triggered conditional order is on its way to the book: too late to replace, as for a closed one.
 AMENDABLE = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.UNTRIGGERED})
@@ -36,6 +42,8 @@ def amended(order: Order, change: Amendment, inst: Instrument, last: Decimal, *,
         raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="a price for a market order")
     if change.trigger_price is not None and not order.is_conditional:
         raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="a trigger price for an order that has none")
+    if change.trigger_price is not None and order.status is not OrderStatus.UNTRIGGERED:
+        raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="a trigger price for an order that has triggered")
     qty = order.qty if change.qty is None else change.qty
     price = order.price if change.price is None else change.price
     trigger = order.trigger_price if change.trigger_price is None else change.trigger_price
@@ -56,7 +64,42 @@ def amended(order: Order, change: Amendment, inst: Instrument, last: Decimal, *,
         check_trigger(request, last)
     reference = price if order.order_type is OrderType.LIMIT else trigger if trigger is not None else last
     check_min_notional(request, inst, reference)
+    # As at create: the order's own TP/SL must stay on the right sides of its new price (else the
+    # fill would open a position whose TP/SL the venue cannot set).
+    check_tpsl(order.side, reference, stop_loss=order.stop_loss, take_profit=order.take_profit)
     fields: dict[str, object] = {"qty": qty, "price": price, "trigger_price": trigger, "updated_ms": ms}
     if qty == order.filled_qty:  # cut down to what already filled: nothing is left to work
         return order.transition(OrderStatus.FILLED, ms=ms, qty=qty)
     return dataclasses.replace(order, **fields)  # type: ignore[arg-type]
+
+
+def amend(engine: Engine, account_id: AccountId, symbol: str, change: Amendment, *,
+          order_id: VenueOrderId | None, client_order_id: ClientOrderId | None) -> Order:
+    """``Engine.amend_order``'s work, inside its batch: find the order, apply ``change`` under the
+    create rules (reduce-only size, margin), announce it, and let the matcher see a new limit price."""
+    inst = engine.instrument(symbol)
+    order = engine.find_order(account_id, order_id=order_id, client_order_id=client_order_id)
+    if order is None or order.symbol != inst.symbol or order.status not in AMENDABLE:
+        raise Rejection(RejectReason.ORDER_NOT_FOUND, order_id=order_id, client_order_id=client_order_id,
+                        action="replace")
+    new = amended(order, change, inst, engine.market(inst.symbol).last_price, ms=engine.now_ms())
+    if new.reduce_only and not new.is_conditional and new.status.is_open and new.qty > order.qty:
+        # As at create: a reduce-only order holds no more than the position it reduces.
+        held = engine._reducible(account_id, inst.symbol, new.side, new.qty)
+        new = dataclasses.replace(new, qty=max(new.filled_qty, held))
+        if (new.qty, new.price) == (order.qty, order.price):
+            raise Rejection(RejectReason.ORDER_NOT_MODIFIED, order_id=order.order_id)
+    leverage = engine.leverage(account_id, inst.symbol)
+    locked_before = order_initial_margin(order, leverage)
+    more = order_initial_margin(new, leverage) - locked_before
+    if more > 0:  # the create rule for the amended order, its own margin counted as free
+        engine._check_margin(account_id, inst, new.side, new.leaves_qty, new.price, credit=locked_before)
+    engine.orders.update(new)
+    engine._emit(OrderChanged(new, amended=True))
+    if new.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
+        engine._matcher.work(new)  # a new limit price may cross the market now
+    if more != 0:
+        engine._emit(WalletChanged(engine.wallet_view(account_id)))
+    done = engine.orders.get(new.order_id)
+    assert done is not None
+    return done

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from simulator.clock import Clock, now_ms
 from simulator.engine.accounts import Account, Wallet, WalletView
-from simulator.engine.amend import AMENDABLE, Amendment, amended
+from simulator.engine.amend import Amendment, amend
 from simulator.engine.events import (
     EngineEvent,
     OrderChanged,
@@ -258,23 +258,7 @@ class Engine:
     ) -> Order:
         """Change an open order's qty, limit price or trigger price in place (``simulator.engine.amend``)."""
         with self._batch():
-            inst = self.instrument(symbol)
-            order = self.find_order(account_id, order_id=order_id, client_order_id=client_order_id)
-            if order is None or order.symbol != inst.symbol or order.status not in AMENDABLE:
-                raise Rejection(RejectReason.ORDER_NOT_FOUND, order_id=order_id, client_order_id=client_order_id,
-                                action="replace")
-            new = amended(order, change, inst, self._markets[inst.symbol].last_price, ms=self.now_ms())
-            leverage = self.leverage(account_id, inst.symbol)
-            more = order_initial_margin(new, leverage) - order_initial_margin(order, leverage)
-            if more > 0 and more > (available := self.wallet_view(account_id).available):
-                raise Rejection(RejectReason.INSUFFICIENT_BALANCE, required=more, available=available)
-            self.orders.update(new)
-            self._emit(OrderChanged(new, amended=True))
-            if new.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
-                self._matcher.work(new)  # a new limit price may cross the market now
-            if more != 0:
-                self._emit(WalletChanged(self.wallet_view(account_id)))
-            return self.orders.get(new.order_id)  # type: ignore[return-value]
+            return amend(self, account_id, symbol, change, order_id=order_id, client_order_id=client_order_id)
 
     def cancel_all(
         self, account_id: AccountId, symbol: str | None = None, *, which: Callable[[Order], bool] = lambda o: True
@@ -456,13 +440,14 @@ class Engine:
             )
         return min(qty, position.qty)
 
-    def _check_margin(self, account_id: AccountId, inst: Instrument, side: Side, qty: Decimal, price: Decimal) -> None:
+    def _check_margin(self, account_id: AccountId, inst: Instrument, side: Side, qty: Decimal, price: Decimal,
+                      *, credit: Decimal = Decimal(0)) -> None:
         position = self.position(account_id, inst.symbol)
         increase = qty if position.side is not side.opposite else max(Decimal(0), qty - position.qty)
         if increase == 0:
             return
         required = increase * price / self.leverage(account_id, inst.symbol) + qty * price * inst.taker_fee_rate
-        available = self.wallet_view(account_id).available
+        available = self.wallet_view(account_id).available + credit
         if required > available:
             raise Rejection(RejectReason.INSUFFICIENT_BALANCE, required=required, available=available)
 

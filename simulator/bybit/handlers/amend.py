@@ -32,8 +32,9 @@ def amend_order(call: Call) -> Mapping[str, Any]:
             raise unsupported(f"{name} on order amend; it amends qty, price and triggerPrice")
     for name in ("triggerBy", "tpTriggerBy", "slTriggerBy"):
         check_trigger_by(params, name)
+    # "0" for a trigger price means none, as at create.
     change = Amendment(qty=params.decimal("qty"), price=params.decimal("price"),
-                       trigger_price=params.decimal("triggerPrice"))
+                       trigger_price=params.decimal("triggerPrice") or None)
     order = call.engine.amend_order(call.account_id, symbol, change, order_id=order_id, client_order_id=link)
     return ack(order)
 

@@ -81,3 +81,31 @@ async def test_refused_amendments_answer_bybits_errors_and_change_nothing(
     assert changes == []
     seen = await bybit_rest.fetch_open_order(placed["id"], BTC)
     assert (seen["amount"], seen["price"]) == (0.01, 58000.0)
+
+
+async def test_an_amended_order_is_held_to_the_create_rules_for_its_tpsl_reduce_only_qty_and_margin(
+        bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    guarded = await bybit_rest.create_order(BTC, "limit", "buy", 0.01, 58000, {"stopLoss": "57000"})
+    with pytest.raises(ccxt.BadRequest, match="StopLoss.*should lower than base_price"):
+        await bybit_rest.edit_order(guarded["id"], BTC, "limit", "buy", None, 56000)  # below its own stop-loss
+    await bybit_rest.cancel_order(guarded["id"], BTC)
+
+    await bybit_rest.create_order(BTC, "market", "buy", 1.5)  # most of the 10,000 USDT as margin
+    closing = await bybit_rest.create_order(BTC, "limit", "sell", 1.5, 62000)  # not reduce-only, adds nothing
+    await bybit_rest.edit_order(closing["id"], BTC, "limit", "sell", None, 62100)  # create would take it: so does amend
+    reducing = await bybit_rest.create_order(BTC, "limit", "sell", 0.5, 63000, {"reduceOnly": True})
+    await bybit_rest.edit_order(reducing["id"], BTC, "limit", "sell", 2, 63000)
+    assert (await bybit_rest.fetch_open_order(reducing["id"], BTC))["amount"] == 1.5  # cut to the 1.5 held
+    with pytest.raises(ccxt.BadRequest, match="remains unchanged"):  # cut to 1.5 again: no change at all
+        await bybit_rest.edit_order(reducing["id"], BTC, "limit", "sell", 3, 63000)
+
+
+async def test_a_triggered_conditional_limit_takes_no_trigger_price(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    order = await bybit_rest.create_order(BTC, "limit", "buy", 0.01, 60500, {"triggerPrice": 61000,
+                                                                               "triggerDirection": 1})
+    bybit_venue.engine.set_price("BTCUSDT", "61000")  # fires; the limit at 60500 now rests on the book
+
+    with pytest.raises(ccxt.BadRequest, match="doesn't \\(yet\\) support a trigger price for an order that has triggered"):
+        await bybit_rest.edit_order(order["id"], BTC, "limit", "buy", None, None, {"triggerPrice": "62000"})
+    moved = await bybit_rest.edit_order(order["id"], BTC, "limit", "buy", None, 60400)  # its price still moves
+    assert (await bybit_rest.fetch_open_order(moved["id"], BTC))["price"] == 60400.0
