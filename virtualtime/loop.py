@@ -122,9 +122,12 @@ class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
 class VirtualEventLoop(asyncio.SelectorEventLoop):
     """A selector event loop on a virtual clock that starts at ``start_ns`` (Unix epoch ns)."""
 
-    def __init__(self, *, start_ns: int) -> None:
+    def __init__(self, *, start_ns: int, max_elapsed_ns: int | None = None) -> None:
         self._elapsed_ns = 0
         self.start_ns = start_ns
+        # How far the clock may run: a test waiting for what never comes (a watch with nothing to
+        # hear) would otherwise spin through virtual days, costing wall seconds each, for ever.
+        self.max_elapsed_ns = max_elapsed_ns
         self._held_count = 0
         self._quiescers: list[asyncio.Future[None]] = []
         self._barrier = InFlight(on_io=self._io_happened)
@@ -197,6 +200,13 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         # stop resolving single nanoseconds after ~100 days of virtual time).
         while target / NS_PER_S + self._clock_resolution <= when:  # type: ignore[attr-defined]
             target += 1
+        if self.max_elapsed_ns is not None and target > self.max_elapsed_ns:
+            raise VirtualTimeError(
+                f"the next timer is {target / NS_PER_S:,.0f} s of virtual time after the start, past this loop's"
+                f" limit of {self.max_elapsed_ns / NS_PER_S:,.0f} s: something is waiting for what never comes"
+                " (a watch with nothing to hear, a future nobody sets). If the run means to go that far, raise the"
+                " limit (@pytest.mark.virtual_time(max_virtual_s=...), new_virtual_loop(max_virtual_s=...))"
+            )
         if target > self._elapsed_ns:
             self._elapsed_ns = target
             self._jumps += 1

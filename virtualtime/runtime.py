@@ -29,13 +29,15 @@ class LoopClock:
         return f"LoopClock(now_ms={self._loop.time_ns() // 1_000_000})"
 
 
-def new_virtual_loop(*, start_ms: int = DEFAULT_START_MS) -> VirtualEventLoop:
+def new_virtual_loop(*, start_ms: int = DEFAULT_START_MS, max_virtual_s: float | None = None) -> VirtualEventLoop:
     """A fresh virtual loop with the process's wall clock bridged to it until ``loop.close()``.
 
     A loop factory: hand it to ``asyncio.Runner(loop_factory=...)`` or pytest-asyncio.
     Only one such loop may be open at a time in a process (there is one wall clock).
+    ``max_virtual_s``: the clock may not jump further than this from the start (``VirtualTimeError``).
     """
-    loop = VirtualEventLoop(start_ns=start_ms * 1_000_000)
+    limit = None if max_virtual_s is None else round(max_virtual_s * 1_000_000_000)
+    loop = VirtualEventLoop(start_ns=start_ms * 1_000_000, max_elapsed_ns=limit)
     bridge = WallClockBridge(loop)
     try:
         bridge.start()

@@ -95,4 +95,49 @@ async def test_typo():
     pass
 ''')
     assert result.ret != 0
-    assert "@pytest.mark.virtual_time knows only start_ms=..., got ['start']" in result.stdout.str()
+    assert "@pytest.mark.virtual_time knows only start_ms=... and max_virtual_s=..., got ['start']" in result.stdout.str()
+
+
+def test_a_test_waiting_for_what_never_comes_fails_at_the_virtual_time_limit(pytester: pytest.Pytester) -> None:
+    result = _run(pytester, '''
+import asyncio
+import pytest
+
+async def _keepalive():
+    while True:
+        await asyncio.sleep(20)
+
+@pytest.fixture
+async def pinging():
+    task = asyncio.ensure_future(_keepalive())
+    yield
+    task.cancel()
+
+@pytest.mark.virtual_time
+async def test_waits_forever(pinging):
+    await asyncio.get_running_loop().create_future()  # nobody sets it; the keepalive keeps the clock moving
+
+@pytest.mark.virtual_time(max_virtual_s=60)
+async def test_past_its_own_limit(pinging):
+    await asyncio.sleep(61)
+
+@pytest.mark.virtual_time(max_virtual_s=60)
+async def test_within_its_limit(pinging):
+    await asyncio.sleep(59)
+''')
+    result.assert_outcomes(passed=1, failed=2)
+    out = result.stdout.str()
+    assert "limit of 172,800 s: something is waiting for what never comes" in out
+    assert "limit of 60 s" in out
+
+
+def test_a_limit_that_is_no_positive_number_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = _run(pytester, '''
+import pytest
+
+@pytest.mark.virtual_time(max_virtual_s=0)
+async def test_bad_limit():
+    pass
+''')
+    assert result.ret != 0
+    assert "max_virtual_s=...) must be a positive number of seconds, got 0" in result.stdout.str()
