@@ -201,9 +201,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         while target / NS_PER_S + self._clock_resolution <= when:  # type: ignore[attr-defined]
             target += 1
         if self.max_elapsed_ns is not None and target > self.max_elapsed_ns:
+            limit, self.max_elapsed_ns = self.max_elapsed_ns, None  # said once: clean-up may then run on
             raise VirtualTimeError(
                 f"the next timer is {target / NS_PER_S:,.0f} s of virtual time after the start, past this loop's"
-                f" limit of {self.max_elapsed_ns / NS_PER_S:,.0f} s: something is waiting for what never comes"
+                f" limit of {limit / NS_PER_S:,.0f} s: something is waiting for what never comes"
                 " (a watch with nothing to hear, a future nobody sets). If the run means to go that far, raise the"
                 " limit (@pytest.mark.virtual_time(max_virtual_s=...), new_virtual_loop(max_virtual_s=...))"
             )

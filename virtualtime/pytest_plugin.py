@@ -7,9 +7,10 @@ Enable with ``pytest_plugins = ["virtualtime.pytest_plugin"]`` in a ``conftest.p
 
     pytestmark = pytest.mark.virtual_time(start_ms=1_700_000_000_000)   # a whole module
 
-A marked test's clock may run two virtual days from its start (``max_virtual_s=...`` to change it):
-past that the loop raises ``VirtualTimeError``, so a test waiting for what never comes fails in a
-few wall seconds instead of spinning through virtual time.
+A marked test's clock may run two virtual days from its loop's start (``max_virtual_s=...`` to
+change it, ``None`` for no limit): past that the loop raises ``VirtualTimeError``, so a test waiting
+for what never comes fails in a few wall seconds instead of spinning through virtual time. With a
+module or session ``loop_scope`` the tests share one loop, and the limit counts from its start.
 
 The marker makes an async test an asyncio test in pytest-asyncio's strict mode too (no
 ``@pytest.mark.asyncio`` needed); async fixtures in strict mode need ``@pytest_asyncio.fixture``, as
@@ -22,11 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Generator, Mapping
+from typing import Any
 
 import pytest
 import pytest_asyncio
+from pytest_asyncio.plugin import PytestAsyncioFunction
 
 from virtualtime.loop import VirtualEventLoop
 from virtualtime.runtime import DEFAULT_START_MS, new_virtual_loop
@@ -46,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _loop_factory(marker: pytest.Mark) -> Callable[[], VirtualEventLoop]:
+def _loop_factory(marker: pytest.Mark) -> Callable[[], asyncio.AbstractEventLoop]:
     if marker.args:
         raise pytest.UsageError(f"@pytest.mark.{MARKER} takes keyword arguments only, got args={marker.args!r}")
     unknown = set(marker.kwargs) - {"start_ms", "max_virtual_s"}
@@ -56,30 +59,63 @@ def _loop_factory(marker: pytest.Mark) -> Callable[[], VirtualEventLoop]:
     start_ms = marker.kwargs.get("start_ms", DEFAULT_START_MS)
     if not isinstance(start_ms, int) or start_ms < 0:
         raise pytest.UsageError(f"@pytest.mark.{MARKER}(start_ms=...) must be a non-negative int, got {start_ms!r}")
-    max_virtual_s = marker.kwargs.get("max_virtual_s", DEFAULT_MAX_VIRTUAL_S)
-    if isinstance(max_virtual_s, bool) or not isinstance(max_virtual_s, int | float) or not max_virtual_s > 0:
-        raise pytest.UsageError(f"@pytest.mark.{MARKER}(max_virtual_s=...) must be a positive number of seconds,"
-                                f" got {max_virtual_s!r}")
+    limit = marker.kwargs.get("max_virtual_s", DEFAULT_MAX_VIRTUAL_S)
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float) or math.isnan(limit)
+                              or limit <= 0):
+        raise pytest.UsageError(f"@pytest.mark.{MARKER}(max_virtual_s=...) must be a positive number of seconds"
+                                f" (None or math.inf: no limit), got {limit!r}")
+    return _virtual_factory(start_ms, None if limit is None or math.isinf(limit) else limit)
+
+
+@functools.cache
+def _virtual_factory(start_ms: int, max_virtual_s: float | None) -> Callable[[], asyncio.AbstractEventLoop]:
+    # One factory object per set of marker arguments: pytest-asyncio parametrizes tests by their
+    # factory, and a fresh object per test made every test its own loop, whatever its loop_scope.
     return functools.partial(new_virtual_loop, start_ms=start_ms, max_virtual_s=max_virtual_s)
 
 
+def _plain_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_event_loop_policy().new_event_loop()
+
+
+def _strict(config: pytest.Config) -> bool:
+    return (config.getoption("asyncio_mode", None) or config.getini("asyncio_mode")) != "auto"
+
+
+def _needs_asyncio_mark(item: pytest.Item) -> bool:
+    """A virtual-time test pytest-asyncio can run (a coroutine, async generator, static method or
+    Hypothesis test) that strict mode would leave alone for want of the asyncio mark."""
+    return (isinstance(item, pytest.Function) and item.get_closest_marker(MARKER) is not None
+            and item.get_closest_marker("asyncio") is None and _strict(item.config)
+            and PytestAsyncioFunction.item_subclass_for(item) is not None)
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str, obj: object) -> None:
-    """Mark a virtual-time async test ``asyncio`` before it is collected: pytest-asyncio picks its
-    tests and their loops while collecting, by that mark, which strict mode wants written out."""
-    if not (inspect.iscoroutinefunction(obj) or inspect.isasyncgenfunction(obj)):
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # pytest-asyncio gives a test its loop here, by the asyncio mark on its definition: the mark
+    # goes on first (this plugin registers after pytest-asyncio, so its hook is called first).
+    if _needs_asyncio_mark(metafunc.definition):
+        metafunc.definition.add_marker("asyncio")
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str,
+                              obj: object) -> Generator[None, Any, None]:
+    # ...and on the test items made from it, before pytest-asyncio's wrapper (outside this one)
+    # decides which become its items. The user's own objects are never touched.
+    outcome = yield
+    if outcome.excinfo is not None:
         return
-    own = [mark.name for mark in getattr(obj, "pytestmark", [])]
-    if "asyncio" in own or (MARKER not in own and next(collector.iter_markers(MARKER), None) is None):
-        return
-    if next(collector.iter_markers("asyncio"), None) is None:
-        pytest.mark.asyncio(obj)  # as the decorator would: the mark is stored on the function
+    made = outcome.get_result()
+    for item in made if isinstance(made, list) else [made]:
+        if isinstance(item, pytest.Function) and _needs_asyncio_mark(item):
+            item.add_marker("asyncio")
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
     marker = item.get_closest_marker(MARKER)
     if marker is None:
-        return {"asyncio": lambda: asyncio.get_event_loop_policy().new_event_loop()}
+        return {"asyncio": _plain_loop}
     return {"virtual": _loop_factory(marker)}
 
 

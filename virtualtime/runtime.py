@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
@@ -34,9 +35,13 @@ def new_virtual_loop(*, start_ms: int = DEFAULT_START_MS, max_virtual_s: float |
 
     A loop factory: hand it to ``asyncio.Runner(loop_factory=...)`` or pytest-asyncio.
     Only one such loop may be open at a time in a process (there is one wall clock).
-    ``max_virtual_s``: the clock may not jump further than this from the start (``VirtualTimeError``).
+    ``max_virtual_s``: the clock may not jump further than this from the start (``VirtualTimeError``,
+    raised once; the loop then runs on without a limit, so clean-up can finish).
     """
-    limit = None if max_virtual_s is None else round(max_virtual_s * 1_000_000_000)
+    if max_virtual_s is not None and not max_virtual_s > 0:  # NaN included
+        raise ValueError(f"max_virtual_s must be a positive number of seconds (None or math.inf: no limit),"
+                         f" got {max_virtual_s!r}")
+    limit = None if max_virtual_s is None or math.isinf(max_virtual_s) else round(max_virtual_s * 1_000_000_000)
     loop = VirtualEventLoop(start_ns=start_ms * 1_000_000, max_elapsed_ns=limit)
     bridge = WallClockBridge(loop)
     try:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import hypothesis
+import hypothesis.errors
 from hypothesis.stateful import get_state_machine_test
 
-from scenarios.fuzz.machine import FuzzFailure, LifecycleMachine, lifecycle_machine
+from scenarios.fuzz.machine import FuzzFailure, LifecycleMachine, SubjectUnavailable, lifecycle_machine
 from scenarios.fuzz.profiles import PROFILES, profile
 from scenarios.subjects import factory as subject_factory
 
@@ -73,10 +74,31 @@ def fuzz(subject: str = "bot", venue: str = "bybit", *, seed: int = 0, profile_n
         test()
     except FuzzFailure as failure:
         found = str(failure)
+    except hypothesis.errors.FlakyFailure as flaky:
+        # A failure that did not reproduce when Hypothesis ran it again: still a finding (a flaky
+        # run is a bug of its own), reported with the program it first failed with.
+        found = _flaky_finding(flaky, machine.stats.last_failure)
+    except BaseExceptionGroup as group:
+        if group.subgroup(FuzzFailure) is None:
+            raise
+        found = "\n\n".join(str(f) for f in _leaves(group) if isinstance(f, FuzzFailure))
     wall = time.perf_counter() - started
     stats = machine.stats
     return Report(subject, venue, seed, profile_name, stats.examples, stats.steps, stats.failures, wall, found,
                   stats.last_failure if found else None)
+
+
+def _flaky_finding(flaky: BaseException, scenario_file: str | None) -> str:
+    failures = [str(f) for f in _leaves(flaky) if isinstance(f, FuzzFailure)]
+    first = failures[0] if failures else f"{type(flaky).__name__}: {flaky}"
+    return (f"{first}\n(flaky: Hypothesis could not make it fail again; the scenario file"
+            f" {scenario_file or 'was not written'} holds the program that failed)")
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
 
 
 def _report_progress(machine: type[LifecycleMachine]) -> None:
@@ -114,10 +136,9 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"cannot fuzz {args.subject!r}: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001 - the command's top level: an error of the run is not a finding
-        # An invariant broken is a FuzzFailure, reported above; anything else the run raised (a subject
-        # that cannot start, a bug of ours) is no finding, whatever Hypothesis printed on the way.
-        print(f"the fuzzer stopped on an error, not a finding: {type(error).__name__}: {error}", file=sys.stderr)
+    except SubjectUnavailable as error:
+        # No run was made: whatever Hypothesis printed on the way, this is no finding.
+        print(f"the fuzzer could not run its subject, not a finding: {error}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report.as_json()))

@@ -47,6 +47,10 @@ class FuzzFailure(AssertionError):
     """A fuzzed run broke an invariant; the message has the seed, the program and the scenario file."""
 
 
+class SubjectUnavailable(Exception):
+    """The subject could not be started in a fresh world: no run was made, so nothing was found."""
+
+
 class LifecycleMachine(RuleBasedStateMachine):
     subject: ClassVar[str] = "bot"
     venue: ClassVar[str] = "bybit"
@@ -72,9 +76,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.failed = False
         try:
             self.session.begin()
-        except BaseException:
+        except BaseException as error:
             self.session.close()
             self._exit.close()
+            if isinstance(error, Exception):
+                raise SubjectUnavailable(f"{self.subject} could not start: {type(error).__name__}: {error}") from error
             raise
         type(self).stats.examples += 1
 

@@ -146,7 +146,8 @@ class BinanceVenue:
         elif route.auth != PUBLIC:
             account = authenticate(self.engine, request.headers, query + body, values, now_ms=now)
         request[_ACCOUNT] = account
-        placing = account is not None and request.method == "POST" and request.path in ORDER_PATHS
+        # A modify (PUT) counts against the order-count limits as a new order does (Binance's docs).
+        placing = account is not None and request.method in ("POST", "PUT") and request.path in ORDER_PATHS
         if placing:
             assert account is not None
             self.limiter.admit_order(str(account.account_id), now)

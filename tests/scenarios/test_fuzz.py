@@ -69,8 +69,22 @@ def test_a_subject_that_cannot_be_loaded_or_started_is_no_finding(tmp_path: Path
                         "--steps", "1", "--json", "--out", str(tmp_path)])
     out, err = capsys.readouterr()
     assert unstartable == 2
-    assert "not a finding: RuntimeError: no config file found" in err
+    assert "could not run its subject, not a finding: tests.scenarios.user_subject:make_unstartable could not start: RuntimeError: no config file found" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_that_does_not_repeat_is_still_a_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.scenarios import user_subject
+
+    user_subject.FLAKY_RUNS["closed"] = 0
+    code = main(["fuzz", "--subject", "tests.scenarios.user_subject:make_flaky", "--examples", "3", "--steps", "2",
+                 "--json", "--out", str(tmp_path)])
+
+    out, _ = capsys.readouterr()
+    report = json.loads(out)
+    assert code == 1
+    assert "database ahead of venue" in report["found"] and "flaky" in report["found"]
+    assert Path(report["scenario_file"]).exists()
 
 
 def test_a_module_factory_subject_names_its_failure_file_with_portable_characters(tmp_path: Path) -> None:

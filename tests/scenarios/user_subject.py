@@ -60,3 +60,24 @@ class CannotStart(OurBot):
 
 def make_unstartable(seed: int) -> CannotStart:
     return CannotStart(seed)
+
+
+FLAKY_RUNS = {"closed": 0}
+
+
+class Flaky(OurBot):
+    """Claims a position that does not exist, in its first world only: a bug that does not repeat."""
+
+    name = "flaky"
+
+    def db_positions(self) -> list[tuple[str, str, Decimal]]:
+        real = super().db_positions()
+        return [*real, ("BTC/USDT:USDT", "long", Decimal(1))] if FLAKY_RUNS["closed"] == 0 else real
+
+    async def close(self) -> None:
+        FLAKY_RUNS["closed"] += 1
+        await super().close()
+
+
+def make_flaky(seed: int) -> Flaky:
+    return Flaky(seed)

@@ -77,6 +77,66 @@ def test_a_plain_function_is_left_alone():
     result.assert_outcomes(passed=5)
 
 
+def test_strict_mode_marks_only_tests_and_runs_every_kind_pytest_asyncio_can(pytester: pytest.Pytester) -> None:
+    """A bound async method at module level is no test (marking it broke collection); a static
+    method and a Hypothesis test are (strict mode left them unmarked)."""
+    result = _run(pytester, '''
+import asyncio, time
+import pytest
+from hypothesis import given, settings, strategies as st
+
+pytestmark = pytest.mark.virtual_time
+
+class Client:
+    async def ping(self):
+        await asyncio.sleep(1)
+        return time.time_ns()
+
+ping = Client().ping
+
+async def test_uses_a_bound_coroutine():
+    assert await ping() == 1_767_225_601_000 * 10**6
+
+class TestInAClass:
+    @staticmethod
+    async def test_static():
+        await asyncio.sleep(5)
+        assert time.time_ns() == 1_767_225_605_000 * 10**6
+
+@settings(max_examples=3, deadline=None)
+@given(st.integers(1, 3))
+async def test_hypothesis(n):
+    assert type(asyncio.get_running_loop()).__name__ == "VirtualEventLoop"
+    await asyncio.sleep(n)
+''', ini="[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    result.assert_outcomes(passed=3)
+
+
+def test_a_module_loop_scope_gives_the_module_one_virtual_loop(pytester: pytest.Pytester) -> None:
+    """pytest-asyncio groups tests by their loop factory: one per set of marker arguments, not per test."""
+    result = _run(pytester, '''
+import asyncio
+import pytest, pytest_asyncio
+
+pytestmark = [pytest.mark.virtual_time, pytest.mark.asyncio(loop_scope="module")]
+loops, setups = [], []
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def shared():
+    setups.append(1)
+
+async def test_first(shared):
+    loops.append(asyncio.get_running_loop())
+    await asyncio.sleep(60)
+
+async def test_second(shared):
+    loops.append(asyncio.get_running_loop())
+    assert loops[0] is loops[1] and not loops[0].is_closed()
+    assert setups == [1]
+''')
+    result.assert_outcomes(passed=2)
+
+
 def test_the_virtual_loop_fixture_refuses_an_unmarked_test(pytester: pytest.Pytester) -> None:
     result = _run(pytester, '''
 async def test_forgot_the_marker(virtual_loop):
@@ -124,8 +184,21 @@ async def test_past_its_own_limit(pinging):
 @pytest.mark.virtual_time(max_virtual_s=60)
 async def test_within_its_limit(pinging):
     await asyncio.sleep(59)
+
+@pytest.fixture
+async def slow_to_close():
+    yield
+    await asyncio.sleep(30)  # after the limit tripped: clean-up still runs
+
+@pytest.mark.virtual_time(max_virtual_s=60)
+async def test_cleans_up_after_its_limit(slow_to_close):
+    await asyncio.sleep(61)
+
+@pytest.mark.virtual_time(max_virtual_s=None)
+async def test_without_a_limit():
+    await asyncio.sleep(365 * 24 * 3600)
 ''')
-    result.assert_outcomes(passed=1, failed=2)
+    result.assert_outcomes(passed=2, failed=3)
     out = result.stdout.str()
     assert "limit of 172,800 s: something is waiting for what never comes" in out
     assert "limit of 60 s" in out
@@ -140,4 +213,5 @@ async def test_bad_limit():
     pass
 ''')
     assert result.ret != 0
-    assert "max_virtual_s=...) must be a positive number of seconds, got 0" in result.stdout.str()
+    assert "max_virtual_s=...) must be a positive number of seconds (None or math.inf: no limit), got 0" \
+        in result.stdout.str()

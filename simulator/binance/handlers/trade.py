@@ -217,7 +217,7 @@ ROUTES = (
     route("POST", "/fapi/v1/order", new_order, weight=0),
     route("GET", "/fapi/v1/order", query_order),
     route("DELETE", "/fapi/v1/order", cancel_order),
-    route("PUT", "/fapi/v1/order", modify_order),
+    route("PUT", "/fapi/v1/order", modify_order, weight=0),  # order-count limits only, as for a new order
     route("GET", "/fapi/v1/openOrder", open_order),
     route("GET", "/fapi/v1/openOrders", open_orders, without_symbol=40),
     route("GET", "/fapi/v1/allOrders", all_orders, weight=5),

@@ -47,6 +47,11 @@ async def test_the_used_weight_and_order_counts_come_back_in_headers(binance_ven
     headers = client.last_response_headers
     assert (headers["X-MBX-USED-WEIGHT-1M"], headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1M"]) == (
         "10", "2", "2")
+    resting = await client.create_order(BTC, "limit", "buy", 0.01, 58000)
+    await client.edit_order(resting["id"], BTC, "limit", "buy", 0.01, 58100)  # a modify: weight 0, one order
+    headers = client.last_response_headers
+    assert (headers["X-MBX-USED-WEIGHT-1M"], headers["X-MBX-ORDER-COUNT-10S"], headers["X-MBX-ORDER-COUNT-1M"]) == (
+        "10", "4", "4")
     client.options["fetchOpenOrders"] = {"warnWithoutSymbol": False}
     await client.fetch_open_orders()  # 40 without a symbol
     assert client.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "50"
