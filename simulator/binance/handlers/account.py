@@ -123,7 +123,15 @@ def close_listen_key(call: Call) -> dict[str, Any]:
     return {}
 
 
+def commission_rate(call: Call) -> dict[str, Any]:
+    """``fetch_trading_fee``: the account's maker and taker rates for one symbol."""
+    inst = call.engine.instrument(_symbol(call))
+    return {"symbol": inst.symbol, "makerCommissionRate": str(inst.maker_fee_rate),
+            "takerCommissionRate": str(inst.taker_fee_rate)}
+
+
 ROUTES = (
+    route("GET", "/fapi/v1/commissionRate", commission_rate, weight=20),
     route("GET", "/fapi/v2/balance", balance, weight=5),
     route("GET", "/fapi/v3/balance", balance, weight=5),
     route("GET", "/fapi/v2/account", account, weight=5),

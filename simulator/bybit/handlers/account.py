@@ -92,8 +92,20 @@ def coin_info(call: Call) -> Mapping[str, Any]:
     }
 
 
+def fee_rate(call: Call) -> Mapping[str, Any]:
+    """The account's maker and taker rates: one symbol's, or every listed symbol's (``fetch_trading_fee(s)``)."""
+    call.params.category()
+    if call.params.text("baseCoin") is not None:
+        raise BybitError(10001, "this simulator doesn't (yet) support baseCoin on fee-rate (options only)")
+    symbol = call.params.text("symbol")
+    listed = call.engine.instruments() if symbol is None else [call.engine.instrument(symbol)]
+    return {"list": [{"symbol": i.symbol, "takerFeeRate": str(i.taker_fee_rate), "makerFeeRate": str(i.maker_fee_rate)}
+                     for i in listed]}
+
+
 ROUTES = (
     get("/v5/user/query-api", query_api, private=True),
+    get("/v5/account/fee-rate", fee_rate, private=True),
     get("/v5/account/info", account_info, private=True),
     get("/v5/account/wallet-balance", wallet_balance, private=True),
     get("/v5/asset/coin/query-info", coin_info, private=True),

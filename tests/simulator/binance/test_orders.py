@@ -169,3 +169,12 @@ async def test_a_resting_limit_order_is_modified_in_place_and_pushed_as_an_amend
     assert (filled["status"], filled["filled"], filled["average"]) == ("closed", 0.02, 60000.0)
     with pytest.raises(ccxt.OrderNotFound, match="-2013"):
         await rest.edit_order(placed["id"], BTC, "limit", "buy", 0.02, 58000)
+
+
+async def test_the_commission_rate_is_the_one_charged(binance_rest: Any) -> None:
+    fee = await binance_rest.fetch_trading_fee(BTC)
+    await binance_rest.create_order(BTC, "market", "buy", 0.01)
+    [trade] = await binance_rest.fetch_my_trades(BTC)
+
+    assert (fee["maker"], fee["taker"]) == (0.0002, 0.0005)
+    assert trade["fee"]["cost"] == pytest.approx(0.01 * 60000 * fee["taker"])

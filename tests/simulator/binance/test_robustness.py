@@ -54,6 +54,7 @@ TEMPLATES = (
                                   "reduceOnly": "true", "newOrderRespType": "RESULT"}),
     _t("POST", "/fapi/v1/order", {**BTC, "side": "BUY", "type": "LIMIT", "quantity": "0.02", "price": "58000",
                                   "timeInForce": "GTC", "newClientOrderId": "bent-1", "positionSide": "BOTH"}),
+    _t("GET", "/fapi/v1/commissionRate", BTC),
     _t("GET", "/fapi/v1/order", {**BTC, "orderId": ORDER_ID}),
     _t("DELETE", "/fapi/v1/order", {**BTC, "origClientOrderId": "keep-1"}),
     _t("PUT", "/fapi/v1/order", {**BTC, "orderId": ORDER_ID, "side": "BUY", "quantity": "0.02", "price": "58500"}),

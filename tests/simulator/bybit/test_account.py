@@ -108,3 +108,18 @@ async def test_a_timestamp_within_the_receive_window_is_accepted(bybit_venue: Ru
         bybit_venue, "/v5/account/wallet-balance", {"accountType": "UNIFIED"}, timestamp=ts, recv_window="3000"
     )
     assert body["retCode"] == 10002
+
+
+async def test_fee_rates_are_the_instruments_own_for_one_symbol_or_all(bybit_rest: Any) -> None:
+    await bybit_rest.load_markets()
+
+    one = await bybit_rest.fetch_trading_fee("BTC/USDT:USDT")
+    every = await bybit_rest.fetch_trading_fees({"category": "linear"})
+
+    assert (one["maker"], one["taker"]) == (0.0002, 0.00055)
+    assert one["info"] == {"symbol": "BTCUSDT", "takerFeeRate": "0.00055", "makerFeeRate": "0.0002"}
+    assert sorted(every) == ["BTC/USDT:USDT", "ETH/USDT:USDT", "GIGA/USDT:USDT"]
+    # The rate charged on a fill is the rate told.
+    await bybit_rest.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
+    [trade] = await bybit_rest.fetch_my_trades("BTC/USDT:USDT")
+    assert trade["fee"]["cost"] == pytest.approx(0.01 * 60000 * one["taker"])

@@ -43,6 +43,7 @@ TEMPLATES = (
     Template("GET", "/v5/market/tickers", LINEAR),
     Template("GET", "/v5/user/query-api", {}),
     Template("GET", "/v5/account/info", {}),
+    Template("GET", "/v5/account/fee-rate", LINEAR),
     Template("GET", "/v5/account/wallet-balance", {"accountType": "UNIFIED", "coin": "USDT"}),
     Template("GET", "/v5/asset/coin/query-info", {"coin": "USDT"}),
     Template("POST", "/v5/order/create", {**LINEAR, "side": "Sell", "orderType": "Market", "qty": "0.01",
