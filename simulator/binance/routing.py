@@ -49,13 +49,16 @@ class Route:
     auth: str = SIGNED
     weight: int = 1  # request weight against the IP's minute limit, as Binance documents it
     weight_without_symbol: int | None = None  # some list calls cost more across every symbol
+    weigh: Callable[[Mapping[str, str]], int] | None = None  # a weight that depends on the call (klines' limit)
 
     def weight_of(self, params: Mapping[str, str]) -> int:
+        if self.weigh is not None:
+            return self.weigh(params)
         if self.weight_without_symbol is not None and not params.get("symbol"):
             return self.weight_without_symbol
         return self.weight
 
 
 def route(method: str, path: str, handler: Handler, auth: str = SIGNED, *, weight: int = 1,
-          without_symbol: int | None = None) -> Route:
-    return Route(method, path, handler, auth, weight, without_symbol)
+          without_symbol: int | None = None, weigh: Callable[[Mapping[str, str]], int] | None = None) -> Route:
+    return Route(method, path, handler, auth, weight, without_symbol, weigh)

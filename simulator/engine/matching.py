@@ -159,6 +159,7 @@ class Matcher:
         )
         engine.orders.add_execution(execution)
         engine._set_market(market.traded(qty, price))
+        engine.tape(order.symbol).traded(now, qty, price, taker_buy=(order.side is Side.BUY) != is_maker)
         engine._emit(Executed(execution))
         position = outcome.position
         engine._put_position(position)

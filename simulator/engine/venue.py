@@ -33,6 +33,7 @@ from simulator.engine.orders import Order, OrderRequest
 from simulator.engine.positions import Position
 from simulator.engine.rejections import Rejection, RejectReason
 from simulator.engine.store import OrderStore
+from simulator.engine.tape import Tape
 from simulator.engine.tpsl import TpslBook
 from simulator.engine.validation import (
     check_min_notional,
@@ -76,6 +77,7 @@ class Engine:
         self.orders = OrderStore(closed_window=self.config.closed_window)
         self._instruments: dict[Symbol, Instrument] = {}
         self._markets: dict[Symbol, MarketState] = {}
+        self._tapes: dict[Symbol, Tape] = {}
         self._accounts: dict[AccountId, Account] = {}
         self._by_key: dict[str, Account] = {}
         self._wallets: dict[AccountId, Wallet] = {}
@@ -99,6 +101,7 @@ class Engine:
             raise ValueError(f"instrument {instrument.symbol} is already listed")
         self._instruments[instrument.symbol] = instrument
         self._markets[instrument.symbol] = MarketState.steady(instrument.symbol, Decimal(price), ms=self.now_ms())
+        self._tapes[instrument.symbol] = Tape(self.now_ms(), Decimal(price))
 
     def add_account(
         self, *, api_key: str, api_secret: str, balance: Decimal = Decimal(0), read_only: bool = False
@@ -133,6 +136,10 @@ class Engine:
 
     def instruments(self) -> list[Instrument]:
         return sorted(self._instruments.values(), key=lambda i: i.symbol)
+
+    def tape(self, symbol: str) -> Tape:
+        """The instrument's price and trade history since listing (klines are built from it)."""
+        return self._tapes[self.instrument(symbol).symbol]
 
     def market(self, symbol: str) -> MarketState:
         return self._markets[self.instrument(symbol).symbol]
@@ -193,6 +200,7 @@ class Engine:
             # Prices live on the tick grid, as every venue quotes them; anything else is a test bug.
             check_price(Decimal(price), inst)
             self._markets[sym] = self._markets[sym].moved_to(Decimal(price), ms=self.now_ms())
+            self._tapes[sym].moved(self.now_ms(), Decimal(price))
             self._emit(TickerChanged(self._markets[sym]))
             # A mark move alone changes no balance: venues push no wallet event for unrealised PnL.
             self._matcher.sweep(sym)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from simulator.binance.errors import BAD_SYMBOL
-from simulator.binance.render import symbol_info
+from simulator.binance.errors import BAD_SYMBOL, BinanceError, unsupported
+from simulator.binance.render import fixed, symbol_info
 from simulator.binance.routing import PUBLIC, Call, route
 from simulator.engine.instruments import Instrument
 
@@ -60,6 +61,56 @@ def premium_index(call: Call) -> Any:
     return rows[0] if "symbol" in call.params else rows
 
 
+# Binance's kline intervals in minutes. Weeks open on Monday 00:00 UTC (the epoch was a Thursday).
+KLINE_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360,
+                 "8h": 480, "12h": 720, "1d": 1440, "3d": 4320, "1w": 10080}
+_WEEK_OFFSET_MS = 4 * 86_400_000
+
+
+def _klines_weight(params: Mapping[str, str]) -> int:
+    text = params.get("limit") or "500"
+    limit = int(text) if text.isascii() and text.isdigit() else 500
+    return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
+
+
+def klines(call: Call) -> list[list[Any]]:
+    """Candles from the instrument's own price and trade history (``fetch_ohlcv``), oldest first.
+
+    With ``startTime``, the first ``limit`` candles opening from it; else the last ``limit`` up to
+    ``endTime`` or now, the current one included. Volume is what traded on this venue."""
+    params = call.params
+    params.need("symbol")  # mandatory, as on Binance, before the interval is read
+    interval = params.need("interval")
+    if interval == "1M":
+        raise unsupported("interval=1M (calendar months)")
+    minutes = KLINE_MINUTES.get(interval)
+    if minutes is None:
+        raise BinanceError(-1120, "Invalid interval.")
+    given = params.integer("limit")
+    limit = 500 if given is None else given
+    if not 1 <= limit <= 1500:
+        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+    start, end = params.integer("startTime"), params.integer("endTime")
+    [inst] = _instruments(call)
+    step = minutes * 60_000
+    offset = _WEEK_OFFSET_MS if interval == "1w" else 0
+
+    def opening(ms: int) -> int:  # the open of the candle ``ms`` falls in
+        return ms - (ms - offset) % step
+
+    last = opening(call.now_ms if end is None else min(end, call.now_ms))
+    if start is not None:
+        first = opening(start) + (step if (start - offset) % step else 0)
+        last = min(last, first + (limit - 1) * step)
+    else:
+        first = last - (limit - 1) * step
+    candles = call.engine.tape(inst.symbol).candles(step, first_open_ms=first, last_open_ms=last) if first <= last else []
+    tick, qty = inst.tick_size, inst.qty_step
+    return [[c.open_ms, fixed(c.open, tick), fixed(c.high, tick), fixed(c.low, tick), fixed(c.close, tick),
+             fixed(c.volume, qty), c.open_ms + step - 1, str(c.turnover), c.trades, fixed(c.taker_buy_volume, qty),
+             str(c.taker_buy_turnover), "0"] for c in candles]
+
+
 ROUTES = (
     route("GET", "/fapi/v1/exchangeInfo", exchange_info, PUBLIC),
     route("GET", "/fapi/v1/time", server_time, PUBLIC),
@@ -67,4 +118,5 @@ ROUTES = (
     route("GET", "/fapi/v1/ticker/price", ticker_price, PUBLIC, without_symbol=2),
     route("GET", "/fapi/v2/ticker/price", ticker_price, PUBLIC, without_symbol=2),
     route("GET", "/fapi/v1/premiumIndex", premium_index, PUBLIC, without_symbol=10),
+    route("GET", "/fapi/v1/klines", klines, PUBLIC, weigh=_klines_weight),
 )

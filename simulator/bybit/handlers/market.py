@@ -1,14 +1,15 @@
-"""``/v5/market/*``: server time, instruments and tickers (public, unsigned)."""
+"""``/v5/market/*``: server time, instruments, tickers and klines (public, unsigned)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.bybit.errors import BybitError
+from simulator.bybit.errors import BybitError, invalid
 from simulator.bybit.params import KNOWN_CATEGORIES
 from simulator.bybit.render.market import instrument_item, ticker_item
 from simulator.bybit.routing import Call, get
+from simulator.bybit.wire import plain
 
 
 def server_time(call: Call) -> Mapping[str, Any]:
@@ -55,8 +56,54 @@ def tickers(call: Call) -> Mapping[str, Any]:
     }
 
 
+# Bybit's kline intervals, in minutes. A week opens on Monday 00:00 UTC (the epoch was a Thursday).
+KLINE_MINUTES = {"1": 1, "3": 3, "5": 5, "15": 15, "30": 30, "60": 60, "120": 120, "240": 240, "360": 360,
+                 "720": 720, "D": 1440, "W": 10080}
+_WEEK_OFFSET_MS = 4 * 86_400_000
+
+
+def kline(call: Call) -> Mapping[str, Any]:
+    """Candles from the instrument's own price and trade history (``fetch_ohlcv``), newest first.
+
+    With ``start``, the first ``limit`` candles opening from it (up to ``end``); without, the last
+    ``limit`` up to ``end`` or now, the current one included. Volume is what traded on this venue."""
+    params = call.params
+    category = params.category()
+    symbol = params.text("symbol", required=True)
+    interval = params.text("interval", required=True)
+    assert symbol is not None and interval is not None
+    if interval == "M":
+        raise BybitError(10001, "this simulator doesn't (yet) support interval=M (calendar months)")
+    minutes = KLINE_MINUTES.get(interval)
+    if minutes is None:
+        raise invalid("interval")
+    limit = params.limit(default=200, maximum=1000)
+    start, end = params.integer("start"), params.integer("end")
+    if symbol not in {i.symbol for i in call.engine.instruments()}:
+        raise BybitError(10001, "params error: symbol invalid")
+    inst = call.engine.instrument(symbol)
+    step = minutes * 60_000
+    offset = _WEEK_OFFSET_MS if interval == "W" else 0
+
+    def opening(ms: int) -> int:  # the open of the candle ``ms`` falls in
+        return ms - (ms - offset) % step
+
+    last = opening(call.now_ms if end is None else min(end, call.now_ms))
+    if start is not None:
+        first = opening(start) + (step if (start - offset) % step else 0)
+        last = min(last, first + (limit - 1) * step)
+    else:
+        first = last - (limit - 1) * step
+    candles = call.engine.tape(symbol).candles(step, first_open_ms=first, last_open_ms=last) if first <= last else []
+    price = inst.format_price
+    return {"category": category, "symbol": symbol, "list": [
+        [str(c.open_ms), price(c.open), price(c.high), price(c.low), price(c.close), plain(c.volume),
+         plain(c.turnover)] for c in reversed(candles)]}
+
+
 ROUTES = (
     get("/v5/market/time", server_time),
+    get("/v5/market/kline", kline),
     get("/v5/market/instruments-info", instruments_info),
     get("/v5/market/tickers", tickers),
 )

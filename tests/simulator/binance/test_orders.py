@@ -178,3 +178,26 @@ async def test_the_commission_rate_is_the_one_charged(binance_rest: Any) -> None
 
     assert (fee["maker"], fee["taker"]) == (0.0002, 0.0005)
     assert trade["fee"]["cost"] == pytest.approx(0.01 * 60000 * fee["taker"])
+
+
+async def test_klines_are_built_from_the_venues_own_prices_and_fills(binance_venue: RunningBinance) -> None:
+    rest = binance_venue.rest_client()
+    await rest.load_markets()
+    listed = binance_venue.engine.now_ms()
+    await asyncio.sleep(60 - listed % 60_000 / 1000 + 30)
+    binance_venue.engine.set_price("BTCUSDT", "60100.0")
+    await rest.create_order(BTC, "market", "buy", 0.01)  # a buyer taking 60100
+    binance_venue.engine.set_price("BTCUSDT", "59900.0")
+    await asyncio.sleep(60)
+
+    candles = await rest.fetch_ohlcv(BTC, "1m", limit=3)
+    raw = await rest.fapiPublicGetKlines({"symbol": "BTCUSDT", "interval": "1m", "limit": 3})
+
+    minute = listed - listed % 60_000
+    assert [c[:6] for c in candles] == [[minute, 60000.0, 60000.0, 60000.0, 60000.0, 0.0],
+                                        [minute + 60_000, 60000.0, 60100.0, 59900.0, 59900.0, 0.01],
+                                        [minute + 120_000, 59900.0, 59900.0, 59900.0, 59900.0, 0.0]]
+    assert raw[1] == [minute + 60_000, "60000.0", "60100.0", "59900.0", "59900.0", "0.010", minute + 119_999,
+                      "601.000", 1, "0.010", "601.000", "0"]  # oldest first; the taker bought
+    with pytest.raises(ccxt.BadRequest, match="-1120"):
+        await rest.fapiPublicGetKlines({"symbol": "BTCUSDT", "interval": "7m"})

@@ -54,6 +54,7 @@ TEMPLATES = (
                                   "reduceOnly": "true", "newOrderRespType": "RESULT"}),
     _t("POST", "/fapi/v1/order", {**BTC, "side": "BUY", "type": "LIMIT", "quantity": "0.02", "price": "58000",
                                   "timeInForce": "GTC", "newClientOrderId": "bent-1", "positionSide": "BOTH"}),
+    _t("GET", "/fapi/v1/klines", {**BTC, "interval": "1m", "limit": "5", "startTime": "1767225600000"}),
     _t("GET", "/fapi/v1/commissionRate", BTC),
     _t("GET", "/fapi/v1/order", {**BTC, "orderId": ORDER_ID}),
     _t("DELETE", "/fapi/v1/order", {**BTC, "origClientOrderId": "keep-1"}),
@@ -92,7 +93,7 @@ VOCABULARY = (
     "algoId", "algoType", "clientAlgoId", "closePosition", "dualSidePosition", "endTime", "leverage", "limit",
     "marginType", "newClientOrderId", "newOrderRespType", "orderId", "origClientOrderId", "positionSide",
     "price", "quantity", "recvWindow", "reduceOnly", "side", "startTime", "symbol", "timeInForce", "timestamp",
-    "triggerPrice", "type", "workingType", "priceProtect", "stopPrice", "signature", "priceMatch",
+    "triggerPrice", "type", "workingType", "priceProtect", "stopPrice", "signature", "priceMatch", "interval",
 )
 # Everything a Binance client sends is text.
 calls = junk.bent(TEMPLATES, VOCABULARY, junk.texts)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import ccxt
 import pytest
 
 from simulator.server import RunningVenue
@@ -54,3 +56,31 @@ async def test_fetch_ticker_follows_price_moves(bybit_venue: RunningVenue, bybit
     ticker = await bybit_rest.fetch_ticker("ETH/USDT:USDT")
     assert (ticker["last"], ticker["high"], ticker["low"]) == (3150.5, 3150.5, 3000.0)
     assert ticker["percentage"] == 5.0167
+
+
+async def test_klines_are_built_from_the_venues_own_prices_and_fills(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    await bybit_rest.load_markets()
+    listed = bybit_venue.engine.now_ms()
+    await asyncio.sleep(60 - listed % 60_000 / 1000 + 30)  # half-way into the next minute
+    bybit_venue.engine.set_price("BTCUSDT", "60100.0")
+    await bybit_rest.create_order("BTC/USDT:USDT", "market", "buy", 0.01)  # at 60100
+    await asyncio.sleep(10)
+    bybit_venue.engine.set_price("BTCUSDT", "59900.0")
+    await asyncio.sleep(60)
+
+    candles = await bybit_rest.fetch_ohlcv("BTC/USDT:USDT", "1m", limit=3)
+    raw = await bybit_rest.public_get_v5_market_kline({"category": "linear", "symbol": "BTCUSDT", "interval": "1",
+                                                       "limit": "2"})
+
+    listed_minute = listed - listed % 60_000
+    assert candles == [
+        [listed_minute, 60000.0, 60000.0, 60000.0, 60000.0, 0.0],  # listed: flat, nothing traded
+        [listed_minute + 60_000, 60000.0, 60100.0, 59900.0, 59900.0, 0.01],
+        [listed_minute + 120_000, 59900.0, 59900.0, 59900.0, 59900.0, 0.0],  # the current minute
+    ]
+    assert [row[0] for row in raw["result"]["list"]] == [str(listed_minute + 120_000), str(listed_minute + 60_000)]
+    assert raw["result"]["list"][1][5:] == ["0.01", "601"]  # volume and turnover, newest first
+    since = await bybit_rest.fetch_ohlcv("BTC/USDT:USDT", "1m", since=listed_minute + 60_000, limit=1)
+    assert since == candles[1:2]
+    with pytest.raises(ccxt.BadRequest, match="doesn't \\(yet\\) support interval=M"):
+        await bybit_rest.fetch_ohlcv("BTC/USDT:USDT", "1M")

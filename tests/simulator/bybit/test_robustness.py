@@ -41,6 +41,9 @@ TEMPLATES = (
     Template("GET", "/v5/market/time", {}),
     Template("GET", "/v5/market/instruments-info", LINEAR),
     Template("GET", "/v5/market/tickers", LINEAR),
+    Template("GET", "/v5/market/kline", {**LINEAR, "interval": "1", "limit": "5"}),
+    Template("GET", "/v5/market/kline", {**LINEAR, "interval": "W", "start": "1767225600000",
+                                         "end": "1767830400000"}),
     Template("GET", "/v5/user/query-api", {}),
     Template("GET", "/v5/account/info", {}),
     Template("GET", "/v5/account/fee-rate", LINEAR),
@@ -74,7 +77,7 @@ TEMPLATES = (
 )
 # Every parameter name a handler reads, so edits reach the checks behind the first one.
 VOCABULARY = (
-    "accountType", "baseCoin", "buyLeverage", "category", "closeOnTrigger", "coin", "cursor", "endTime",
+    "accountType", "baseCoin", "end", "interval", "start", "buyLeverage", "category", "closeOnTrigger", "coin", "cursor", "endTime",
     "execType", "limit", "mode", "openOnly", "orderIv", "slLimitPrice", "tpLimitPrice", "orderFilter", "orderId", "orderLinkId", "orderStatus",
     "orderType", "positionIdx", "price", "qty", "reduceOnly", "sellLeverage", "settleCoin", "side", "slSize",
     "slTriggerBy", "startTime", "status", "stopLoss", "symbol", "takeProfit", "timeInForce", "tpSize",

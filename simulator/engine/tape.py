@@ -1,0 +1,67 @@
+"""Each instrument's price and trade history since it was listed, and the candles built from it.
+
+Prices move only when a test, a scenario or a control call moves them, so a candle is exact: its
+open is the price standing at its start, its high, low and close come from the moves inside it,
+and its volume from the fills inside it. A candle with no move is flat at the standing price.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    open_ms: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal  # contracts traded
+    turnover: Decimal  # quote value traded
+    trades: int
+    taker_buy_volume: Decimal  # of the volume, what buyers took from the book
+    taker_buy_turnover: Decimal
+
+
+class Tape:
+    """What moved one instrument's market, in time order, from its listing at ``since_ms``."""
+
+    def __init__(self, since_ms: int, price: Decimal) -> None:
+        self.since_ms = since_ms
+        self._move_ms: list[int] = [since_ms]
+        self._prices: list[Decimal] = [price]
+        self._trade_ms: list[int] = []
+        self._trades: list[tuple[Decimal, Decimal, bool]] = []  # (qty, price, taken by a buyer)
+
+    def moved(self, ms: int, price: Decimal) -> None:
+        self._move_ms.append(ms)
+        self._prices.append(price)
+
+    def traded(self, ms: int, qty: Decimal, price: Decimal, *, taker_buy: bool) -> None:
+        self._trade_ms.append(ms)
+        self._trades.append((qty, price, taker_buy))
+
+    def candles(self, interval_ms: int, *, first_open_ms: int, last_open_ms: int) -> list[Candle]:
+        """Candles of ``interval_ms`` opening from ``first_open_ms`` to ``last_open_ms`` (both on the
+        interval's grid), in time order; none opens before the one the listing falls in."""
+        listed_in = self.since_ms - (self.since_ms - first_open_ms) % interval_ms
+        start = max(first_open_ms, listed_in)
+        return [self._candle(open_ms, interval_ms) for open_ms in range(start, last_open_ms + 1, interval_ms)]
+
+    def _candle(self, open_ms: int, interval_ms: int) -> Candle:
+        end_ms = open_ms + interval_ms
+        # The price standing when the candle opens (the listing price before any move).
+        before = bisect.bisect_right(self._move_ms, open_ms) - 1
+        first, last = max(before, 0), bisect.bisect_left(self._move_ms, end_ms)
+        inside = self._prices[first:last] if last > first else [self._prices[first]]
+        t0, t1 = bisect.bisect_left(self._trade_ms, open_ms), bisect.bisect_left(self._trade_ms, end_ms)
+        trades = self._trades[t0:t1]
+        bought = [(q, p) for q, p, taker_buy in trades if taker_buy]
+        return Candle(open_ms=open_ms, open=inside[0], high=max(inside), low=min(inside), close=inside[-1],
+                      volume=sum((q for q, _, _ in trades), Decimal(0)),
+                      turnover=sum((q * p for q, p, _ in trades), Decimal(0)), trades=len(trades),
+                      taker_buy_volume=sum((q for q, _ in bought), Decimal(0)),
+                      taker_buy_turnover=sum((q * p for q, p in bought), Decimal(0)))
