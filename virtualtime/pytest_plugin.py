@@ -90,12 +90,14 @@ def _needs_asyncio_mark(item: pytest.Item) -> bool:
             and PytestAsyncioFunction.item_subclass_for(item) is not None)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> Generator[None, None, None]:
     # pytest-asyncio gives a test its loop here, by the asyncio mark on its definition: the mark
-    # goes on first (this plugin registers after pytest-asyncio, so its hook is called first).
+    # must be on first. A wrapper runs before every plain implementation, whichever registered
+    # first (with -p this plugin registers before pytest-asyncio; through a conftest, after it).
     if _needs_asyncio_mark(metafunc.definition):
         metafunc.definition.add_marker("asyncio")
+    return (yield)
 
 
 @pytest.hookimpl(hookwrapper=True, trylast=True)

@@ -74,25 +74,27 @@ def fuzz(subject: str = "bot", venue: str = "bybit", *, seed: int = 0, profile_n
         test()
     except FuzzFailure as failure:
         found = str(failure)
-    except hypothesis.errors.FlakyFailure as flaky:
-        # A failure that did not reproduce when Hypothesis ran it again: still a finding (a flaky
-        # run is a bug of its own), reported with the program it first failed with.
-        found = _flaky_finding(flaky, machine.stats.last_failure)
     except BaseExceptionGroup as group:
+        # Several failures, or one Hypothesis could not make happen again (FlakyFailure): a finding
+        # when an invariant broke in it (a flaky run is a bug of its own), else an error of the run.
         if group.subgroup(FuzzFailure) is None:
             raise
-        found = "\n\n".join(str(f) for f in _leaves(group) if isinstance(f, FuzzFailure))
+        found = _group_finding(group)
     wall = time.perf_counter() - started
     stats = machine.stats
     return Report(subject, venue, seed, profile_name, stats.examples, stats.steps, stats.failures, wall, found,
                   stats.last_failure if found else None)
 
 
-def _flaky_finding(flaky: BaseException, scenario_file: str | None) -> str:
-    failures = [str(f) for f in _leaves(flaky) if isinstance(f, FuzzFailure)]
-    first = failures[0] if failures else f"{type(flaky).__name__}: {flaky}"
-    return (f"{first}\n(flaky: Hypothesis could not make it fail again; the scenario file"
-            f" {scenario_file or 'was not written'} holds the program that failed)")
+def _group_finding(group: BaseExceptionGroup) -> str:
+    leaves = _leaves(group)
+    text = "\n\n".join(str(f) for f in leaves if isinstance(f, FuzzFailure))
+    others = [f"{type(e).__name__}: {e}" for e in leaves if not isinstance(e, FuzzFailure)]
+    if others:
+        text += "\nalso raised: " + "; ".join(others)
+    if isinstance(group, hypothesis.errors.FlakyFailure):
+        text += "\n(flaky: Hypothesis could not make it fail again; the scenario file holds the program that failed)"
+    return text
 
 
 def _leaves(error: BaseException) -> list[BaseException]:
@@ -113,11 +115,17 @@ def _report_progress(machine: type[LifecycleMachine]) -> None:
     machine.on_example_end = report
 
 
+def _at_least_one(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subject", default="bot", help="bot, seed-flow, or module:factory (default bot)")
     parser.add_argument("--venue", default="bybit", choices=["bybit", "binance"])
-    parser.add_argument("--examples", type=int, help="how many examples (default: the profile's)")
-    parser.add_argument("--steps", type=int, help="the most steps in one example (default: the profile's)")
+    parser.add_argument("--examples", type=_at_least_one, help="how many examples (default: the profile's)")
+    parser.add_argument("--steps", type=_at_least_one, help="the most steps in one example (default: the profile's)")
     parser.add_argument("--seed", type=int, default=0, help="the world's seed, and Hypothesis's outside ci")
     parser.add_argument("--profile", default="ci", choices=PROFILES)
     parser.add_argument("--out", default="fuzz-failures", help="where a failure's scenario file is written")
@@ -139,6 +147,12 @@ def main(args: argparse.Namespace) -> int:
     except SubjectUnavailable as error:
         # No run was made: whatever Hypothesis printed on the way, this is no finding.
         print(f"the fuzzer could not run its subject, not a finding: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # noqa: BLE001 - the command's top level: an error of the run, told as such
+        # Invariants broken are FuzzFailures, handled in fuzz(); this is Hypothesis refusing the run
+        # (a health check, a strategy that could not replay) or a bug of the fuzzer's own.
+        leaves = "; ".join(f"{type(e).__name__}: {e}" for e in _leaves(error))
+        print(f"the fuzzer stopped on an error of the run, not a finding: {leaves}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report.as_json()))

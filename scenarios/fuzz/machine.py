@@ -82,6 +82,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             if isinstance(error, Exception):
                 raise SubjectUnavailable(f"{self.subject} could not start: {type(error).__name__}: {error}") from error
             raise
+        self.start_ms = self.session.run.start_ms
         type(self).stats.examples += 1
 
     def _step(self, table: dict[str, Any]) -> None:
@@ -131,11 +132,25 @@ class LifecycleMachine(RuleBasedStateMachine):
                 self._step({"do": "clear-faults"})
                 self.at_ms += SETTLE_MS
                 self._step({"do": "wait"})
-                verdict = self.session.end(self.at_ms)
+                try:
+                    verdict = self.session.end(self.at_ms)  # judges the run, then closes the world
+                except Exception as error:  # noqa: BLE001 - the subject broke while it was closed: a finding
+                    self._fail([], duration_ms=self.at_ms, raised=f"closing the subject: {type(error).__name__}: {error}")
                 if verdict.violations:
                     self._fail(verdict.violations, duration_ms=self.at_ms)
         finally:
+            unclosed = self._close()
+        if unclosed is not None:  # reached only when the run itself was judged clean
+            self._fail([], duration_ms=self.at_ms, raised=f"closing the subject: {type(unclosed).__name__}: {unclosed}")
+
+    def _close(self) -> Exception | None:
+        """Close the world; what closing the subject raised (a bug of its own, reported as one)."""
+        unclosed = None
+        try:
             self.session.close()
+        except Exception as error:  # noqa: BLE001 - whatever a subject raises on close is reported, not lost
+            unclosed = error
+        finally:
             self._exit.close()
             hook = type(self).on_example_end
             if hook is not None:
@@ -143,6 +158,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             # Hypothesis keeps a failure's traceback, whose frames hold this machine: let go of the
             # world (loop, venue, clients, subject) so kept failures do not keep it all alive.
             del self.session, self.sim
+        return unclosed
 
     def _fail(self, violations: list[Violation], *, duration_ms: int, raised: str | None = None) -> None:
         self.failed = True
@@ -154,8 +170,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         stats = type(self).stats
         stats.failures += 1
         stats.last_failure = str(path)
-        start = self.session.run.start_ms
-        shown = "\n".join(f"  {v.line(start)}" for v in violations)
+        shown = "\n".join(f"  {v.line(self.start_ms)}" for v in violations)
         steps = "\n".join(f"  {line}" for line in self.program.lines())
         what = f"a step raised {raised}" if raised else ", ".join(found)
         raise FuzzFailure(f"{self.subject} on {self.venue}, seed {self.seed}: {what}\n{shown}\n"

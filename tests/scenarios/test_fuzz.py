@@ -73,6 +73,19 @@ def test_a_subject_that_cannot_be_loaded_or_started_is_no_finding(tmp_path: Path
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_subject_that_fails_to_close_is_a_finding_and_bad_counts_are_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fuzz", "--subject", "tests.scenarios.user_subject:make_unclosable", "--examples", "1",
+                 "--steps", "1", "--json", "--out", str(tmp_path)])
+    out, _ = capsys.readouterr()
+    assert code == 1
+    assert "closing the subject: RuntimeError: database is locked" in json.loads(out)["found"]
+
+    with pytest.raises(SystemExit) as refused:
+        main(["fuzz", "--examples", "0"])
+    assert refused.value.code == 2 and "a whole number of at least 1, got '0'" in capsys.readouterr().err
+
+
 def test_a_failure_that_does_not_repeat_is_still_a_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from tests.scenarios import user_subject
 

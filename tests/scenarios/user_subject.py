@@ -81,3 +81,15 @@ class Flaky(OurBot):
 
 def make_flaky(seed: int) -> Flaky:
     return Flaky(seed)
+
+
+class CannotClose(OurBot):
+    name = "cannot-close"
+
+    async def close(self) -> None:
+        await super().close()
+        raise RuntimeError("database is locked")
+
+
+def make_unclosable(seed: int) -> CannotClose:
+    return CannotClose(seed)

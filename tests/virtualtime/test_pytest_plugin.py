@@ -137,6 +137,54 @@ async def test_second(shared):
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.parametrize("loaded_by", ["conftest", "-p"])
+def test_the_plugin_works_however_it_is_loaded(pytester: pytest.Pytester, loaded_by: str) -> None:
+    """With -p the plugin registers before pytest-asyncio, through a conftest after it: the mark must
+    be on before pytest-asyncio picks the loop either way (else a strict-mode test ran on a real loop)."""
+    if loaded_by == "conftest":
+        pytester.makeconftest(CONFTEST)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_user='''
+import asyncio
+import pytest
+from virtualtime.loop import VirtualEventLoop
+
+@pytest.mark.virtual_time
+async def test_on_virtual_time():
+    assert isinstance(asyncio.get_running_loop(), VirtualEventLoop)
+''')
+    extra = ["-p", "virtualtime.pytest_plugin"] if loaded_by == "-p" else []
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:xdist", *extra)
+    result.assert_outcomes(passed=1)
+
+
+def test_a_loop_shared_past_its_limit_does_not_spin_for_ever(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini(INI)
+    pytester.makepyfile(test_user='''
+import asyncio
+import pytest
+
+pytestmark = [pytest.mark.virtual_time(max_virtual_s=60), pytest.mark.asyncio(loop_scope="module")]
+
+async def _keepalive():
+    while True:
+        await asyncio.sleep(1)
+
+async def test_past_the_limit():
+    await asyncio.sleep(61)
+
+async def test_then_waits_for_ever():
+    task = asyncio.ensure_future(_keepalive())
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
+        task.cancel()
+''')
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:xdist", timeout=120)
+    result.assert_outcomes(failed=2)
+
+
 def test_the_virtual_loop_fixture_refuses_an_unmarked_test(pytester: pytest.Pytester) -> None:
     result = _run(pytester, '''
 async def test_forgot_the_marker(virtual_loop):
