@@ -11,6 +11,8 @@ import bisect
 from dataclasses import dataclass
 from decimal import Decimal
 
+WEEK_OFFSET_MS = 4 * 86_400_000  # 1970-01-05, the first Monday after the epoch
+
 
 @dataclass(frozen=True, slots=True)
 class Candle:
@@ -43,6 +45,24 @@ class Tape:
     def traded(self, ms: int, qty: Decimal, price: Decimal, *, taker_buy: bool) -> None:
         self._trade_ms.append(ms)
         self._trades.append((qty, price, taker_buy))
+
+    def query(self, interval_ms: int, *, now_ms: int, start_ms: int | None, end_ms: int | None, limit: int,
+              weekly: bool = False) -> list[Candle]:
+        """The candles a kline query asks for, in time order. With ``start_ms``, the first ``limit``
+        opening from it; else the last ``limit`` up to ``end_ms`` or now, the current one included.
+        Weekly candles open on Monday 00:00 UTC (the epoch was a Thursday); others on the epoch's grid."""
+        offset = WEEK_OFFSET_MS if weekly else 0
+
+        def opening(ms: int) -> int:  # the open of the candle ``ms`` falls in
+            return ms - (ms - offset) % interval_ms
+
+        last = opening(now_ms if end_ms is None else min(end_ms, now_ms))
+        if start_ms is not None:
+            first = opening(start_ms) + (interval_ms if (start_ms - offset) % interval_ms else 0)
+            last = min(last, first + (limit - 1) * interval_ms)
+        else:
+            first = last - (limit - 1) * interval_ms
+        return self.candles(interval_ms, first_open_ms=first, last_open_ms=last) if first <= last else []
 
     def candles(self, interval_ms: int, *, first_open_ms: int, last_open_ms: int) -> list[Candle]:
         """Candles of ``interval_ms`` opening from ``first_open_ms`` to ``last_open_ms`` (both on the

@@ -61,10 +61,9 @@ def premium_index(call: Call) -> Any:
     return rows[0] if "symbol" in call.params else rows
 
 
-# Binance's kline intervals in minutes. Weeks open on Monday 00:00 UTC (the epoch was a Thursday).
+# Binance's kline intervals, in minutes (a week opens on Monday 00:00 UTC).
 KLINE_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360,
                  "8h": 480, "12h": 720, "1d": 1440, "3d": 4320, "1w": 10080}
-_WEEK_OFFSET_MS = 4 * 86_400_000
 
 
 def _klines_weight(params: Mapping[str, str]) -> int:
@@ -93,18 +92,8 @@ def klines(call: Call) -> list[list[Any]]:
     start, end = params.integer("startTime"), params.integer("endTime")
     [inst] = _instruments(call)
     step = minutes * 60_000
-    offset = _WEEK_OFFSET_MS if interval == "1w" else 0
-
-    def opening(ms: int) -> int:  # the open of the candle ``ms`` falls in
-        return ms - (ms - offset) % step
-
-    last = opening(call.now_ms if end is None else min(end, call.now_ms))
-    if start is not None:
-        first = opening(start) + (step if (start - offset) % step else 0)
-        last = min(last, first + (limit - 1) * step)
-    else:
-        first = last - (limit - 1) * step
-    candles = call.engine.tape(inst.symbol).candles(step, first_open_ms=first, last_open_ms=last) if first <= last else []
+    candles = call.engine.tape(inst.symbol).query(step, now_ms=call.now_ms, start_ms=start, end_ms=end, limit=limit,
+                                              weekly=interval == "1w")
     tick, qty = inst.tick_size, inst.qty_step
     return [[c.open_ms, fixed(c.open, tick), fixed(c.high, tick), fixed(c.low, tick), fixed(c.close, tick),
              fixed(c.volume, qty), c.open_ms + step - 1, str(c.turnover), c.trades, fixed(c.taker_buy_volume, qty),

@@ -56,10 +56,9 @@ def tickers(call: Call) -> Mapping[str, Any]:
     }
 
 
-# Bybit's kline intervals, in minutes. A week opens on Monday 00:00 UTC (the epoch was a Thursday).
+# Bybit's kline intervals, in minutes (a week opens on Monday 00:00 UTC).
 KLINE_MINUTES = {"1": 1, "3": 3, "5": 5, "15": 15, "30": 30, "60": 60, "120": 120, "240": 240, "360": 360,
                  "720": 720, "D": 1440, "W": 10080}
-_WEEK_OFFSET_MS = 4 * 86_400_000
 
 
 def kline(call: Call) -> Mapping[str, Any]:
@@ -83,18 +82,8 @@ def kline(call: Call) -> Mapping[str, Any]:
         raise BybitError(10001, "params error: symbol invalid")
     inst = call.engine.instrument(symbol)
     step = minutes * 60_000
-    offset = _WEEK_OFFSET_MS if interval == "W" else 0
-
-    def opening(ms: int) -> int:  # the open of the candle ``ms`` falls in
-        return ms - (ms - offset) % step
-
-    last = opening(call.now_ms if end is None else min(end, call.now_ms))
-    if start is not None:
-        first = opening(start) + (step if (start - offset) % step else 0)
-        last = min(last, first + (limit - 1) * step)
-    else:
-        first = last - (limit - 1) * step
-    candles = call.engine.tape(symbol).candles(step, first_open_ms=first, last_open_ms=last) if first <= last else []
+    candles = call.engine.tape(symbol).query(step, now_ms=call.now_ms, start_ms=start, end_ms=end, limit=limit,
+                                              weekly=interval == "W")
     price = inst.format_price
     return {"category": category, "symbol": symbol, "list": [
         [str(c.open_ms), price(c.open), price(c.high), price(c.low), price(c.close), plain(c.volume),
