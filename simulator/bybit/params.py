@@ -96,8 +96,9 @@ class Params:
         except KeyError:
             raise invalid(name) from None
 
-    def category(self, *, allow: frozenset[str] = frozenset({SUPPORTED_CATEGORY})) -> str:
-        value = self._values.get("category")
+    def category(self, *, allow: frozenset[str] = frozenset({SUPPORTED_CATEGORY}), default: str | None = None) -> str:
+        """The ``category``; ``default`` where Bybit documents one for a missing category (klines, fee rates)."""
+        value = self._values.get("category", default)
         if value is not None and not isinstance(value, str):
             raise type_error("category")
         if value not in KNOWN_CATEGORIES:

@@ -39,6 +39,9 @@ class Tape:
         self._trades: list[tuple[Decimal, Decimal, bool]] = []  # (qty, price, taken by a buyer)
 
     def moved(self, ms: int, price: Decimal) -> None:
+        if ms == self.since_ms and len(self._prices) == 1:
+            self._prices[0] = price  # set at the listing instant: the listing price it never traded at goes
+            return
         self._move_ms.append(ms)
         self._prices.append(price)
 
@@ -47,10 +50,11 @@ class Tape:
         self._trades.append((qty, price, taker_buy))
 
     def query(self, interval_ms: int, *, now_ms: int, start_ms: int | None, end_ms: int | None, limit: int,
-              weekly: bool = False) -> list[Candle]:
+              weekly: bool = False, from_containing: bool = False) -> list[Candle]:
         """The candles a kline query asks for, in time order. With ``start_ms``, the first ``limit``
-        opening from it; else the last ``limit`` up to ``end_ms`` or now, the current one included.
-        Weekly candles open on Monday 00:00 UTC (the epoch was a Thursday); others on the epoch's grid."""
+        from it (the one it falls in too with ``from_containing``; none before the listing); else the
+        last ``limit`` up to ``end_ms`` or now, the current one included. Weekly candles open on
+        Monday 00:00 UTC (the epoch was a Thursday); others on the epoch's grid."""
         offset = WEEK_OFFSET_MS if weekly else 0
 
         def opening(ms: int) -> int:  # the open of the candle ``ms`` falls in
@@ -58,7 +62,8 @@ class Tape:
 
         last = opening(now_ms if end_ms is None else min(end_ms, now_ms))
         if start_ms is not None:
-            first = opening(start_ms) + (interval_ms if (start_ms - offset) % interval_ms else 0)
+            inside = (start_ms - offset) % interval_ms and not from_containing
+            first = max(opening(start_ms) + (interval_ms if inside else 0), opening(self.since_ms))
             last = min(last, first + (limit - 1) * interval_ms)
         else:
             first = last - (limit - 1) * interval_ms
@@ -73,10 +78,12 @@ class Tape:
 
     def _candle(self, open_ms: int, interval_ms: int) -> Candle:
         end_ms = open_ms + interval_ms
-        # The price standing when the candle opens (the listing price before any move).
-        before = bisect.bisect_right(self._move_ms, open_ms) - 1
-        first, last = max(before, 0), bisect.bisect_left(self._move_ms, end_ms)
-        inside = self._prices[first:last] if last > first else [self._prices[first]]
+        # Opened by the first move at its opening instant, if one came then; else by the price
+        # standing (moves at one instant all count: several can, a fill between them).
+        first, last = bisect.bisect_left(self._move_ms, open_ms), bisect.bisect_left(self._move_ms, end_ms)
+        inside = self._prices[first:last]
+        if not inside or self._move_ms[first] != open_ms:
+            inside = [self._prices[max(first - 1, 0)], *inside]
         t0, t1 = bisect.bisect_left(self._trade_ms, open_ms), bisect.bisect_left(self._trade_ms, end_ms)
         trades = self._trades[t0:t1]
         bought = [(q, p) for q, p, taker_buy in trades if taker_buy]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from simulator.binance.errors import BAD_SYMBOL, BinanceError, unsupported
@@ -66,6 +67,9 @@ KLINE_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h"
                  "8h": 480, "12h": 720, "1d": 1440, "3d": 4320, "1w": 10080}
 
 
+_QUOTE = Decimal("0.00000001")  # quote volumes carry eight decimals on Binance
+
+
 def _klines_weight(params: Mapping[str, str]) -> int:
     text = params.get("limit") or "500"
     limit = int(text) if text.isascii() and text.isdigit() else 500
@@ -90,14 +94,16 @@ def klines(call: Call) -> list[list[Any]]:
     if not 1 <= limit <= 1500:
         raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
     start, end = params.integer("startTime"), params.integer("endTime")
+    if start is not None and end is not None and start > end:
+        raise BinanceError(-1023, "Start time is greater than end time.")
     [inst] = _instruments(call)
     step = minutes * 60_000
     candles = call.engine.tape(inst.symbol).query(step, now_ms=call.now_ms, start_ms=start, end_ms=end, limit=limit,
                                               weekly=interval == "1w")
     tick, qty = inst.tick_size, inst.qty_step
     return [[c.open_ms, fixed(c.open, tick), fixed(c.high, tick), fixed(c.low, tick), fixed(c.close, tick),
-             fixed(c.volume, qty), c.open_ms + step - 1, str(c.turnover), c.trades, fixed(c.taker_buy_volume, qty),
-             str(c.taker_buy_turnover), "0"] for c in candles]
+             fixed(c.volume, qty), c.open_ms + step - 1, fixed(c.turnover, _QUOTE), c.trades,
+             fixed(c.taker_buy_volume, qty), fixed(c.taker_buy_turnover, _QUOTE), "0"] for c in candles]
 
 
 ROUTES = (

@@ -93,8 +93,9 @@ def coin_info(call: Call) -> Mapping[str, Any]:
 
 
 def fee_rate(call: Call) -> Mapping[str, Any]:
-    """The account's maker and taker rates: one symbol's, or every listed symbol's (``fetch_trading_fee(s)``)."""
-    call.params.category()
+    """The account's maker and taker rates: one symbol's, or every listed symbol's (``fetch_trading_fee(s)``).
+    Without a category, linear: Bybit's own example sends none and answers with derivatives rates."""
+    call.params.category(default="linear")
     if call.params.text("baseCoin") is not None:
         raise BybitError(10001, "this simulator doesn't (yet) support baseCoin on fee-rate (options only)")
     symbol = call.params.text("symbol")

@@ -67,7 +67,7 @@ def kline(call: Call) -> Mapping[str, Any]:
     With ``start``, the first ``limit`` candles opening from it (up to ``end``); without, the last
     ``limit`` up to ``end`` or now, the current one included. Volume is what traded on this venue."""
     params = call.params
-    category = params.category()
+    category = params.category(default="linear")  # Bybit: "linear by default"
     symbol = params.text("symbol", required=True)
     interval = params.text("interval", required=True)
     assert symbol is not None and interval is not None
@@ -82,8 +82,9 @@ def kline(call: Call) -> Mapping[str, Any]:
         raise BybitError(10001, "params error: symbol invalid")
     inst = call.engine.instrument(symbol)
     step = minutes * 60_000
+    # Bybit's first candle is the one ``start`` falls in (ccxt's note on its issue 26736).
     candles = call.engine.tape(symbol).query(step, now_ms=call.now_ms, start_ms=start, end_ms=end, limit=limit,
-                                              weekly=interval == "W")
+                                              weekly=interval == "W", from_containing=True)
     price = inst.format_price
     return {"category": category, "symbol": symbol, "list": [
         [str(c.open_ms), price(c.open), price(c.high), price(c.low), price(c.close), plain(c.volume),

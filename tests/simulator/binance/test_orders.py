@@ -198,6 +198,11 @@ async def test_klines_are_built_from_the_venues_own_prices_and_fills(binance_ven
                                         [minute + 60_000, 60000.0, 60100.0, 59900.0, 59900.0, 0.01],
                                         [minute + 120_000, 59900.0, 59900.0, 59900.0, 59900.0, 0.0]]
     assert raw[1] == [minute + 60_000, "60000.0", "60100.0", "59900.0", "59900.0", "0.010", minute + 119_999,
-                      "601.000", 1, "0.010", "601.000", "0"]  # oldest first; the taker bought
+                      "601.00000000", 1, "0.010", "601.00000000", "0"]  # oldest first; the taker bought
     with pytest.raises(ccxt.BadRequest, match="-1120"):
         await rest.fapiPublicGetKlines({"symbol": "BTCUSDT", "interval": "7m"})
+    with pytest.raises(ccxt.ExchangeError, match="-1023"):
+        await rest.fapiPublicGetKlines({"symbol": "BTCUSDT", "interval": "1m", "startTime": minute + 60_000,
+                                        "endTime": minute})
+    [earliest] = await rest.fapiPublicGetKlines({"symbol": "BTCUSDT", "interval": "1m", "startTime": 0, "limit": 1})
+    assert earliest[0] == minute  # from the listing, as python-binance's earliest-timestamp probe expects

@@ -82,5 +82,7 @@ async def test_klines_are_built_from_the_venues_own_prices_and_fills(bybit_venue
     assert raw["result"]["list"][1][5:] == ["0.01", "601"]  # volume and turnover, newest first
     since = await bybit_rest.fetch_ohlcv("BTC/USDT:USDT", "1m", since=listed_minute + 60_000, limit=1)
     assert since == candles[1:2]
+    uncategorized = await bybit_rest.public_get_v5_market_kline({"symbol": "BTCUSDT", "interval": "1", "limit": "2"})
+    assert uncategorized["result"]["list"] == raw["result"]["list"]  # linear by default, as Bybit documents
     with pytest.raises(ccxt.BadRequest, match="doesn't \\(yet\\) support interval=M"):
         await bybit_rest.fetch_ohlcv("BTC/USDT:USDT", "1M")

@@ -33,3 +33,29 @@ def test_no_candle_opens_before_the_one_the_listing_falls_in() -> None:
 
     assert [c.open_ms for c in candles] == [10 * MIN, 11 * MIN]
     assert tape.candles(MIN, first_open_ms=0, last_open_ms=9 * MIN) == []
+
+
+def test_moves_at_one_instant_all_count_and_a_price_set_at_the_listing_replaces_it() -> None:
+    tape = Tape(since_ms=0, price=D(60000))
+    tape.moved(0, D(60500))  # set as the venue opened: the default listing price never stood
+    tape.moved(MIN, D(61000))  # two moves on the next candle's opening instant, a fill between
+    tape.traded(MIN, D(1), D(61000), taker_buy=True)
+    tape.moved(MIN, D(60400))
+
+    first, second = tape.candles(MIN, first_open_ms=0, last_open_ms=MIN)
+
+    assert (first.open, first.high, first.low, first.close) == (D(60500),) * 4
+    assert (second.open, second.high, second.low, second.close, second.volume) == \
+        (D(61000), D(61000), D(60400), D(60400), D(1))
+
+
+def test_a_query_from_before_the_listing_starts_at_it() -> None:
+    tape = Tape(since_ms=10 * MIN + 5, price=D(7))
+
+    from_zero = tape.query(MIN, now_ms=20 * MIN, start_ms=0, end_ms=None, limit=3)
+    mid_candle = tape.query(MIN, now_ms=20 * MIN, start_ms=12 * MIN + 1, end_ms=None, limit=1)
+    containing = tape.query(MIN, now_ms=20 * MIN, start_ms=12 * MIN + 1, end_ms=None, limit=1, from_containing=True)
+
+    assert [c.open_ms for c in from_zero] == [10 * MIN, 11 * MIN, 12 * MIN]
+    assert [c.open_ms for c in mid_candle] == [13 * MIN]  # Binance: candles opening from the start
+    assert [c.open_ms for c in containing] == [12 * MIN]  # Bybit: the one the start falls in
