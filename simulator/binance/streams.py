@@ -348,8 +348,10 @@ class MarketStreams:
             if isinstance(event, TickerChanged):
                 m = event.market
                 topic = f"{str(m.symbol).lower()}@miniTicker"
-                message = {"e": "24hrMiniTicker", "E": self._engine.now_ms(), "s": m.symbol, "c": str(m.last_price),
-                           "o": str(m.prev_price_24h), "h": str(m.high_price_24h), "l": str(m.low_price_24h),
+                tick = self._engine.instrument(m.symbol).tick_size
+                message = {"e": "24hrMiniTicker", "E": self._engine.now_ms(), "s": m.symbol,
+                           "c": fixed(m.last_price, tick), "o": fixed(m.prev_price_24h, tick),
+                           "h": fixed(m.high_price_24h, tick), "l": fixed(m.low_price_24h, tick),
                            "v": str(m.volume_24h), "q": str(m.turnover_24h)}
                 for conn in self._connections:
                     if topic in conn.topics:

@@ -46,7 +46,8 @@ def _instruments(call: Call) -> list[Instrument]:
 
 
 def ticker_price(call: Call) -> Any:
-    rows = [{"symbol": i.symbol, "price": str(call.engine.market(i.symbol).last_price), "time": call.now_ms}
+    # Prices as Binance writes them: on the symbol's tick ("64000.0" however the price was set).
+    rows = [{"symbol": i.symbol, "price": fixed(call.engine.market(i.symbol).last_price, i.tick_size), "time": call.now_ms}
             for i in _instruments(call)]
     return rows[0] if "symbol" in call.params else rows
 
@@ -55,8 +56,9 @@ def premium_index(call: Call) -> Any:
     rows = []
     for inst in _instruments(call):
         m = call.engine.market(inst.symbol)
-        rows.append({"symbol": inst.symbol, "markPrice": str(m.mark_price), "indexPrice": str(m.index_price),
-                     "estimatedSettlePrice": str(m.index_price), "lastFundingRate": str(m.funding_rate),
+        rows.append({"symbol": inst.symbol, "markPrice": fixed(m.mark_price, _QUOTE),
+                     "indexPrice": fixed(m.index_price, _QUOTE), "estimatedSettlePrice": fixed(m.index_price, _QUOTE),
+                     "lastFundingRate": str(m.funding_rate),
                      "interestRate": "0.00010000", "nextFundingTime": (call.now_ms // 28_800_000 + 1) * 28_800_000,
                      "time": call.now_ms})
     return rows[0] if "symbol" in call.params else rows

@@ -206,3 +206,17 @@ async def test_klines_are_built_from_the_venues_own_prices_and_fills(binance_ven
                                         "endTime": minute})
     [earliest] = await rest.fapiPublicGetKlines({"symbol": "BTCUSDT", "interval": "1m", "startTime": 0, "limit": 1})
     assert earliest[0] == minute  # from the listing, as python-binance's earliest-timestamp probe expects
+
+
+async def test_prices_are_written_as_binance_writes_them_however_they_were_set(binance_venue: RunningBinance) -> None:
+    rest = binance_venue.rest_client()
+    await rest.load_markets()
+    binance_venue.engine.set_price("BTCUSDT", "64000")  # no decimals, as a test or /sim/price may say it
+    await rest.create_order(BTC, "market", "buy", 0.01)
+
+    ticker = await rest.fapiPublicGetTickerPrice({"symbol": "BTCUSDT"})
+    premium = await rest.fapiPublicGetPremiumIndex({"symbol": "BTCUSDT"})
+    [risk] = [r for r in await rest.fapiPrivateV3GetPositionRisk() if r["symbol"] == "BTCUSDT"]
+
+    assert ticker["price"] == "64000.0"  # on the tick, as the listing price reads ("60000.0")
+    assert (premium["markPrice"], premium["indexPrice"], risk["markPrice"]) == ("64000.00000000",) * 3
