@@ -146,10 +146,14 @@ class Session:
     def end(self, until_ms: int | None = None) -> Verdict:
         """Run to ``until_ms`` (the scenario's duration by default), then judge; the world is closed after."""
         try:
-            return self.sim.loop.run_until_complete(
-                self.run.finish(self.scenario.duration_ms if until_ms is None else until_ms))
+            return self.judge(until_ms)
         finally:
             self.close()
+
+    def judge(self, until_ms: int | None = None) -> Verdict:
+        """``end`` without the closing: the caller closes (and can tell a verdict from a failed close)."""
+        return self.sim.loop.run_until_complete(
+            self.run.finish(self.scenario.duration_ms if until_ms is None else until_ms))
 
     def close(self) -> None:
         """Stop whatever is still running and close the subject, its clients and the venue (idempotent)."""

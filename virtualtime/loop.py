@@ -128,6 +128,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         # How far the clock may run: a test waiting for what never comes (a watch with nothing to
         # hear) would otherwise spin through virtual days, costing wall seconds each, for ever.
         self.max_elapsed_ns = max_elapsed_ns
+        self._limit_ns = max_elapsed_ns  # as configured: each time it trips, allowed again from then
         self._held_count = 0
         self._quiescers: list[asyncio.Future[None]] = []
         self._barrier = InFlight(on_io=self._io_happened)
@@ -201,13 +202,14 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         while target / NS_PER_S + self._clock_resolution <= when:  # type: ignore[attr-defined]
             target += 1
         if self.max_elapsed_ns is not None and target > self.max_elapsed_ns:
-            # Said once; clean-up then gets as long again, and no more (a loop shared by later tests,
-            # or a teardown waiting for what never comes, must not spin on for ever either).
-            limit = self.max_elapsed_ns
-            self.max_elapsed_ns = target + limit
+            # Each trip allows the configured span again from now: clean-up can finish, and a loop
+            # shared by later tests, or a teardown waiting for what never comes, still cannot spin.
+            limit = self._limit_ns
+            assert limit is not None
+            self.max_elapsed_ns = self._elapsed_ns + limit
             raise VirtualTimeError(
                 f"the next timer is {target / NS_PER_S:,.0f} s of virtual time after the start, past this loop's"
-                f" limit of {limit / NS_PER_S:,.0f} s: something is waiting for what never comes"
+                f" limit (max_virtual_s={limit / NS_PER_S:,.0f} s): something is waiting for what never comes"
                 " (a watch with nothing to hear, a future nobody sets). If the run means to go that far, raise the"
                 " limit (@pytest.mark.virtual_time(max_virtual_s=...), new_virtual_loop(max_virtual_s=...))"
             )

@@ -36,7 +36,7 @@ def new_virtual_loop(*, start_ms: int = DEFAULT_START_MS, max_virtual_s: float |
     A loop factory: hand it to ``asyncio.Runner(loop_factory=...)`` or pytest-asyncio.
     Only one such loop may be open at a time in a process (there is one wall clock).
     ``max_virtual_s``: the clock may not jump further than this from the start (``VirtualTimeError``;
-    the loop then allows as long again from there, so clean-up can finish, and raises again past it).
+    each time it trips, the same span is allowed again from then, so clean-up can finish).
     """
     if max_virtual_s is not None and not max_virtual_s > 0:  # NaN included
         raise ValueError(f"max_virtual_s must be a positive number of seconds (None or math.inf: no limit),"

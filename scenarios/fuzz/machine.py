@@ -127,21 +127,22 @@ class LifecycleMachine(RuleBasedStateMachine):
                 self._fail(found, duration_ms=self.at_ms)
 
     def teardown(self) -> None:
+        verdict = None
         try:
             if not self.failed:  # a failed run is already judged: it is only closed
                 self._step({"do": "clear-faults"})
                 self.at_ms += SETTLE_MS
                 self._step({"do": "wait"})
-                try:
-                    verdict = self.session.end(self.at_ms)  # judges the run, then closes the world
-                except Exception as error:  # noqa: BLE001 - the subject broke while it was closed: a finding
-                    self._fail([], duration_ms=self.at_ms, raised=f"closing the subject: {type(error).__name__}: {error}")
-                if verdict.violations:
-                    self._fail(verdict.violations, duration_ms=self.at_ms)
+                verdict = self.session.judge(self.at_ms)
         finally:
             unclosed = self._close()
-        if unclosed is not None:  # reached only when the run itself was judged clean
-            self._fail([], duration_ms=self.at_ms, raised=f"closing the subject: {type(unclosed).__name__}: {unclosed}")
+        # Reached only when no step failed: what the run broke and what closing the subject raised
+        # are told together, neither hiding the other.
+        found = verdict.violations if verdict is not None else []
+        if unclosed is not None:
+            self._fail(found, duration_ms=self.at_ms, raised=f"closing the subject: {type(unclosed).__name__}: {unclosed}")
+        if found:
+            self._fail(found, duration_ms=self.at_ms)
 
     def _close(self) -> Exception | None:
         """Close the world; what closing the subject raised (a bug of its own, reported as one)."""
@@ -172,7 +173,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         stats.last_failure = str(path)
         shown = "\n".join(f"  {v.line(self.start_ms)}" for v in violations)
         steps = "\n".join(f"  {line}" for line in self.program.lines())
-        what = f"a step raised {raised}" if raised else ", ".join(found)
+        what = ", ".join([*found, f"a step raised {raised}"] if raised else found)
         raise FuzzFailure(f"{self.subject} on {self.venue}, seed {self.seed}: {what}\n{shown}\n"
                           f"program ({len(self.program.steps)} steps):\n{steps}\n"
                           f"written to {path}; replay: python -m scenarios replay {path} --seed {self.seed}")

@@ -37,10 +37,12 @@ class Tape:
         self._prices: list[Decimal] = [price]
         self._trade_ms: list[int] = []
         self._trades: list[tuple[Decimal, Decimal, bool]] = []  # (qty, price, taken by a buyer)
+        self._replaced = False
 
     def moved(self, ms: int, price: Decimal) -> None:
-        if ms == self.since_ms and len(self._prices) == 1:
-            self._prices[0] = price  # set at the listing instant: the listing price it never traded at goes
+        if ms == self.since_ms and not self._replaced and not self._trade_ms:
+            # Set at the listing instant before anything traded: the listing price never stood.
+            self._prices[0], self._replaced = price, True
             return
         self._move_ms.append(ms)
         self._prices.append(price)

@@ -81,6 +81,12 @@ def test_a_subject_that_fails_to_close_is_a_finding_and_bad_counts_are_refused(
     assert code == 1
     assert "closing the subject: RuntimeError: database is locked" in json.loads(out)["found"]
 
+    code = main(["fuzz", "--subject", "tests.scenarios.user_subject:make_phantom_unclosable", "--examples", "1",
+                 "--steps", "1", "--json", "--out", str(tmp_path / "both")])
+    out, _ = capsys.readouterr()
+    found = json.loads(out)["found"]
+    assert code == 1 and "database ahead of venue" in found and "closing the subject" in found  # neither hides the other
+
     with pytest.raises(SystemExit) as refused:
         main(["fuzz", "--examples", "0"])
     assert refused.value.code == 2 and "a whole number of at least 1, got '0'" in capsys.readouterr().err

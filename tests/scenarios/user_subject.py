@@ -93,3 +93,16 @@ class CannotClose(OurBot):
 
 def make_unclosable(seed: int) -> CannotClose:
     return CannotClose(seed)
+
+
+class PhantomCannotClose(CannotClose):
+    """Claims a position the venue does not hold, and cannot close: both must be reported."""
+
+    name = "phantom-cannot-close"
+
+    def db_positions(self) -> list[tuple[str, str, Decimal]]:
+        return [*super().db_positions(), ("BTC/USDT:USDT", "long", Decimal(1))]
+
+
+def make_phantom_unclosable(seed: int) -> PhantomCannotClose:
+    return PhantomCannotClose(seed)

@@ -458,3 +458,18 @@ def test_a_transport_refused_for_its_socket_leaves_the_live_tap_in_place() -> No
             server.close()
 
     assert run(main)
+
+
+def test_a_tripped_time_limit_allows_the_configured_span_again_and_no_more() -> None:
+    from virtualtime.loop import VirtualTimeError
+
+    loop = new_virtual_loop(max_virtual_s=10)
+    try:
+        with pytest.raises(VirtualTimeError, match=r"limit \(max_virtual_s=10 s\)"):
+            loop.run_until_complete(asyncio.sleep(1000))
+        loop.run_until_complete(asyncio.sleep(5))  # clean-up time: within the span allowed again
+        assert loop.time_ns() - loop.start_ns == 5_000_000_000
+        with pytest.raises(VirtualTimeError, match=r"limit \(max_virtual_s=10 s\)"):  # the far timer still may not run
+            loop.run_until_complete(asyncio.sleep(1000))
+    finally:
+        loop.close()

@@ -248,8 +248,8 @@ async def test_without_a_limit():
 ''')
     result.assert_outcomes(passed=2, failed=3)
     out = result.stdout.str()
-    assert "limit of 172,800 s: something is waiting for what never comes" in out
-    assert "limit of 60 s" in out
+    assert "limit (max_virtual_s=172,800 s): something is waiting for what never comes" in out
+    assert "limit (max_virtual_s=60 s)" in out
 
 
 def test_a_limit_that_is_no_positive_number_is_a_usage_error(pytester: pytest.Pytester) -> None:

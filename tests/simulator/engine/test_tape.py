@@ -59,3 +59,19 @@ def test_a_query_from_before_the_listing_starts_at_it() -> None:
     assert [c.open_ms for c in from_zero] == [10 * MIN, 11 * MIN, 12 * MIN]
     assert [c.open_ms for c in mid_candle] == [13 * MIN]  # Binance: candles opening from the start
     assert [c.open_ms for c in containing] == [12 * MIN]  # Bybit: the one the start falls in
+
+
+def test_the_listing_price_is_replaced_only_before_anything_traded_and_only_once() -> None:
+    traded_first = Tape(since_ms=0, price=D(100))
+    traded_first.traded(0, D(1), D(100), taker_buy=True)
+    traded_first.moved(0, D(120))
+    twice = Tape(since_ms=0, price=D(100))
+    twice.moved(0, D(120))
+    twice.traded(0, D(1), D(120), taker_buy=True)
+    twice.moved(0, D(110))
+
+    [a] = traded_first.candles(MIN, first_open_ms=0, last_open_ms=0)
+    [b] = twice.candles(MIN, first_open_ms=0, last_open_ms=0)
+
+    assert (a.open, a.high, a.low, a.close) == (D(100), D(120), D(100), D(120))  # the fill at 100 stays inside
+    assert (b.open, b.high, b.low, b.close) == (D(120), D(120), D(110), D(110))
