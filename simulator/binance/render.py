@@ -38,7 +38,7 @@ def _places(step: Decimal) -> int:
     return max(0, -step.normalize().as_tuple().exponent)  # type: ignore[operator]
 
 
-MARK = Decimal("0.00000001")  # mark and index prices carry eight decimals on Binance
+EIGHT_PLACES = Decimal("0.00000001")  # Binance writes mark and index prices and quote volumes with eight decimals
 
 
 def fixed(value: Decimal, step: Decimal) -> str:
@@ -117,7 +117,7 @@ def position_risk(p: Position, market: MarketState, inst: Instrument, leverage: 
     return {
         "symbol": p.symbol, "positionSide": "BOTH", "positionAmt": fixed(p.size, inst.qty_step),
         "entryPrice": str(p.entry_price), "breakEvenPrice": str(p.entry_price),
-        "markPrice": fixed(market.mark_price, MARK), "unRealizedProfit": str(p.unrealised_pnl(market.mark_price)),
+        "markPrice": fixed(market.mark_price, EIGHT_PLACES), "unRealizedProfit": str(p.unrealised_pnl(market.mark_price)),
         "liquidationPrice": "0", "isolatedMargin": "0", "notional": str(notional), "marginAsset": "USDT",
         "isolatedWallet": "0", "initialMargin": str(initial), "maintMargin": str(abs(notional) * Decimal("0.004")),
         "positionInitialMargin": str(initial), "openOrderInitialMargin": "0", "adl": 0,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 from simulator.binance.errors import BAD_SYMBOL, BinanceError, unsupported
-from simulator.binance.render import fixed, symbol_info
+from simulator.binance.render import EIGHT_PLACES, fixed, symbol_info
 from simulator.binance.routing import PUBLIC, Call, route
 from simulator.engine.instruments import Instrument
 
@@ -56,8 +55,9 @@ def premium_index(call: Call) -> Any:
     rows = []
     for inst in _instruments(call):
         m = call.engine.market(inst.symbol)
-        rows.append({"symbol": inst.symbol, "markPrice": fixed(m.mark_price, _QUOTE),
-                     "indexPrice": fixed(m.index_price, _QUOTE), "estimatedSettlePrice": fixed(m.index_price, _QUOTE),
+        index = fixed(m.index_price, EIGHT_PLACES)
+        rows.append({"symbol": inst.symbol, "markPrice": fixed(m.mark_price, EIGHT_PLACES),
+                     "indexPrice": index, "estimatedSettlePrice": index,
                      "lastFundingRate": str(m.funding_rate),
                      "interestRate": "0.00010000", "nextFundingTime": (call.now_ms // 28_800_000 + 1) * 28_800_000,
                      "time": call.now_ms})
@@ -67,9 +67,6 @@ def premium_index(call: Call) -> Any:
 # Binance's kline intervals, in minutes (a week opens on Monday 00:00 UTC).
 KLINE_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360,
                  "8h": 480, "12h": 720, "1d": 1440, "3d": 4320, "1w": 10080}
-
-
-_QUOTE = Decimal("0.00000001")  # quote volumes carry eight decimals on Binance
 
 
 def _klines_weight(params: Mapping[str, str]) -> int:
@@ -104,8 +101,8 @@ def klines(call: Call) -> list[list[Any]]:
                                               weekly=interval == "1w")
     tick, qty = inst.tick_size, inst.qty_step
     return [[c.open_ms, fixed(c.open, tick), fixed(c.high, tick), fixed(c.low, tick), fixed(c.close, tick),
-             fixed(c.volume, qty), c.open_ms + step - 1, fixed(c.turnover, _QUOTE), c.trades,
-             fixed(c.taker_buy_volume, qty), fixed(c.taker_buy_turnover, _QUOTE), "0"] for c in candles]
+             fixed(c.volume, qty), c.open_ms + step - 1, fixed(c.turnover, EIGHT_PLACES), c.trades,
+             fixed(c.taker_buy_volume, qty), fixed(c.taker_buy_turnover, EIGHT_PLACES), "0"] for c in candles]
 
 
 ROUTES = (

@@ -10,6 +10,7 @@ from simulator.bybit.params import KNOWN_CATEGORIES
 from simulator.bybit.render.market import instrument_item, ticker_item
 from simulator.bybit.routing import Call, get
 from simulator.bybit.wire import plain
+from simulator.engine.instruments import Instrument
 
 
 def server_time(call: Call) -> Mapping[str, Any]:
@@ -35,6 +36,14 @@ def instruments_info(call: Call) -> Mapping[str, Any]:
     return {"category": category, "list": items, "nextPageCursor": ""}
 
 
+def _listed(call: Call, symbol: str) -> Instrument:
+    """The linear instrument ``symbol`` names, or Bybit's answer for one it does not list."""
+    for inst in call.engine.instruments():
+        if inst.symbol == symbol:
+            return inst
+    raise BybitError(10001, "params error: symbol invalid")
+
+
 def tickers(call: Call) -> Mapping[str, Any]:
     category = call.params.category(allow=KNOWN_CATEGORIES)
     symbol = call.params.text("symbol")
@@ -43,13 +52,7 @@ def tickers(call: Call) -> Mapping[str, Any]:
             raise BybitError(10001, "params error: symbol invalid")
         return {"category": category, "list": []}
     engine = call.engine
-    if symbol is not None:
-        known = {i.symbol for i in engine.instruments()}
-        if symbol not in known:
-            raise BybitError(10001, "params error: symbol invalid")
-        chosen = [engine.instrument(symbol)]
-    else:
-        chosen = engine.instruments()
+    chosen = engine.instruments() if symbol is None else [_listed(call, symbol)]
     return {
         "category": category,
         "list": [ticker_item(i, engine.market(i.symbol), now_ms=call.now_ms) for i in chosen],
@@ -78,9 +81,7 @@ def kline(call: Call) -> Mapping[str, Any]:
         raise invalid("interval")
     limit = params.limit(default=200, maximum=1000)
     start, end = params.integer("start"), params.integer("end")
-    if symbol not in {i.symbol for i in call.engine.instruments()}:
-        raise BybitError(10001, "params error: symbol invalid")
-    inst = call.engine.instrument(symbol)
+    inst = _listed(call, symbol)
     step = minutes * 60_000
     # Bybit's first candle is the one ``start`` falls in (ccxt's note on its issue 26736).
     candles = call.engine.tape(symbol).query(step, now_ms=call.now_ms, start_ms=start, end_ms=end, limit=limit,
