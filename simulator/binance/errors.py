@@ -24,8 +24,10 @@ def mandatory(name: str) -> BinanceError:
 
 
 def unsupported(what: str) -> BinanceError:
-    return BinanceError(-1000, f"An unknown error occurred while processing the request. (this simulator doesn't (yet)"
-                        f" support {what})")
+    # Binance has no code for "not modelled here". -1000 (unknown error) reads as transient to ccxt
+    # (OperationFailed) and a bot would retry what can never succeed; -1106, a parameter sent where it
+    # is not taken, is a bad request (ccxt's BadRequest), which is what it is for this venue.
+    return BinanceError(-1106, f"A parameter was sent that this simulator doesn't (yet) support: {what}")
 
 
 UNKNOWN_ORDER = BinanceError(-2013, "Order does not exist.")

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from simulator.binance.ids import NumericIds
 from simulator.binance.listen_keys import NO_SUCH_KEY, ListenKey, ListenKeys
-from simulator.binance.render import ORDER_STATUS, fixed, side
+from simulator.binance.render import EIGHT_PLACES, ORDER_STATUS, fixed, side
 from simulator.bybit.ws_connection import Connection, InternalError, closing, serve_frames
 from simulator.engine.events import EngineEvent, Executed, OrderChanged, PositionChanged, TickerChanged, WalletChanged
 from simulator.engine.fills import Execution
@@ -348,11 +348,12 @@ class MarketStreams:
             if isinstance(event, TickerChanged):
                 m = event.market
                 topic = f"{str(m.symbol).lower()}@miniTicker"
-                tick = self._engine.instrument(m.symbol).tick_size
+                inst = self._engine.instrument(m.symbol)
+                tick, day = inst.tick_size, self._engine.day(m.symbol)
                 message = {"e": "24hrMiniTicker", "E": self._engine.now_ms(), "s": m.symbol,
-                           "c": fixed(m.last_price, tick), "o": fixed(m.prev_price_24h, tick),
-                           "h": fixed(m.high_price_24h, tick), "l": fixed(m.low_price_24h, tick),
-                           "v": str(m.volume_24h), "q": str(m.turnover_24h)}
+                           "c": fixed(m.last_price, tick), "o": fixed(day.open, tick),
+                           "h": fixed(day.high, tick), "l": fixed(day.low, tick),
+                           "v": fixed(day.volume, inst.qty_step), "q": fixed(day.turnover, EIGHT_PLACES)}
                 for conn in self._connections:
                     if topic in conn.topics:
                         conn.send(message)

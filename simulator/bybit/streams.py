@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.bybit.auth import WsAuthError, authenticate_ws
-from simulator.bybit.render.market import ticker_item
+from simulator.bybit.render.market import ticker_now
 from simulator.bybit.render.orders import order_push
 from simulator.bybit.render.trading import execution_push, position_push, wallet_account
 from simulator.bybit.ws_connection import (
@@ -255,7 +255,7 @@ class Streams:
         """A snapshot, or a delta of what changed since this connection's last ticker message."""
         engine = self._engine
         now = engine.now_ms()
-        current = ticker_item(engine.instrument(symbol), engine.market(symbol), now_ms=now)
+        current = ticker_now(engine, engine.instrument(symbol))
         current.pop("symbol")
         previous = conn.last_sent.get(symbol)
         current["tickDirection"] = _tick_direction(previous, current)

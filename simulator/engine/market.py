@@ -15,11 +15,6 @@ class MarketState:
     last_price: Decimal
     mark_price: Decimal
     index_price: Decimal
-    prev_price_24h: Decimal
-    high_price_24h: Decimal
-    low_price_24h: Decimal
-    volume_24h: Decimal = Decimal(0)
-    turnover_24h: Decimal = Decimal(0)
     funding_rate: Decimal = Decimal("0.0001")
     updated_ms: int = 0
     seq: int = 0
@@ -31,9 +26,6 @@ class MarketState:
             last_price=price,
             mark_price=price,
             index_price=price,
-            prev_price_24h=price,
-            high_price_24h=price,
-            low_price_24h=price,
             updated_ms=ms,
         )
 
@@ -45,19 +37,6 @@ class MarketState:
             last_price=price,
             mark_price=price,
             index_price=price,
-            high_price_24h=max(self.high_price_24h, price),
-            low_price_24h=min(self.low_price_24h, price),
             updated_ms=ms,
             seq=self.seq + 1,
         )
-
-    def traded(self, qty: Decimal, price: Decimal) -> MarketState:
-        return dataclasses.replace(
-            self, volume_24h=self.volume_24h + qty, turnover_24h=self.turnover_24h + qty * price
-        )
-
-    @property
-    def price_24h_pcnt(self) -> Decimal:
-        if self.prev_price_24h == 0:
-            return Decimal(0)
-        return (self.last_price - self.prev_price_24h) / self.prev_price_24h

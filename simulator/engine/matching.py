@@ -158,8 +158,8 @@ class Matcher:
             mark_price=market.mark_price, exec_ms=now, seq=seq,
         )
         engine.orders.add_execution(execution)
-        engine._set_market(market.traded(qty, price))
-        engine.tape(order.symbol).traded(now, qty, price, taker_buy=(order.side is Side.BUY) != is_maker)
+        engine.tape(order.symbol).traded(now, qty, price, taker_buy=(order.side is Side.BUY) != is_maker,
+                                         exec_id=execution.exec_id)
         engine._emit(Executed(execution))
         position = outcome.position
         engine._put_position(position)

@@ -37,6 +37,7 @@ class Tape:
         self._prices: list[Decimal] = [price]
         self._trade_ms: list[int] = []
         self._trades: list[tuple[Decimal, Decimal, bool]] = []  # (qty, price, taken by a buyer)
+        self._exec_ids: list[str] = []
         self._replaced = False
 
     def moved(self, ms: int, price: Decimal) -> None:
@@ -47,9 +48,17 @@ class Tape:
         self._move_ms.append(ms)
         self._prices.append(price)
 
-    def traded(self, ms: int, qty: Decimal, price: Decimal, *, taker_buy: bool) -> None:
+    def traded(self, ms: int, qty: Decimal, price: Decimal, *, taker_buy: bool, exec_id: str) -> None:
         self._trade_ms.append(ms)
         self._trades.append((qty, price, taker_buy))
+        self._exec_ids.append(exec_id)
+
+    def exec_ids(self, start_ms: int, end_ms: int) -> list[str]:
+        """The executions that traded from ``start_ms`` up to but excluding ``end_ms``, in order."""
+        return self._exec_ids[bisect.bisect_left(self._trade_ms, start_ms):bisect.bisect_left(self._trade_ms, end_ms)]
+
+    def last_trade_qty(self) -> Decimal | None:
+        return self._trades[-1][0] if self._trades else None
 
     def query(self, interval_ms: int, *, now_ms: int, start_ms: int | None, end_ms: int | None, limit: int,
               weekly: bool = False, from_containing: bool = False) -> list[Candle]:
@@ -77,6 +86,15 @@ class Tape:
         listed_in = self.since_ms - (self.since_ms - first_open_ms) % interval_ms
         start = max(first_open_ms, listed_in)
         return [self._candle(open_ms, interval_ms) for open_ms in range(start, last_open_ms + 1, interval_ms)]
+
+    def window(self, start_ms: int, end_ms: int) -> Candle:
+        """What happened from ``start_ms`` up to but excluding ``end_ms`` as one candle (a rolling
+        24 h ticker's open, high, low and volume); from the listing if it starts before it."""
+        return self._candle(start_ms, end_ms - start_ms)
+
+    def price_at(self, ms: int) -> Decimal:
+        """The price standing at ``ms`` (after every move at that instant); the listing price before it."""
+        return self._prices[max(bisect.bisect_right(self._move_ms, ms) - 1, 0)]
 
     def _candle(self, open_ms: int, interval_ms: int) -> Candle:
         end_ms = open_ms + interval_ms

@@ -17,6 +17,7 @@ from decimal import Decimal
 from simulator.clock import Clock, now_ms
 from simulator.engine.accounts import Account, Wallet, WalletView
 from simulator.engine.amend import Amendment, amend
+from simulator.engine.book import Book, book
 from simulator.engine.events import (
     EngineEvent,
     OrderChanged,
@@ -33,7 +34,7 @@ from simulator.engine.orders import Order, OrderRequest
 from simulator.engine.positions import Position
 from simulator.engine.rejections import Rejection, RejectReason
 from simulator.engine.store import OrderStore
-from simulator.engine.tape import Tape
+from simulator.engine.tape import Candle, Tape
 from simulator.engine.tpsl import TpslBook
 from simulator.engine.validation import (
     check_min_notional,
@@ -59,6 +60,7 @@ Listener = Callable[[Sequence[EngineEvent]], None]
 
 
 POSITION_HISTORY = 200  # versions kept per position for stale-list faults
+DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +93,7 @@ class Engine:
         self._pending: list[EngineEvent] = []
         self._depth = 0
         self._seq = 0
+        self._book_seqs: dict[Symbol, int] = {}
         self._tpsl = TpslBook(self)
         self._matcher = Matcher(self)
 
@@ -140,6 +143,23 @@ class Engine:
     def tape(self, symbol: str) -> Tape:
         """The instrument's price and trade history since listing (klines are built from it)."""
         return self._tapes[self.instrument(symbol).symbol]
+
+    def day(self, symbol: str) -> Candle:
+        """The last 24 hours up to and including now, as 24 h tickers report them (from the listing
+        if it is younger)."""
+        now = self.now_ms()
+        return self.tape(symbol).window(now - DAY_MS, now + 1)
+
+    def book(self, symbol: str, depth: int) -> Book:
+        """The order book as the venue shows it (see ``engine/book.py``: a view; matching does not walk it)."""
+        inst = self.instrument(symbol)
+        return book(inst, self._markets[inst.symbol].last_price, self.orders.open_in_symbol_oldest_first(inst.symbol),
+                    depth=depth)
+
+    def book_seq(self, symbol: str) -> int:
+        """The book's update id: it grows whenever the book may have changed (Bybit's ``u``, Binance's
+        ``lastUpdateId``)."""
+        return self._book_seqs.get(self.instrument(symbol).symbol, 0) + 1
 
     def market(self, symbol: str) -> MarketState:
         return self._markets[self.instrument(symbol).symbol]
@@ -375,6 +395,11 @@ class Engine:
 
     def _emit(self, event: EngineEvent) -> None:
         self._pending.append(event)
+        # What can change a book: a price move, or an order of the symbol changing.
+        if isinstance(event, TickerChanged):
+            self._book_seqs[event.market.symbol] = self._book_seqs.get(event.market.symbol, 0) + 1
+        elif isinstance(event, OrderChanged):
+            self._book_seqs[event.order.symbol] = self._book_seqs.get(event.order.symbol, 0) + 1
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -385,9 +410,6 @@ class Engine:
 
     def _settle(self, account_id: AccountId, realised_gross: Decimal, fee: Decimal) -> None:
         self._wallets[account_id] = self._wallets[account_id].settle(realised_gross, fee)
-
-    def _set_market(self, market: MarketState) -> None:
-        self._markets[market.symbol] = market
 
     def _put_position(self, position: Position) -> None:
         self._positions[(position.account_id, position.symbol)] = position

@@ -1,14 +1,16 @@
-"""Public market data: exchange info, time, ping, prices."""
+"""Public market data: exchange info, time, ping, prices, 24 h tickers, the book, klines."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from simulator.binance.errors import BAD_SYMBOL, BinanceError, unsupported
 from simulator.binance.render import EIGHT_PLACES, fixed, symbol_info
 from simulator.binance.routing import PUBLIC, Call, route
 from simulator.engine.instruments import Instrument
+from simulator.engine.venue import DAY_MS
 
 
 def exchange_info(call: Call) -> dict[str, Any]:
@@ -64,6 +66,66 @@ def premium_index(call: Call) -> Any:
     return rows[0] if "symbol" in call.params else rows
 
 
+def ticker_24hr(call: Call) -> Any:
+    """The rolling 24 hours up to now (``fetch_ticker``), from the instrument's own history."""
+    rows = []
+    for inst in _instruments(call):
+        sym, tick, step = inst.symbol, inst.tick_size, inst.qty_step
+        last = call.engine.market(sym).last_price
+        day = call.engine.day(sym)
+        tape = call.engine.tape(sym)
+        traded = tape.exec_ids(call.now_ms - DAY_MS, call.now_ms + 1)
+        last_qty = tape.last_trade_qty()
+        rows.append({
+            "symbol": sym, "priceChange": fixed(last - day.open, tick),
+            "priceChangePercent": f"{(last - day.open) / day.open * 100:.3f}",
+            "weightedAvgPrice": fixed(day.turnover / day.volume if day.volume else Decimal(0), tick),
+            "lastPrice": fixed(last, tick), "lastQty": fixed(last_qty or Decimal(0), step),
+            "openPrice": fixed(day.open, tick), "highPrice": fixed(day.high, tick), "lowPrice": fixed(day.low, tick),
+            "volume": fixed(day.volume, step), "quoteVolume": fixed(day.turnover, EIGHT_PLACES),
+            "openTime": call.now_ms - DAY_MS, "closeTime": call.now_ms,
+            "firstId": call.ids.trade(traded[0]) if traded else -1,
+            "lastId": call.ids.trade(traded[-1]) if traded else -1, "count": len(traded),
+        })
+    return rows[0] if "symbol" in call.params else rows
+
+
+def book_ticker(call: Call) -> Any:
+    """The best bid and ask (``simulator/engine/book.py``: the one-tick spread with nominal depth,
+    and any resting limit order at those prices)."""
+    rows = []
+    for inst in _instruments(call):
+        top = call.engine.book(inst.symbol, 1)
+        (bid, bid_qty), (ask, ask_qty) = top.best_bid, top.best_ask
+        rows.append({"symbol": inst.symbol, "bidPrice": fixed(bid, inst.tick_size),
+                     "bidQty": fixed(bid_qty, inst.qty_step), "askPrice": fixed(ask, inst.tick_size),
+                     "askQty": fixed(ask_qty, inst.qty_step), "time": call.now_ms,
+                     "lastUpdateId": call.engine.book_seq(inst.symbol)})
+    return rows[0] if "symbol" in call.params else rows
+
+
+DEPTH_WEIGHTS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}
+
+
+def _depth_weight(params: Mapping[str, str]) -> int:
+    return DEPTH_WEIGHTS.get(int(params["limit"]) if params.get("limit", "").isdigit() else 500, 10)
+
+
+def depth(call: Call) -> dict[str, Any]:
+    """The order book (``fetch_order_book``); what it holds: ``simulator/engine/book.py``."""
+    call.params.need("symbol")
+    given = call.params.integer("limit")
+    limit = 500 if given is None else given
+    if limit not in DEPTH_WEIGHTS:
+        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+    [inst] = _instruments(call)
+    book = call.engine.book(inst.symbol, limit)
+    tick, step = inst.tick_size, inst.qty_step
+    return {"lastUpdateId": call.engine.book_seq(inst.symbol), "E": call.now_ms, "T": call.now_ms,
+            "bids": [[fixed(p, tick), fixed(q, step)] for p, q in book.bids],
+            "asks": [[fixed(p, tick), fixed(q, step)] for p, q in book.asks]}
+
+
 # Binance's kline intervals, in minutes (a week opens on Monday 00:00 UTC).
 KLINE_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360,
                  "8h": 480, "12h": 720, "1d": 1440, "3d": 4320, "1w": 10080}
@@ -111,6 +173,9 @@ ROUTES = (
     route("GET", "/fapi/v1/ping", ping, PUBLIC),
     route("GET", "/fapi/v1/ticker/price", ticker_price, PUBLIC, without_symbol=2),
     route("GET", "/fapi/v2/ticker/price", ticker_price, PUBLIC, without_symbol=2),
+    route("GET", "/fapi/v1/ticker/24hr", ticker_24hr, PUBLIC, without_symbol=40),
+    route("GET", "/fapi/v1/ticker/bookTicker", book_ticker, PUBLIC, weight=2, without_symbol=5),
+    route("GET", "/fapi/v1/depth", depth, PUBLIC, weigh=_depth_weight),
     route("GET", "/fapi/v1/premiumIndex", premium_index, PUBLIC, without_symbol=10),
     route("GET", "/fapi/v1/klines", klines, PUBLIC, weigh=_klines_weight),
 )

@@ -1,4 +1,4 @@
-"""``/v5/market/*``: server time, instruments, tickers and klines (public, unsigned)."""
+"""``/v5/market/*``: server time, instruments, tickers, order book and klines (public, unsigned)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from simulator.bybit.errors import BybitError, invalid
 from simulator.bybit.params import KNOWN_CATEGORIES
-from simulator.bybit.render.market import instrument_item, ticker_item
+from simulator.bybit.render.market import instrument_item, ticker_now
 from simulator.bybit.routing import Call, get
 from simulator.bybit.wire import plain
 from simulator.engine.instruments import Instrument
@@ -55,7 +55,7 @@ def tickers(call: Call) -> Mapping[str, Any]:
     chosen = engine.instruments() if symbol is None else [_listed(call, symbol)]
     return {
         "category": category,
-        "list": [ticker_item(i, engine.market(i.symbol), now_ms=call.now_ms) for i in chosen],
+        "list": [ticker_now(engine, i) for i in chosen],
     }
 
 
@@ -92,9 +92,27 @@ def kline(call: Call) -> Mapping[str, Any]:
          plain(c.turnover)] for c in reversed(candles)]}
 
 
+def orderbook(call: Call) -> Mapping[str, Any]:
+    """The book as the engine shows it (``simulator/engine/book.py``: the one-tick spread around the
+    last price with nominal depth, and every resting limit order at its price)."""
+    params = call.params
+    params.category()
+    symbol = params.text("symbol", required=True)
+    assert symbol is not None
+    limit = params.limit(default=25, maximum=500)  # linear: [1, 500], 25 by default
+    inst = _listed(call, symbol)
+    book = call.engine.book(symbol, limit)
+    price, qty = inst.format_price, inst.format_qty
+    seq = call.engine.book_seq(symbol)
+    return {"s": inst.symbol, "b": [[price(p), qty(q)] for p, q in book.bids],
+            "a": [[price(p), qty(q)] for p, q in book.asks],
+            "ts": call.now_ms, "u": seq, "seq": seq, "cts": call.now_ms}
+
+
 ROUTES = (
     get("/v5/market/time", server_time),
     get("/v5/market/kline", kline),
     get("/v5/market/instruments-info", instruments_info),
     get("/v5/market/tickers", tickers),
+    get("/v5/market/orderbook", orderbook),
 )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from simulator.bybit.wire import plain
+from simulator.engine.book import Book
 from simulator.engine.instruments import Instrument
 from simulator.engine.market import MarketState
+from simulator.engine.tape import Candle
+from simulator.engine.venue import Engine
+
+HOUR_MS = 3_600_000
 
 
 def instrument_item(inst: Instrument, *, symbol_id: int) -> dict[str, Any]:
@@ -61,36 +67,44 @@ TICKER_FIELDS = (
 )
 
 
-def ticker_item(inst: Instrument, market: MarketState, *, now_ms: int) -> dict[str, Any]:
+def ticker_now(engine: Engine, inst: Instrument) -> dict[str, Any]:
+    """The instrument's ticker as it stands at the engine's now."""
+    now = engine.now_ms()
+    return ticker_item(inst, engine.market(inst.symbol), engine.day(inst.symbol),
+                       engine.tape(inst.symbol).price_at(now - HOUR_MS), engine.book(inst.symbol, 1), now_ms=now)
+
+
+def ticker_item(inst: Instrument, market: MarketState, day: Candle, hour_ago: Decimal, top: Book, *,
+                now_ms: int) -> dict[str, Any]:
+    """A ticker: its 24 h figures over the rolling day up to now (``day``), ``hour_ago`` the price an
+    hour before, the best bid and ask from the book's ``top``."""
     price = inst.format_price
     interval_ms = inst.funding_interval_min * 60_000
     next_funding = (now_ms // interval_ms + 1) * interval_ms
-    tick = inst.tick_size
     return {
         "symbol": inst.symbol,
         "lastPrice": price(market.last_price),
         "indexPrice": price(market.index_price),
         "markPrice": price(market.mark_price),
-        "prevPrice24h": price(market.prev_price_24h),
-        "price24hPcnt": f"{market.price_24h_pcnt:.6f}",
-        "highPrice24h": price(market.high_price_24h),
-        "lowPrice24h": price(market.low_price_24h),
-        "prevPrice1h": price(market.prev_price_24h),
+        "prevPrice24h": price(day.open),
+        "price24hPcnt": f"{(market.last_price - day.open) / day.open:.6f}",
+        "highPrice24h": price(day.high),
+        "lowPrice24h": price(day.low),
+        "prevPrice1h": price(hour_ago),
         "openInterest": "0",
         "openInterestValue": "0.00",
-        "turnover24h": plain(market.turnover_24h),
-        "volume24h": plain(market.volume_24h),
+        "turnover24h": plain(day.turnover),
+        "volume24h": plain(day.volume),
         "fundingRate": plain(market.funding_rate),
         "nextFundingTime": str(next_funding),
         "predictedDeliveryPrice": "",
         "basisRate": "",
         "deliveryFeeRate": "",
         "deliveryTime": "0",
-        # A one-tick spread around the last price, with nominal depth: there is no order book.
-        "ask1Size": "1",
-        "bid1Price": price(max(market.last_price - tick, tick)),
-        "ask1Price": price(market.last_price),
-        "bid1Size": "1",
+        "ask1Size": inst.format_qty(top.best_ask[1]),
+        "bid1Price": price(top.best_bid[0]),
+        "ask1Price": price(top.best_ask[0]),
+        "bid1Size": inst.format_qty(top.best_bid[1]),
         "basis": "",
         "preOpenPrice": "",
         "preQty": "",

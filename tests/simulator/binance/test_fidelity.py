@@ -52,3 +52,14 @@ async def test_account_asset_keys_match_a_real_balance(binance_venue: RunningBin
     assert wanted_top <= set(ours)
     usdt = next(a for a in real["assets"] if a["asset"] == "USDT")
     assert set(usdt) - {"marginAvailable"} <= set(ours["assets"][0])
+
+
+async def test_order_book_keys_match_a_real_depth_answer(binance_rest: Any) -> None:
+    book = await binance_rest.fetch_order_book(BTC, 5)
+    ours = await binance_rest.fapiPublicGetDepth({"symbol": "BTCUSDT", "limit": 5})
+    real = recorded("fetchOrderBook", "swap orderbook")
+
+    assert set(ours) == set(real)
+    assert len(ours["bids"]) == len(ours["asks"]) == 5 and all(len(level) == 2 for level in ours["bids"])
+    assert book["nonce"] == ours["lastUpdateId"]  # nothing changed the book between the two reads
+    assert book["timestamp"] < ours["T"]  # ccxt's limiter spaced them: the venue's clock stamped each

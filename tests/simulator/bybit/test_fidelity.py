@@ -167,3 +167,13 @@ async def test_stream_pushes_carry_every_documented_field(bybit_venue: RunningVe
     documented_ticker = WS_EXAMPLES["ticker_snapshot"]
     assert set(snapshot) == set(documented_ticker)
     assert_same_shape(snapshot["data"], documented_ticker["data"], "ticker snapshot")
+
+
+async def test_order_book(bybit_rest: Any) -> None:
+    ours = await bybit_rest.fetch_order_book(BTC, 2)
+    answer = await bybit_rest.public_get_v5_market_orderbook({"category": "linear", "symbol": "BTCUSDT", "limit": 2})
+    real_answer = _case("fetchOrderBook")["httpResponse"]
+    assert_same_shape(answer["result"], real_answer["result"], "order book")
+    assert len(ours["bids"]) == len(ours["asks"]) == 2
+    real = bybit_rest.parse_order_book(real_answer["result"], BTC, int(real_answer["result"]["ts"]))
+    assert_parsed_alike(ours, real, "order book")

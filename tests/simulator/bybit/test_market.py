@@ -86,3 +86,44 @@ async def test_klines_are_built_from_the_venues_own_prices_and_fills(bybit_venue
     assert uncategorized["result"]["list"] == raw["result"]["list"]  # linear by default, as Bybit documents
     with pytest.raises(ccxt.BadRequest, match="doesn't \\(yet\\) support interval=M"):
         await bybit_rest.fetch_ohlcv("BTC/USDT:USDT", "1M")
+
+
+async def test_the_book_shows_the_spread_and_resting_orders_and_the_ticker_its_top(bybit_venue: RunningVenue,
+                                                                                   bybit_rest: Any) -> None:
+    nominal = float(bybit_venue.engine.instrument("ETHUSDT").max_market_qty)
+    await bybit_rest.create_order("ETH/USDT:USDT", "limit", "sell", 2, 3000.02)
+
+    book = await bybit_rest.fetch_order_book("ETH/USDT:USDT", 3)
+    ticker = await bybit_rest.fetch_ticker("ETH/USDT:USDT")
+
+    assert book["asks"] == [[3000.0, nominal], [3000.01, nominal], [3000.02, nominal + 2]]
+    assert book["bids"] == [[2999.99, nominal], [2999.98, nominal], [2999.97, nominal]]
+    assert (ticker["bid"], ticker["bidVolume"], ticker["ask"], ticker["askVolume"]) == (2999.99, nominal, 3000.0, nominal)
+    status, body = await rawhttp.get(bybit_venue, "/v5/market/orderbook",
+                                     {"category": "linear", "symbol": "ETHUSDT", "limit": "501"}, signed=False)
+    assert (status, body["retCode"]) == (200, 10001), body
+    _, body = await rawhttp.get(bybit_venue, "/v5/market/orderbook", {"category": "linear", "symbol": "ETHUSDT"},
+                                signed=False)
+    assert len(body["result"]["b"]) == len(body["result"]["a"]) == 25  # Bybit's default for linear
+    before = body["result"]["u"]
+    bybit_venue.engine.set_price("ETHUSDT", "3000.01")
+    _, body = await rawhttp.get(bybit_venue, "/v5/market/orderbook", {"category": "linear", "symbol": "ETHUSDT"},
+                                signed=False)
+    assert body["result"]["u"] > before and body["result"]["a"][0] == ["3000.01", f"{nominal:.2f}"]
+
+
+async def test_the_tickers_24h_figures_roll_with_the_day(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    await asyncio.sleep(1)
+    bybit_venue.engine.set_price("ETHUSDT", "3300.00")
+    await bybit_rest.create_order("ETH/USDT:USDT", "market", "buy", 1)
+    await asyncio.sleep(3600)
+    bybit_venue.engine.set_price("ETHUSDT", "2900.00")
+    info = (await bybit_rest.fetch_ticker("ETH/USDT:USDT"))["info"]
+    assert (info["prevPrice24h"], info["highPrice24h"], info["lowPrice24h"], info["prevPrice1h"]) == \
+        ("3000.00", "3300.00", "2900.00", "3300.00")
+    assert (info["volume24h"], info["turnover24h"], info["price24hPcnt"]) == ("1", "3300", "-0.033333")
+
+    await asyncio.sleep(86_400)
+    info = (await bybit_rest.fetch_ticker("ETH/USDT:USDT"))["info"]
+    assert (info["prevPrice24h"], info["highPrice24h"], info["lowPrice24h"], info["volume24h"]) == \
+        ("2900.00", "2900.00", "2900.00", "0")

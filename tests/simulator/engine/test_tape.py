@@ -12,10 +12,10 @@ MIN = 60_000
 def test_a_candle_opens_at_the_standing_price_and_takes_the_moves_and_trades_inside_it() -> None:
     tape = Tape(since_ms=30_000, price=D(100))  # listed half-way through the first minute
     tape.moved(45_000, D(103))
-    tape.traded(50_000, D(2), D(103), taker_buy=True)
+    tape.traded(50_000, D(2), D(103), taker_buy=True, exec_id="e1")
     tape.moved(59_999, D(99))
     tape.moved(60_000, D(101))  # the next candle's open: a move exactly on the boundary belongs to it
-    tape.traded(61_000, D(1), D(101), taker_buy=False)
+    tape.traded(61_000, D(1), D(101), taker_buy=False, exec_id="e2")
 
     first, second, third = tape.candles(MIN, first_open_ms=0, last_open_ms=2 * MIN)
 
@@ -39,7 +39,7 @@ def test_moves_at_one_instant_all_count_and_a_price_set_at_the_listing_replaces_
     tape = Tape(since_ms=0, price=D(60000))
     tape.moved(0, D(60500))  # set as the venue opened: the default listing price never stood
     tape.moved(MIN, D(61000))  # two moves on the next candle's opening instant, a fill between
-    tape.traded(MIN, D(1), D(61000), taker_buy=True)
+    tape.traded(MIN, D(1), D(61000), taker_buy=True, exec_id="e3")
     tape.moved(MIN, D(60400))
 
     first, second = tape.candles(MIN, first_open_ms=0, last_open_ms=MIN)
@@ -63,11 +63,11 @@ def test_a_query_from_before_the_listing_starts_at_it() -> None:
 
 def test_the_listing_price_is_replaced_only_before_anything_traded_and_only_once() -> None:
     traded_first = Tape(since_ms=0, price=D(100))
-    traded_first.traded(0, D(1), D(100), taker_buy=True)
+    traded_first.traded(0, D(1), D(100), taker_buy=True, exec_id="e4")
     traded_first.moved(0, D(120))
     twice = Tape(since_ms=0, price=D(100))
     twice.moved(0, D(120))
-    twice.traded(0, D(1), D(120), taker_buy=True)
+    twice.traded(0, D(1), D(120), taker_buy=True, exec_id="e5")
     twice.moved(0, D(110))
 
     [a] = traded_first.candles(MIN, first_open_ms=0, last_open_ms=0)

@@ -1,0 +1,63 @@
+"""Binance's public market data through unmodified ccxt: the 24 h ticker, the best bid and ask, the book."""
+
+from __future__ import annotations
+
+import asyncio
+
+import ccxt
+import pytest
+
+from simulator.server import RunningBinance
+
+pytestmark = pytest.mark.virtual_time
+BTC = "BTC/USDT:USDT"
+DAY_S = 86_400
+
+
+async def test_the_24h_ticker_rolls_over_the_venues_own_prices_and_fills(binance_venue: RunningBinance) -> None:
+    rest = binance_venue.rest_client()
+    await rest.load_markets()
+    await asyncio.sleep(1)
+    binance_venue.engine.set_price("BTCUSDT", "61000.0")
+    await rest.create_order(BTC, "market", "buy", 0.01)
+    [trade] = await rest.fetch_my_trades(BTC)
+    binance_venue.engine.set_price("BTCUSDT", "59000.0")
+
+    ticker = await rest.fetch_ticker(BTC)
+    raw = await rest.fapiPublicGetTicker24hr({"symbol": "BTCUSDT"})
+
+    assert (ticker["open"], ticker["high"], ticker["low"], ticker["last"]) == (60000.0, 61000.0, 59000.0, 59000.0)
+    assert (ticker["baseVolume"], ticker["quoteVolume"], ticker["vwap"]) == (0.01, 610.0, 61000.0)
+    assert ticker["percentage"] == pytest.approx(-1.667)
+    assert set(raw) == {"symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "lastPrice", "lastQty",
+                        "openPrice", "highPrice", "lowPrice", "volume", "quoteVolume", "openTime", "closeTime",
+                        "firstId", "lastId", "count"}
+    assert (raw["priceChange"], raw["priceChangePercent"], raw["lastQty"], raw["count"]) == ("-1000.0", "-1.667", "0.010", 1)
+    assert raw["firstId"] == raw["lastId"] == int(trade["id"])
+    assert raw["closeTime"] - raw["openTime"] == DAY_S * 1000
+
+    await asyncio.sleep(DAY_S)  # a day later the move and the fill have left the window
+    ticker = await rest.fetch_ticker(BTC)
+    assert (ticker["open"], ticker["high"], ticker["low"], ticker["baseVolume"]) == (59000.0, 59000.0, 59000.0, 0.0)
+    raw = await rest.fapiPublicGetTicker24hr({"symbol": "BTCUSDT"})
+    assert (raw["firstId"], raw["lastId"], raw["count"]) == (-1, -1, 0)
+    every = await rest.fetch_tickers()
+    assert sorted(every) == sorted(rest.markets)
+
+
+async def test_the_book_and_its_top_show_resting_orders_at_their_prices(binance_venue: RunningBinance) -> None:
+    rest = binance_venue.rest_client()
+    await rest.load_markets()
+    nominal = float(binance_venue.engine.instrument("BTCUSDT").max_market_qty)
+    await rest.create_order(BTC, "limit", "buy", 0.5, 59999.9)
+
+    book = await rest.fetch_order_book(BTC, 5)
+    top = (await rest.fetch_bids_asks([BTC]))[BTC]
+
+    assert book["bids"][:2] == [[59999.9, nominal + 0.5], [59999.8, nominal]]
+    assert book["asks"][:2] == [[60000.0, nominal], [60000.1, nominal]]
+    assert (top["bid"], top["bidVolume"], top["ask"], top["askVolume"]) == (59999.9, nominal + 0.5, 60000.0, nominal)
+    with pytest.raises(ccxt.BadRequest, match="-1130"):
+        await rest.fapiPublicGetDepth({"symbol": "BTCUSDT", "limit": 7})
+    with pytest.raises(ccxt.BadSymbol):
+        await rest.fapiPublicGetDepth({"symbol": "NOPEUSDT"})
