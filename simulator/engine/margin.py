@@ -11,8 +11,10 @@ from simulator.engine.orders import Order
 from simulator.engine.positions import Position
 from simulator.engine.values import OrderStatus, OrderType, Symbol
 
-# One flat maintenance rate stands in for Bybit's risk-limit tiers (not modelled).
+# One flat maintenance rate stands in for the venues' risk tiers: each venue shows one tier, this rate
+# up to RISK_LIMIT_VALUE (a position value the engine does not cap).
 MAINTENANCE_RATE = Decimal("0.005")
+RISK_LIMIT_VALUE = Decimal(100_000_000)
 
 
 def order_initial_margin(order: Order, leverage: Decimal) -> Decimal:

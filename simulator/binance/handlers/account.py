@@ -9,6 +9,7 @@ from simulator.binance.errors import BinanceError, from_rejection, unsupported
 from simulator.binance.handlers.trade import _symbol
 from simulator.binance.render import asset, position_risk
 from simulator.binance.routing import KEY, Call, route
+from simulator.engine.margin import MAINTENANCE_RATE, RISK_LIMIT_VALUE
 from simulator.engine.rejections import Rejection, RejectReason
 
 
@@ -69,11 +70,10 @@ def account(call: Call) -> dict[str, Any]:
 def leverage_bracket(call: Call) -> list[dict[str, Any]]:
     symbol = call.params.text("symbol")
     instruments = [call.engine.instrument(_symbol(call))] if symbol else call.engine.instruments()
+    # One bracket: the engine's margin model (a flat maintenance rate, no cap it enforces).
     return [{"symbol": i.symbol, "notionalCoef": 1.0, "brackets": [
-        {"bracket": 1, "initialLeverage": int(i.max_leverage), "notionalCap": 50_000, "notionalFloor": 0,
-         "maintMarginRatio": 0.004, "cum": 0.0},
-        {"bracket": 2, "initialLeverage": max(1, int(i.max_leverage) // 2), "notionalCap": 10_000_000,
-         "notionalFloor": 50_000, "maintMarginRatio": 0.01, "cum": 300.0},
+        {"bracket": 1, "initialLeverage": int(i.max_leverage), "notionalCap": int(RISK_LIMIT_VALUE), "notionalFloor": 0,
+         "maintMarginRatio": float(MAINTENANCE_RATE), "cum": 0.0},
     ]} for i in instruments]
 
 
@@ -97,6 +97,25 @@ def margin_type(call: Call) -> dict[str, Any]:
     if wanted == "ISOLATED":
         raise unsupported("isolated margin")
     raise BinanceError(-1102, "Mandatory parameter 'marginType' was not sent, was empty/null, or malformed.")
+
+
+def symbol_config(call: Call) -> list[dict[str, Any]]:
+    """``fetch_leverage(s)``, ``fetch_margin_mode``: each symbol's leverage and margin type (always cross)."""
+    symbol = call.params.text("symbol")
+    instruments = [call.engine.instrument(_symbol(call))] if symbol else call.engine.instruments()
+    return [{"symbol": i.symbol, "marginType": "CROSSED", "isAutoAddMargin": "false",
+             "leverage": int(call.engine.leverage(call.account_id, i.symbol)),
+             "maxNotionalValue": str(int(RISK_LIMIT_VALUE))} for i in instruments]
+
+
+def account_config(call: Call) -> dict[str, Any]:
+    """``fetch_trading_fees`` reads the fee tier (0: ccxt's table then gives the rates this venue charges)."""
+    return {"feeTier": 0, "canTrade": True, "canDeposit": True, "canWithdraw": True, "dualSidePosition": False,
+            "updateTime": 0, "multiAssetsMargin": False, "tradeGroupId": -1}
+
+
+def multi_assets_margin(call: Call) -> dict[str, Any]:
+    return {"multiAssetsMargin": False}  # single-asset mode: USDT margins USDT contracts
 
 
 def position_mode(call: Call) -> dict[str, Any]:
@@ -142,6 +161,9 @@ ROUTES = (
     route("POST", "/fapi/v1/leverage", set_leverage),
     route("POST", "/fapi/v1/marginType", margin_type),
     route("GET", "/fapi/v1/positionSide/dual", position_mode, weight=30),
+    route("GET", "/fapi/v1/symbolConfig", symbol_config, weight=5),
+    route("GET", "/fapi/v1/accountConfig", account_config, weight=5),
+    route("GET", "/fapi/v1/multiAssetsMargin", multi_assets_margin, weight=30),
     route("POST", "/fapi/v1/positionSide/dual", set_position_mode),
     route("POST", "/fapi/v1/listenKey", new_listen_key, KEY),
     route("PUT", "/fapi/v1/listenKey", keep_listen_key, KEY),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from simulator.bybit.errors import BybitError, invalid
@@ -11,6 +12,7 @@ from simulator.bybit.render.market import instrument_item, ticker_now
 from simulator.bybit.routing import Call, get
 from simulator.bybit.wire import plain
 from simulator.engine.instruments import Instrument
+from simulator.engine.margin import MAINTENANCE_RATE, RISK_LIMIT_VALUE
 
 
 def server_time(call: Call) -> Mapping[str, Any]:
@@ -109,10 +111,36 @@ def orderbook(call: Call) -> Mapping[str, Any]:
             "ts": call.now_ms, "u": seq, "seq": seq, "cts": call.now_ms}
 
 
+RISK_LIMIT_PAGE = 15  # symbols a linear page holds (Bybit)
+
+
+def risk_limit(call: Call) -> Mapping[str, Any]:
+    """Each symbol's risk tiers (``fetch_leverage_tiers``): one, the engine's margin model (a flat
+    maintenance rate, the initial margin of the maximum leverage, no cap it enforces)."""
+    params = call.params
+    category = params.category()
+    symbol = params.text("symbol")
+    listed = call.engine.instruments() if symbol is None else [_listed(call, symbol)]
+    cursor = params.text("cursor")
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit()):
+        raise invalid("cursor")
+    start = int(cursor or 0)
+    chunk = listed[start:start + RISK_LIMIT_PAGE]
+    items = [{"id": 1, "symbol": inst.symbol, "riskLimitValue": plain(RISK_LIMIT_VALUE),
+              "maintenanceMargin": plain(MAINTENANCE_RATE), "initialMargin": plain((1 / inst.max_leverage).quantize(Decimal("0.000001"))),
+              "isLowestRisk": 1, "maxLeverage": f"{inst.max_leverage:.2f}", "mmDeduction": ""} for inst in chunk]
+    # Unlike the order and position lists, the last page carries no cursor: ccxt's sweep of all tiers ends
+    # "on the exhausted cursor" against Bybit (ccxt PR 30127's review), and an empty page past it breaks
+    # ccxt's parsing of the page (IndexError, retried, then raised).
+    following = start + RISK_LIMIT_PAGE
+    return {"category": category, "list": items, "nextPageCursor": str(following) if following < len(listed) else ""}
+
+
 ROUTES = (
     get("/v5/market/time", server_time),
     get("/v5/market/kline", kline),
     get("/v5/market/instruments-info", instruments_info),
     get("/v5/market/tickers", tickers),
     get("/v5/market/orderbook", orderbook),
+    get("/v5/market/risk-limit", risk_limit),
 )

@@ -61,3 +61,23 @@ async def test_the_book_and_its_top_show_resting_orders_at_their_prices(binance_
         await rest.fapiPublicGetDepth({"symbol": "BTCUSDT", "limit": 7})
     with pytest.raises(ccxt.BadSymbol):
         await rest.fapiPublicGetDepth({"symbol": "NOPEUSDT"})
+
+
+async def test_what_a_bot_reads_at_startup_matches_the_engine(binance_venue: RunningBinance) -> None:
+    rest = binance_venue.rest_client()
+    await rest.load_markets()
+    await rest.set_leverage(7, BTC)
+
+    leverage = await rest.fetch_leverage(BTC)
+    mode = await rest.fetch_margin_mode(BTC)
+    fees = await rest.fetch_trading_fees()
+    tiers = await rest.fetch_market_leverage_tiers(BTC)
+    multi = await rest.fapiPrivateGetMultiAssetsMargin()
+
+    assert (leverage["longLeverage"], leverage["marginMode"], mode["marginMode"]) == (7, "cross", "cross")
+    inst = binance_venue.engine.instrument("BTCUSDT")
+    # ccxt takes the rates from its own table for the tier told (0: 0.02% / 0.04%); commissionRate has the real ones.
+    assert fees[BTC]["info"] == {"feeTier": 0} and fees[BTC]["maker"] == float(inst.maker_fee_rate)
+    [tier] = tiers
+    assert (tier["maintenanceMarginRate"], tier["maxLeverage"]) == (0.005, float(inst.max_leverage))
+    assert multi == {"multiAssetsMargin": False}

@@ -127,3 +127,38 @@ async def test_the_tickers_24h_figures_roll_with_the_day(bybit_venue: RunningVen
     info = (await bybit_rest.fetch_ticker("ETH/USDT:USDT"))["info"]
     assert (info["prevPrice24h"], info["highPrice24h"], info["lowPrice24h"], info["volume24h"]) == \
         ("2900.00", "2900.00", "2900.00", "0")
+
+
+async def test_leverage_tiers_are_the_engines_margin_model_on_pages_ccxt_follows(bybit_venue: RunningVenue,
+                                                                               bybit_rest: Any) -> None:
+    tiers = await bybit_rest.fetch_leverage_tiers()
+    [giga] = await bybit_rest.fetch_market_leverage_tiers("GIGA/USDT:USDT")
+
+    assert sorted(tiers) == ["BTC/USDT:USDT", "ETH/USDT:USDT", "GIGA/USDT:USDT"]
+    assert (giga["minNotional"], giga["maxNotional"], giga["maintenanceMarginRate"], giga["maxLeverage"]) == \
+        (0.0, 100_000_000.0, 0.005, 25.0)
+    assert giga["info"]["initialMargin"] == "0.04"
+    _, body = await rawhttp.get(bybit_venue, "/v5/market/risk-limit", {"category": "linear"}, signed=False)
+    assert (len(body["result"]["list"]), body["result"]["nextPageCursor"]) == (3, "")  # one page, no cursor after it
+
+
+async def test_ccxt_sweeps_every_risk_limit_page_once(simulation: Any) -> None:
+    from decimal import Decimal
+
+    from simulator.engine.instruments import linear_perpetual
+    from simulator.server import bybit_engine, serve_bybit
+
+    engine = bybit_engine(clock=simulation.clock, seed=1)
+    for n in range(17):  # 20 listed: two pages of 15
+        engine.add_instrument(linear_perpetual(f"C{n:02d}USDT", tick="0.01", step="1", min_qty="1", max_qty="1000",
+                                               max_market_qty="100", max_leverage="50"), Decimal("1.00"))
+    async with serve_bybit(engine=engine) as venue:
+        rest = venue.rest_client()
+        tiers = await rest.fetch_leverage_tiers()
+        _, first = await rawhttp.get(venue, "/v5/market/risk-limit", {"category": "linear"}, signed=False)
+        _, second = await rawhttp.get(venue, "/v5/market/risk-limit",
+                                      {"category": "linear", "cursor": first["result"]["nextPageCursor"]}, signed=False)
+        await rest.close()
+    assert len(tiers) == 20 and all(len(t) == 1 for t in tiers.values())
+    assert (len(first["result"]["list"]), len(second["result"]["list"])) == (15, 5)
+    assert second["result"]["nextPageCursor"] == ""
