@@ -23,11 +23,12 @@ def mandatory(name: str) -> BinanceError:
     return BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
 
-def unsupported(what: str) -> BinanceError:
+def unsupported(parameter: str, what: str) -> BinanceError:
     # Binance has no code for "not modelled here". -1000 (unknown error) reads as transient to ccxt
     # (OperationFailed) and a bot would retry what can never succeed; -1106, a parameter sent where it
     # is not taken, is a bad request (ccxt's BadRequest), which is what it is for this venue.
-    return BinanceError(-1106, f"A parameter was sent that this simulator doesn't (yet) support: {what}")
+    return BinanceError(-1106, f"Parameter {parameter} sent when not required. (this simulator doesn't (yet) support"
+                        f" {what})")
 
 
 UNKNOWN_ORDER = BinanceError(-2013, "Order does not exist.")
@@ -65,5 +66,5 @@ def from_rejection(rejection: Rejection, *, cancel: bool = False) -> BinanceErro
     if reason is RejectReason.LEVERAGE_NOT_MODIFIED:
         return BinanceError(-4161, "Leverage not modified.")  # Binance answers success here; see the handler
     if reason is RejectReason.AMEND_UNSUPPORTED:
-        return unsupported(str(d["what"]))
+        return unsupported(str(d.get("parameter", "")), str(d["what"]))
     return BinanceError(-1000, f"An unknown error occurred while processing the request. ({rejection})")

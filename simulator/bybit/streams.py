@@ -207,13 +207,18 @@ class Streams:
     def _on_batch(self, batch: Sequence[EngineEvent]) -> None:
         positions_pushed = {(e.position.account_id, e.position.symbol) for e in batch if isinstance(e, PositionChanged)}
         touched: dict[tuple[AccountId, str], None] = {}
+        books: dict[str, None] = {}  # symbols whose order changes may have moved the ticker's best bid or ask
         for event in batch:
             if isinstance(event, TickerChanged):
                 self._push_public(f"tickers.{event.market.symbol}", event.market.symbol)
                 continue
-            if isinstance(event, OrderChanged) and event.order.status in _ORDER_ACTIONS:
-                touched[(event.order.account_id, event.order.symbol)] = None
+            if isinstance(event, OrderChanged):
+                books[event.order.symbol] = None
+                if event.order.status in _ORDER_ACTIONS:
+                    touched[(event.order.account_id, event.order.symbol)] = None
             self._push_private(*self._private_item(event))
+        for symbol in books:
+            self._push_public(f"tickers.{symbol}", symbol, only_changes=True)
         # Bybit: "every time you create/amend/cancel an order, the position topic will generate
         # a new message (regardless if there's any actual change)".
         for account_id, symbol in touched:
@@ -246,10 +251,17 @@ class Streams:
     def _private_message(self, topic: str, item: dict[str, Any]) -> dict[str, Any]:
         return {"id": self._ids.uuid(), "topic": topic, "creationTime": self._engine.now_ms(), "data": [item]}
 
-    def _push_public(self, topic: str, symbol: str) -> None:
+    def _push_public(self, topic: str, symbol: str, *, only_changes: bool = False) -> None:
+        current: dict[str, Any] | None = None
         for conn in self._public:
-            if topic in conn.topics:
-                conn.send(self._ticker_message(conn, symbol, snapshot=False))
+            if topic not in conn.topics:
+                continue
+            if only_changes:  # an order change: push only if the ticker it shows moved (its best bid or ask)
+                current = current or ticker_now(self._engine, self._engine.instrument(symbol))
+                previous = conn.last_sent.get(symbol)
+                if previous is not None and all(previous.get(k) == v for k, v in current.items() if k != "symbol"):
+                    continue
+            conn.send(self._ticker_message(conn, symbol, snapshot=False))
 
     def _ticker_message(self, conn: Connection, symbol: str, *, snapshot: bool) -> dict[str, Any]:
         """A snapshot, or a delta of what changed since this connection's last ticker message."""

@@ -37,13 +37,13 @@ def amended(order: Order, change: Amendment, inst: Instrument, last: Decimal, *,
     Raises ``Rejection``: nothing is changed by a refused amendment.
     """
     if order.is_position_tpsl:
-        raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="amending a position's TP/SL order (use trading-stop)")
+        raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="amending a position's TP/SL order (use trading-stop)", parameter="orderId")
     if change.price is not None and order.order_type is not OrderType.LIMIT:
-        raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="a price for a market order")
+        raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="a price for a market order", parameter="price")
     if change.trigger_price is not None and not order.is_conditional:
-        raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="a trigger price for an order that has none")
+        raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="a trigger price for an order that has none", parameter="triggerPrice")
     if change.trigger_price is not None and order.status is not OrderStatus.UNTRIGGERED:
-        raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="a trigger price for an order that has triggered")
+        raise Rejection(RejectReason.AMEND_UNSUPPORTED, what="a trigger price for an order that has triggered", parameter="triggerPrice")
     qty = order.qty if change.qty is None else change.qty
     price = order.price if change.price is None else change.price
     trigger = order.trigger_price if change.trigger_price is None else change.trigger_price

@@ -39,14 +39,16 @@ class Book:
 
 
 def book(inst: Instrument, last: Decimal, resting: Iterable[Order], *, depth: int) -> Book:
-    """The ``depth`` best levels of each side (fewer bids near the minimum price)."""
+    """The ``depth`` best levels of each side (fewer near the minimum and maximum prices)."""
     if depth < 1:
         raise ValueError(f"a book has at least one level a side, asked for depth={depth}")
     tick, nominal = inst.tick_size, inst.max_market_qty
-    asks = {last + k * tick: nominal for k in range(depth)}
+    asks = {last + k * tick: nominal for k in range(depth) if last + k * tick <= inst.max_price}
     bids = {last - k * tick: nominal for k in range(1, depth + 1) if last - k * tick >= inst.min_price}
     if not bids:  # the last price sits at the minimum: a bid there still shows a two-sided market
         bids = {last: nominal}
+    if not asks:  # above the maximum (a price set past the filter by hand): an ask there, as above
+        asks = {last: nominal}
     for order in resting:
         if order.order_type is not OrderType.LIMIT or order.status not in _RESTING or order.price is None:
             continue

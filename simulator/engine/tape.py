@@ -40,6 +40,11 @@ class Tape:
         self._exec_ids: list[str] = []
         self._replaced = False
 
+    @property
+    def version(self) -> tuple[int, int, bool]:
+        """Changes whenever the tape does (a cache key)."""
+        return len(self._move_ms), len(self._trade_ms), self._replaced
+
     def moved(self, ms: int, price: Decimal) -> None:
         if ms == self.since_ms and not self._replaced and not self._trade_ms:
             # Set at the listing instant before anything traded: the listing price never stood.

@@ -94,6 +94,7 @@ class Engine:
         self._depth = 0
         self._seq = 0
         self._book_seqs: dict[Symbol, int] = {}
+        self._days: dict[str, tuple[tuple[int, tuple[int, int, bool]], Candle]] = {}
         self._tpsl = TpslBook(self)
         self._matcher = Matcher(self)
 
@@ -148,7 +149,13 @@ class Engine:
         """The last 24 hours up to and including now, as 24 h tickers report them (from the listing
         if it is younger)."""
         now = self.now_ms()
-        return self.tape(symbol).window(now - DAY_MS, now + 1)
+        tape = self.tape(symbol)
+        # Every ticker push of an instant asks again (one per connection): the window costs O(moves in a day).
+        key = (now, tape.version)
+        cached = self._days.get(symbol)
+        if cached is None or cached[0] != key:
+            cached = self._days[symbol] = (key, tape.window(now - DAY_MS, now + 1))
+        return cached[1]
 
     def book(self, symbol: str, depth: int) -> Book:
         """The order book as the venue shows it (see ``engine/book.py``: a view; matching does not walk it)."""

@@ -95,7 +95,7 @@ def margin_type(call: Call) -> dict[str, Any]:
     if wanted == "CROSSED":
         raise BinanceError(-4046, "No need to change margin type.")
     if wanted == "ISOLATED":
-        raise unsupported("isolated margin")
+        raise unsupported("marginType", "isolated margin")
     raise BinanceError(-1102, "Mandatory parameter 'marginType' was not sent, was empty/null, or malformed.")
 
 
@@ -126,7 +126,7 @@ def set_position_mode(call: Call) -> dict[str, Any]:
     dual = call.params.need("dualSidePosition")
     if dual == "false":
         raise BinanceError(-4059, "No need to change position side.")
-    raise unsupported("hedge mode (dualSidePosition=true)")
+    raise unsupported("dualSidePosition", "hedge mode (dualSidePosition=true)")
 
 
 def new_listen_key(call: Call) -> dict[str, Any]:

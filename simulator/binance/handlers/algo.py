@@ -26,7 +26,7 @@ NOT_FOUND = BinanceError(-2013, "Order does not exist.")
 def new_algo_order(call: Call) -> dict[str, Any]:
     params = call.params
     if params.need("algoType") != "CONDITIONAL":
-        raise unsupported(f"algoType={params.text('algoType')}; only CONDITIONAL")
+        raise unsupported("algoType", f"algoType={params.text('algoType')}; only CONDITIONAL")
     symbol = _symbol(call)
     side = params.choice("side", SIDES, required=True)
     kind = params.need("type")
@@ -42,7 +42,7 @@ def new_algo_order(call: Call) -> dict[str, Any]:
     if params.boolean("closePosition"):
         held = call.engine.position(call.account_id, symbol).size
         if held == 0:
-            raise unsupported("closePosition=true with no position to close")
+            raise unsupported("closePosition", "closePosition=true with no position to close")
         qty, reduce_only = abs(held), True
     if qty is None:
         raise BinanceError(-1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.")

@@ -108,7 +108,8 @@ DEPTH_WEIGHTS = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}
 
 
 def _depth_weight(params: Mapping[str, str]) -> int:
-    return DEPTH_WEIGHTS.get(int(params["limit"]) if params.get("limit", "").isdigit() else 500, 10)
+    text = params.get("limit") or "500"
+    return DEPTH_WEIGHTS.get(int(text) if text.isascii() and text.isdigit() else 500, 10)
 
 
 def depth(call: Call) -> dict[str, Any]:
@@ -146,7 +147,7 @@ def klines(call: Call) -> list[list[Any]]:
     params.need("symbol")  # mandatory, as on Binance, before the interval is read
     interval = params.need("interval")
     if interval == "1M":
-        raise unsupported("interval=1M (calendar months)")
+        raise unsupported("interval", "interval=1M (calendar months)")
     minutes = KLINE_MINUTES.get(interval)
     if minutes is None:
         raise BinanceError(-1120, "Invalid interval.")

@@ -177,13 +177,13 @@ def modify_order(call: Call) -> dict[str, Any]:
     qty = params.decimal("quantity", required=True)
     price = params.decimal("price", required=True)
     if params.text("priceMatch") not in (None, "NONE"):
-        raise unsupported("priceMatch on modify; send a price")
+        raise unsupported("priceMatch", "priceMatch on modify; send a price")
     assert qty is not None and price is not None
     target = find(call, symbol=symbol, candidates=regular(call.engine.orders.open_for(call.account_id)))
     if side is not target.side:
-        raise unsupported(f"modifying a {target.side.value.upper()} order with side={params.text('side')}")
+        raise unsupported("side", f"modifying a {target.side.value.upper()} order with side={params.text('side')}")
     if target.order_type is not OrderType.LIMIT:
-        raise unsupported(f"modifying a {target.order_type.value} order; Binance modifies LIMIT orders only")
+        raise unsupported("orderId", f"modifying a {target.order_type.value} order; Binance modifies LIMIT orders only")
     if (qty, price) == (target.qty, target.price):
         raise BinanceError(-5027, "No need to modify the order.")
     try:

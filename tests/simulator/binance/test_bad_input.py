@@ -82,7 +82,7 @@ async def test_a_timestamp_of_other_than_ascii_digits_is_refused_by_name(binance
 async def test_what_the_venue_does_not_model_is_a_bad_request_a_bot_will_not_retry(binance_venue: RunningBinance) -> None:
     rest = binance_venue.rest_client()
     await rest.load_markets()
-    with pytest.raises(ccxt.BadRequest, match=r"-1106.*support: isolated margin"):
+    with pytest.raises(ccxt.BadRequest, match=r"-1106.*Parameter marginType sent when not required.*support isolated margin"):
         await rest.set_margin_mode("isolated", "BTC/USDT:USDT")
     status, body = await signed(binance_venue, "POST", "/fapi/v1/positionSide/dual", {"dualSidePosition": "true"})
     assert (status, body["code"]) == (400, -1106) and "hedge mode" in body["msg"], body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import ccxt
 import pytest
 
@@ -61,6 +62,10 @@ async def test_the_book_and_its_top_show_resting_orders_at_their_prices(binance_
         await rest.fapiPublicGetDepth({"symbol": "BTCUSDT", "limit": 7})
     with pytest.raises(ccxt.BadSymbol):
         await rest.fapiPublicGetDepth({"symbol": "NOPEUSDT"})
+    async with aiohttp.ClientSession() as session:  # ccxt's own limiter cannot weigh a text limit: send it raw
+        async with session.get(f"{binance_venue.base_url}/fapi/v1/depth", params={"symbol": "BTCUSDT",
+                                                                                  "limit": "\u00b2"}) as answer:
+            assert (answer.status, (await answer.json())["code"]) == (400, -1100)  # not a limit, nor a weight
 
 
 async def test_what_a_bot_reads_at_startup_matches_the_engine(binance_venue: RunningBinance) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from simulator.bybit.auth import sign
 from simulator.server import RunningVenue
+from tests.simulator.bybit import rawhttp
 
 pytestmark = pytest.mark.virtual_time
 
@@ -189,6 +190,14 @@ async def test_ticker_deltas_carry_only_what_changed_with_the_tick_direction(byb
         assert delta["type"] == "delta" and delta["cs"] > snapshot["cs"]
         assert delta["data"]["lastPrice"] == "2990.00" and delta["data"]["tickDirection"] == "MinusTick"
         assert "fundingRate" not in delta["data"] and delta["data"]["symbol"] == "ETHUSDT"
+        # An order that changes the best bid moves the ticker too: a delta with the new size, and
+        # nothing for an order away from the top.
+        await rawhttp.post(bybit_venue, "/v5/order/create", {"category": "linear", "symbol": "ETHUSDT", "side": "Buy",
+                                                              "orderType": "Limit", "qty": "1", "price": "2900"})
+        await rawhttp.post(bybit_venue, "/v5/order/create", {"category": "linear", "symbol": "ETHUSDT", "side": "Buy",
+                                                              "orderType": "Limit", "qty": "1", "price": "2989.99"})
+        top = await _soon(ws.receive_json())
+        assert top["data"] == {"symbol": "ETHUSDT", "bid1Size": "725.00", "tickDirection": "ZeroMinusTick"}, top
 
 
 async def test_an_unencodable_topic_is_echoed_safely_on_the_public_stream(bybit_venue: RunningVenue) -> None:

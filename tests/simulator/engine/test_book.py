@@ -45,11 +45,14 @@ def test_resting_limit_orders_add_to_their_levels_and_leave_with_their_fills(eng
     assert engine.book_seq("BTCUSDT") > before
 
 
-def test_a_last_price_at_the_minimum_still_shows_a_bid(engine: Engine) -> None:
+def test_no_level_lies_past_the_price_filter(engine: Engine) -> None:
     inst = engine.instrument("GIGAUSDT")
     shown = book(inst, inst.min_price, [], depth=5)
-    assert shown.bids == ((inst.min_price, inst.max_market_qty),)
+    assert shown.bids == ((inst.min_price, inst.max_market_qty),)  # at the minimum a bid there still shows
     assert len(shown.asks) == 5
+    top = book(inst, inst.max_price - inst.tick_size, [], depth=5)
+    assert top.asks == ((inst.max_price - inst.tick_size, inst.max_market_qty), (inst.max_price, inst.max_market_qty))
+    assert book(inst, inst.max_price, [], depth=5).asks == ((inst.max_price, inst.max_market_qty),)
     with pytest.raises(ValueError, match="depth=0"):
         book(inst, inst.min_price, [], depth=0)
 
