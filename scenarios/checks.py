@@ -21,13 +21,16 @@ LOOKUP_PATHS = ("/v5/order/realtime", "/v5/order/history", "/v5/order/cancel", "
 
 
 def ledger(executions: Sequence[Execution], deposits: Decimal, balance: Decimal, at_ms: int) -> list[Violation]:
-    """The wallet equals deposits + realised PnL - fees, recomputed from the fills alone (average cost)."""
+    """The wallet equals deposits + realised PnL - fees (funding payments among them), recomputed from
+    the executions alone (average cost)."""
     held: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (signed size, entry price)
     realised = fees = Decimal(0)
     for fill in sorted(executions, key=lambda e: e.seq):
+        fees += fill.fee
+        if not fill.is_trade:  # a funding payment moves money, not the position
+            continue
         size, entry = held.get(fill.symbol, (Decimal(0), Decimal(0)))
         signed = fill.qty * fill.side.sign
-        fees += fill.fee
         if size == 0 or (size > 0) == (signed > 0):
             new = size + signed
             held[fill.symbol] = (new, (abs(size) * entry + fill.qty * fill.price) / abs(new))

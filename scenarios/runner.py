@@ -343,7 +343,7 @@ class _Run:
 
         def listener(batch: Sequence[EngineEvent]) -> None:
             for event in batch:
-                if isinstance(event, Executed) and event.execution.account_id == account:
+                if isinstance(event, Executed) and event.execution.is_trade and event.execution.account_id == account:
                     fills[0] += 1
                     if (point := on_fill.get(fills[0])) is not None:
                         loop.call_soon(engine.set_price, point.symbol, point.price)

@@ -31,6 +31,7 @@ from simulator.engine.venue import Engine
 from simulator.faults.plan import FaultPlan
 from simulator.faults.rest import rest_faults
 from simulator.faults.ws import FrameRouter
+from simulator.funding_clock import funding_clock
 from simulator.http_body import raw_body, read_body
 from simulator.tracing import rest_recorder, trace_venue
 from virtualtime.trace import NO_TRACE, Recorder
@@ -82,6 +83,7 @@ class BinanceVenue:
         app.router.add_route("*", "/{tail:.*}", self._rest)
         app.on_shutdown.append(self.streams.close_all)
         app.on_shutdown.append(self.market_streams.close_all)
+        app.cleanup_ctx.append(funding_clock(self.engine, self.record_internal_error))
         return app
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:

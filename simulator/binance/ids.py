@@ -22,6 +22,8 @@ class NumericIds:
         self._by_number: dict[int, VenueOrderId] = {}
         self._next_trade = 200_000_000 + ids.uid() % 100_000_000
         self._trade: dict[str, int] = {}
+        self._next_tran = 9_000_000_000 + ids.uid() % 1_000_000_000
+        self._tran: dict[str, int] = {}
 
     def order(self, engine_id: VenueOrderId) -> int:
         if engine_id not in self._order:
@@ -46,6 +48,13 @@ class NumericIds:
             self._next_trade += 1
             self._trade[exec_id] = self._next_trade
         return self._trade[exec_id]
+
+    def transaction(self, key: str) -> int:
+        """An income row's ``tranId``, issued in order the first time the row is shown."""
+        if key not in self._tran:
+            self._next_tran += 1
+            self._tran[key] = self._next_tran
+        return self._tran[key]
 
     def engine_id(self, number: int) -> VenueOrderId | None:
         return self._by_number.get(number)

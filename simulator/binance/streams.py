@@ -165,6 +165,8 @@ class UserStreams:
 
     def _on_batch(self, batch: Sequence[EngineEvent]) -> None:
         fills = {e.execution.order_id: e.execution for e in batch if isinstance(e, Executed)}
+        funded = {e.execution.account_id: e.execution for e in batch
+                  if isinstance(e, Executed) and not e.execution.is_trade}
         accounts_changed: set[AccountId] = set()
         for event in batch:
             if isinstance(event, OrderChanged):
@@ -176,7 +178,9 @@ class UserStreams:
                 account = event.position.account_id if isinstance(event, PositionChanged) else event.wallet.account_id
                 accounts_changed.add(account)
         for account_id in sorted(accounts_changed if self._connections else ()):
-            self._push(account_id, self._account_message(account_id))
+            funding = funded.get(account_id)
+            self._push(account_id, self._account_message(account_id) if funding is None
+                       else self._funding_message(account_id, -funding.fee))
 
     def _push(self, account_id: AccountId, message: dict[str, Any]) -> None:
         for conn, key in self._connections.items():
@@ -256,6 +260,15 @@ class UserStreams:
             if o.order_type is OrderType.MARKET else "LIMIT", "ps": "BOTH", "cp": False, "rp": str(
                 fill.realised_pnl if fill else 0), "pP": False, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE",
             "gtd": 0,
+        }}
+
+    def _funding_message(self, account_id: AccountId, change: Decimal) -> dict[str, Any]:
+        """Binance: a funding fee on a cross position pushes the balance alone, no position."""
+        wallet = self._engine.wallet_view(account_id)
+        now = self._engine.now_ms()
+        return {"e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": {
+            "m": "FUNDING_FEE", "B": [{"a": "USDT", "wb": str(wallet.balance), "cw": str(wallet.balance),
+                                       "bc": str(change)}], "P": [],
         }}
 
     def _account_message(self, account_id: AccountId) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from simulator.engine.values import (
     VenueOrderId,
 )
 
+TRADE, FUNDING = "Trade", "Funding"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Execution:
@@ -42,8 +44,12 @@ class Execution:
     mark_price: Decimal
     exec_ms: int
     seq: int
-    exec_type: str = "Trade"
+    exec_type: str = "Trade"  # or FUNDING: a funding payment, which trades nothing
 
     @property
     def value(self) -> Decimal:
         return self.qty * self.price
+
+    @property
+    def is_trade(self) -> bool:
+        return self.exec_type == TRADE

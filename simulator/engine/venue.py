@@ -25,6 +25,7 @@ from simulator.engine.events import (
     TickerChanged,
     WalletChanged,
 )
+from simulator.engine.funding import Funding
 from simulator.engine.ids import IdSource
 from simulator.engine.instruments import Instrument
 from simulator.engine.margin import order_initial_margin, wallet_view
@@ -96,6 +97,7 @@ class Engine:
         self._book_seqs: dict[Symbol, int] = {}
         self._days: dict[str, tuple[tuple[int, tuple[int, int, bool]], Candle]] = {}
         self._tpsl = TpslBook(self)
+        self.funding = Funding(self)
         self._matcher = Matcher(self)
 
     # ---------------------------------------------------------------- setup
@@ -106,6 +108,7 @@ class Engine:
         self._instruments[instrument.symbol] = instrument
         self._markets[instrument.symbol] = MarketState.steady(instrument.symbol, Decimal(price), ms=self.now_ms())
         self._tapes[instrument.symbol] = Tape(self.now_ms(), Decimal(price))
+        self.funding.listed(instrument.symbol, self.now_ms())
 
     def add_account(
         self, *, api_key: str, api_secret: str, balance: Decimal = Decimal(0), read_only: bool = False
@@ -218,6 +221,14 @@ class Engine:
         with self._batch():
             self._wallets[account_id] = self._wallets[account_id].deposit(Decimal(amount))
             self._emit(WalletChanged(self.wallet_view(account_id)))
+
+    def set_funding_rate(self, symbol: str, rate: Decimal | str) -> None:
+        """The rate the next funding instants settle at (and the tickers show); 0.0001 until set."""
+        with self._batch():
+            sym = self.instrument(symbol).symbol
+            self._markets[sym] = dataclasses.replace(self._markets[sym], funding_rate=Decimal(rate),
+                                                     updated_ms=self.now_ms(), seq=self._markets[sym].seq + 1)
+            self._emit(TickerChanged(self._markets[sym]))
 
     def set_price(self, symbol: str, price: Decimal | str | int) -> None:
         """Move the market: triggers conditional orders and fills resting limit orders that now cross."""

@@ -142,6 +142,45 @@ def close_listen_key(call: Call) -> dict[str, Any]:
     return {}
 
 
+INCOME_TYPES = frozenset({"TRANSFER", "WELCOME_BONUS", "REALIZED_PNL", "FUNDING_FEE", "COMMISSION", "INSURANCE_CLEAR",
+                          "REFERRAL_KICKBACK", "COMMISSION_REBATE", "API_REBATE", "CONTEST_REWARD", "CROSS_COLLATERAL_TRANSFER",
+                          "OPTIONS_PREMIUM_FEE", "OPTIONS_SETTLE_PROFIT", "INTERNAL_TRANSFER", "AUTO_EXCHANGE",
+                          "DELIVERED_SETTELMENT", "COIN_SWAP_DEPOSIT", "COIN_SWAP_WITHDRAW", "POSITION_LIMIT_INCREASE_FEE",
+                          "STRATEGY_UMFUTURES_TRANSFER", "FEE_RETURN", "BFUSD_REWARD"})
+SEVEN_DAYS_MS = 7 * 86_400_000
+
+
+def income(call: Call) -> list[dict[str, Any]]:
+    """``fetch_funding_history``, ``fetch_ledger``: the account's realised PnL, commissions and funding
+    fees, oldest first, within 7 days back from ``endTime`` (or now). Deposits are not listed."""
+    params = call.params
+    symbol = params.text("symbol")
+    if symbol is not None:
+        _symbol(call)
+    wanted = params.text("incomeType")
+    if wanted is not None and wanted not in INCOME_TYPES:
+        raise BinanceError(-1100, "Illegal characters found in parameter 'incomeType'.")
+    given, page = params.integer("limit"), params.integer("page")
+    limit = 100 if given is None else given
+    if not 1 <= limit <= 1000:
+        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+    start, end = params.integer("startTime"), params.integer("endTime")
+    end = call.now_ms if end is None else end
+    start = end - SEVEN_DAYS_MS if start is None else start
+    rows: list[dict[str, Any]] = []
+    for e in sorted(call.engine.orders.executions_for(call.account_id), key=lambda e: e.seq):
+        if not start <= e.exec_ms <= end or (symbol is not None and e.symbol != symbol):
+            continue
+        trade = "" if not e.is_trade else str(call.ids.trade(e.exec_id))
+        entries = [("FUNDING_FEE", -e.fee)] if not e.is_trade else \
+            ([("REALIZED_PNL", e.realised_pnl)] if e.realised_pnl else []) + [("COMMISSION", -e.fee)]
+        rows.extend({"symbol": e.symbol, "incomeType": kind, "income": f"{amount:.8f}", "asset": "USDT",
+                     "info": kind, "time": e.exec_ms, "tranId": call.ids.transaction(f"{e.exec_id}:{kind}"),
+                     "tradeId": trade} for kind, amount in entries if wanted in (None, kind))
+    first = ((page or 1) - 1) * limit
+    return rows[first:first + limit]
+
+
 def commission_rate(call: Call) -> dict[str, Any]:
     """``fetch_trading_fee``: the account's maker and taker rates for one symbol."""
     inst = call.engine.instrument(_symbol(call))
@@ -151,6 +190,7 @@ def commission_rate(call: Call) -> dict[str, Any]:
 
 ROUTES = (
     route("GET", "/fapi/v1/commissionRate", commission_rate, weight=20),
+    route("GET", "/fapi/v1/income", income, weight=30),
     route("GET", "/fapi/v2/balance", balance, weight=5),
     route("GET", "/fapi/v3/balance", balance, weight=5),
     route("GET", "/fapi/v2/account", account, weight=5),

@@ -127,6 +127,23 @@ def depth(call: Call) -> dict[str, Any]:
             "asks": [[fixed(p, tick), fixed(q, step)] for p, q in book.asks]}
 
 
+def funding_rate(call: Call) -> list[dict[str, Any]]:
+    """``fetch_funding_rate_history``: every funding instant settled, oldest first; without a window
+    the latest ``limit``."""
+    params = call.params
+    given = params.integer("limit")
+    limit = 100 if given is None else given
+    if not 1 <= limit <= 1000:
+        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+    start, end = params.integer("startTime"), params.integer("endTime")
+    rows = sorted((s for inst in _instruments(call) for s in call.engine.funding.history(inst.symbol)
+                   if (start is None or s.at_ms >= start) and (end is None or s.at_ms <= end)),
+                  key=lambda s: (s.at_ms, s.symbol))
+    rows = rows[:limit] if start is not None else rows[-limit:]
+    return [{"symbol": s.symbol, "fundingRate": fixed(s.rate, EIGHT_PLACES), "fundingTime": s.at_ms,
+             "markPrice": fixed(s.mark_price, EIGHT_PLACES)} for s in rows]
+
+
 # Binance's kline intervals, in minutes (a week opens on Monday 00:00 UTC).
 KLINE_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360,
                  "8h": 480, "12h": 720, "1d": 1440, "3d": 4320, "1w": 10080}
@@ -177,6 +194,7 @@ ROUTES = (
     route("GET", "/fapi/v1/ticker/24hr", ticker_24hr, PUBLIC, without_symbol=40),
     route("GET", "/fapi/v1/ticker/bookTicker", book_ticker, PUBLIC, weight=2, without_symbol=5),
     route("GET", "/fapi/v1/depth", depth, PUBLIC, weigh=_depth_weight),
+    route("GET", "/fapi/v1/fundingRate", funding_rate, PUBLIC),
     route("GET", "/fapi/v1/premiumIndex", premium_index, PUBLIC, without_symbol=10),
     route("GET", "/fapi/v1/klines", klines, PUBLIC, weigh=_klines_weight),
 )

@@ -208,7 +208,7 @@ def user_trades(call: Call) -> list[dict[str, Any]]:
     if start is not None and end is not None and end - start > 7 * 24 * 3600 * 1000:
         raise BinanceError(-4166, "Search window is restricted to recent 7 days only.")
     executions = [e for e in reversed(call.engine.orders.executions_for(call.account_id))
-                  if e.symbol == symbol and (start is None or e.exec_ms >= start) and (end is None or e.exec_ms <= end)]
+                  if e.is_trade and e.symbol == symbol and (start is None or e.exec_ms >= start) and (end is None or e.exec_ms <= end)]
     inst = call.engine.instrument(symbol)
     return [render_trade(e, inst, call.ids, call.ids.trade(e.exec_id)) for e in executions[-limit:]]
 

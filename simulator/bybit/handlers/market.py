@@ -111,6 +111,25 @@ def orderbook(call: Call) -> Mapping[str, Any]:
             "ts": call.now_ms, "u": seq, "seq": seq, "cts": call.now_ms}
 
 
+def funding_history(call: Call) -> Mapping[str, Any]:
+    """``fetch_funding_rate_history``: the symbol's settled funding instants, newest first; up to
+    ``endTime`` (or now), from ``startTime`` if given with it."""
+    params = call.params
+    category = params.category()
+    symbol = params.text("symbol", required=True)
+    assert symbol is not None
+    limit = params.limit(default=200, maximum=200)
+    start, end = params.integer("startTime"), params.integer("endTime")
+    if start is not None and end is None:
+        raise BybitError(10001, "params error: endTime is required when startTime is passed")
+    inst = _listed(call, symbol)
+    rows = [s for s in call.engine.funding.history(inst.symbol)
+            if (start is None or s.at_ms >= start) and (end is None or s.at_ms <= end)]
+    return {"category": category, "list": [
+        {"symbol": s.symbol, "fundingRate": plain(s.rate), "fundingRateTimestamp": str(s.at_ms)}
+        for s in reversed(rows[-limit:])]}
+
+
 RISK_LIMIT_PAGE = 15  # symbols a linear page holds (Bybit)
 
 
@@ -143,4 +162,5 @@ ROUTES = (
     get("/v5/market/tickers", tickers),
     get("/v5/market/orderbook", orderbook),
     get("/v5/market/risk-limit", risk_limit),
+    get("/v5/market/funding/history", funding_history),
 )

@@ -79,7 +79,7 @@ def position_push(position: Position, market: MarketState, *, taker_fee_rate: De
 
 def execution_item(execution: Execution) -> dict[str, Any]:
     stop = execution.stop_order_type
-    return {
+    item = {
         "symbol": execution.symbol,
         "orderId": execution.order_id,
         "orderLinkId": execution.client_order_id or "",
@@ -111,6 +111,9 @@ def execution_item(execution: Execution) -> dict[str, Any]:
         "marketUnit": "",
         "extraFees": "",
     }
+    if not execution.is_trade:  # a funding payment, as Bybit lists them: no order type or creator
+        item.update(orderType="UNKNOWN", createType="")
+    return item
 
 
 def execution_push(execution: Execution) -> dict[str, Any]:

@@ -51,6 +51,8 @@ TEMPLATES = (
     _t("GET", "/fapi/v2/ticker/price", BTC, signed=False),
     _t("GET", "/fapi/v1/premiumIndex", BTC, signed=False),
     _t("GET", "/fapi/v1/ticker/24hr", BTC, signed=False),
+    _t("GET", "/fapi/v1/fundingRate", {**BTC, "limit": "5"}, signed=False),
+    _t("GET", "/fapi/v1/income", {**BTC, "incomeType": "FUNDING_FEE", "limit": "5"}),
     _t("GET", "/fapi/v1/ticker/bookTicker", BTC, signed=False),
     _t("GET", "/fapi/v1/depth", {**BTC, "limit": "5"}, signed=False),
     _t("POST", "/fapi/v1/order", {**BTC, "side": "SELL", "type": "MARKET", "quantity": "0.01",

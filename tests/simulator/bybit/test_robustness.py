@@ -43,6 +43,7 @@ TEMPLATES = (
     Template("GET", "/v5/market/tickers", LINEAR),
     Template("GET", "/v5/market/orderbook", {**LINEAR, "limit": "5"}),
     Template("GET", "/v5/market/risk-limit", LINEAR),
+    Template("GET", "/v5/market/funding/history", {**LINEAR, "limit": "5"}),
     Template("GET", "/v5/market/kline", {**LINEAR, "interval": "1", "limit": "5"}),
     Template("GET", "/v5/market/kline", {**LINEAR, "interval": "W", "start": "1767225600000",
                                          "end": "1767830400000"}),
