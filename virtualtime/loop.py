@@ -128,7 +128,6 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         # How far the clock may run: a test waiting for what never comes (a watch with nothing to
         # hear) would otherwise spin through virtual days, costing wall seconds each, for ever.
         self.max_elapsed_ns = max_elapsed_ns
-        self._limit_ns = max_elapsed_ns  # as configured: each time it trips, allowed again from then
         self._held_count = 0
         self._quiescers: list[asyncio.Future[None]] = []
         self._barrier = InFlight(on_io=self._io_happened)
@@ -163,6 +162,16 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     def time_ns(self) -> int:
         """Virtual wall time: Unix epoch nanoseconds, exact."""
         return self.start_ns + self._elapsed_ns
+
+    @property
+    def max_elapsed_ns(self) -> int | None:
+        """How far the clock may go from the start (None: no limit). Each time a timer past it trips the
+        limit, the same span is allowed again from then."""
+        return self._max_elapsed_ns
+
+    @max_elapsed_ns.setter
+    def max_elapsed_ns(self, value: int | None) -> None:
+        self._max_elapsed_ns = self._limit_ns = value
 
     @property
     def elapsed_ns(self) -> int:
@@ -201,12 +210,12 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         # stop resolving single nanoseconds after ~100 days of virtual time).
         while target / NS_PER_S + self._clock_resolution <= when:  # type: ignore[attr-defined]
             target += 1
-        if self.max_elapsed_ns is not None and target > self.max_elapsed_ns:
+        if self._max_elapsed_ns is not None and target > self._max_elapsed_ns:
             # Each trip allows the configured span again from now: clean-up can finish, and a loop
             # shared by later tests, or a teardown waiting for what never comes, still cannot spin.
             limit = self._limit_ns
             assert limit is not None
-            self.max_elapsed_ns = self._elapsed_ns + limit
+            self._max_elapsed_ns = self._elapsed_ns + limit
             raise VirtualTimeError(
                 f"the next timer is {target / NS_PER_S:,.0f} s of virtual time after the start, past this loop's"
                 f" limit (max_virtual_s={limit / NS_PER_S:,.0f} s): something is waiting for what never comes"

@@ -82,6 +82,8 @@ def fuzz(subject: str = "bot", venue: str = "bybit", *, seed: int = 0, profile_n
         found = _group_finding(group)
     wall = time.perf_counter() - started
     stats = machine.stats
+    if found is not None and stats.notes:  # what a failed run's clean-up raised, beside the failure
+        found += "".join(f"\nalso, after the failure: {note}" for note in dict.fromkeys(stats.notes))
     return Report(subject, venue, seed, profile_name, stats.examples, stats.steps, stats.failures, wall, found,
                   stats.last_failure if found else None)
 

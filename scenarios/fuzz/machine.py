@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,6 +41,7 @@ class Stats:
     steps: int = 0
     failures: int = 0
     last_failure: str | None = None  # the scenario file written for the latest failing run
+    notes: list[str] = field(default_factory=list)  # what a failed run's clean-up raised besides
 
 
 class FuzzFailure(AssertionError):
@@ -127,22 +128,38 @@ class LifecycleMachine(RuleBasedStateMachine):
                 self._fail(found, duration_ms=self.at_ms)
 
     def teardown(self) -> None:
-        verdict = None
+        verdict = unjudged = None
+        failed_before = self.failed  # a step's failure is on its way up: Hypothesis runs teardown in a finally
         try:
-            if not self.failed:  # a failed run is already judged: it is only closed
+            if not failed_before:  # a failed run is already judged: it is only closed
                 self._step({"do": "clear-faults"})
                 self.at_ms += SETTLE_MS
                 self._step({"do": "wait"})
-                verdict = self.session.judge(self.at_ms)
+                try:
+                    verdict = self.session.judge(self.at_ms)
+                except Exception as error:  # noqa: BLE001 - the subject broke the end of the run (a call it would not let be cancelled): a finding
+                    unjudged = error
         finally:
             unclosed = self._close()
-        # Reached only when no step failed: what the run broke and what closing the subject raised
-        # are told together, neither hiding the other.
+        raised = [f"{what}: {type(error).__name__}: {error}"
+                  for what, error in (("judging the run", unjudged), ("closing the subject", unclosed)) if error]
+        if failed_before or self.failed:
+            # Raising now would replace the failure already raised, and rewrite its scenario file without
+            # its violations: tell what closing raised beside it instead.
+            if raised:
+                self._note(raised)
+            return
         found = verdict.violations if verdict is not None else []
-        if unclosed is not None:
-            self._fail(found, duration_ms=self.at_ms, raised=f"closing the subject: {type(unclosed).__name__}: {unclosed}")
-        if found:
-            self._fail(found, duration_ms=self.at_ms)
+        if found or raised:
+            self._fail(found, duration_ms=self.at_ms, raised="; ".join(raised) or None)
+
+    def _note(self, raised: list[str]) -> None:
+        stats = type(self).stats
+        stats.notes.extend(raised)
+        if stats.last_failure is not None:
+            path = Path(stats.last_failure)
+            path.write_text(path.read_text(encoding="utf-8") + "".join(f"# also: {line}\n" for line in raised),
+                            encoding="utf-8")
 
     def _close(self) -> Exception | None:
         """Close the world; what closing the subject raised (a bug of its own, reported as one)."""
@@ -173,7 +190,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         stats.last_failure = str(path)
         shown = "\n".join(f"  {v.line(self.start_ms)}" for v in violations)
         steps = "\n".join(f"  {line}" for line in self.program.lines())
-        what = ", ".join([*found, f"a step raised {raised}"] if raised else found)
+        what = ", ".join([*found, raised] if raised else found)
         raise FuzzFailure(f"{self.subject} on {self.venue}, seed {self.seed}: {what}\n{shown}\n"
                           f"program ({len(self.program.steps)} steps):\n{steps}\n"
                           f"written to {path}; replay: python -m scenarios replay {path} --seed {self.seed}")

@@ -45,9 +45,10 @@ class Tape:
         """Changes whenever the tape does (a cache key)."""
         return len(self._move_ms), len(self._trade_ms), self._replaced
 
-    def moved(self, ms: int, price: Decimal) -> None:
-        if ms == self.since_ms and not self._replaced and not self._trade_ms:
-            # Set at the listing instant before anything traded: the listing price never stood.
+    def moved(self, ms: int, price: Decimal, *, orders_resting: bool = False) -> None:
+        if ms == self.since_ms and not self._replaced and not self._trade_ms and not orders_resting:
+            # Set at the listing instant before anything traded or rested: the listing price never stood.
+            # (An order resting then may fill at its own price as this move sweeps it: the price stood.)
             self._prices[0], self._replaced = price, True
             return
         self._move_ms.append(ms)

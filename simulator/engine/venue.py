@@ -238,7 +238,8 @@ class Engine:
             # Prices live on the tick grid, as every venue quotes them; anything else is a test bug.
             check_price(Decimal(price), inst)
             self._markets[sym] = self._markets[sym].moved_to(Decimal(price), ms=self.now_ms())
-            self._tapes[sym].moved(self.now_ms(), Decimal(price))
+            self._tapes[sym].moved(self.now_ms(), Decimal(price),
+                                   orders_resting=bool(self.orders.open_in_symbol_oldest_first(sym)))
             self._emit(TickerChanged(self._markets[sym]))
             # A mark move alone changes no balance: venues push no wallet event for unrealised PnL.
             self._matcher.sweep(sym)

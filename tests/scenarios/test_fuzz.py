@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scenarios.__main__ import main
 from scenarios.fuzz import strategies as fz
 from scenarios.fuzz.cli import fuzz
+from scenarios.fuzz.machine import FuzzFailure, lifecycle_machine
 from scenarios.fuzz.program import Program
 from scenarios.model import load
 from scenarios.runner import replay
@@ -145,3 +146,29 @@ def test_price_moves_stay_on_the_tick_grid() -> None:
 def test_an_unknown_venue_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="the fuzzer knows \\['binance', 'bybit'\\]"):
         fz.signals("kraken")
+
+
+def test_a_subject_that_breaks_the_end_of_the_run_is_a_finding(tmp_path: Path) -> None:
+    machine = lifecycle_machine("tests.scenarios.user_subject:make_stubborn", "bybit", seed=0, out_dir=tmp_path)
+    run = machine()
+    run.synchronize()
+    with pytest.raises(FuzzFailure, match="judging the run: RuntimeError"):
+        run.teardown()
+    assert machine.stats.failures == 1 and len(list(tmp_path.glob("*.toml"))) == 1
+
+
+def test_a_close_failure_after_a_mid_run_failure_is_told_beside_it_not_instead(tmp_path: Path) -> None:
+    machine = lifecycle_machine("tests.scenarios.user_subject:make_phantom_unclosable", "bybit", seed=0,
+                                out_dir=tmp_path)
+    run = machine()
+    run.advance(70_000)
+    with pytest.raises(FuzzFailure, match="database ahead of venue"):
+        run.no_violation_so_far()
+
+    run.teardown()  # Hypothesis runs it in a finally while the failure above goes up: it must not replace it
+
+    [written] = tmp_path.glob("*.toml")
+    text = written.read_text()
+    assert 'violations = ["database ahead of venue"' in text
+    assert text.endswith("# also: closing the subject: RuntimeError: database is locked\n")
+    assert machine.stats.failures == 1 and machine.stats.notes == ["closing the subject: RuntimeError: database is locked"]

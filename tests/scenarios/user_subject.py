@@ -106,3 +106,23 @@ class PhantomCannotClose(CannotClose):
 
 def make_phantom_unclosable(seed: int) -> PhantomCannotClose:
     return PhantomCannotClose(seed)
+
+
+class Stubborn(OurBot):
+    """A sync pass that will not be cancelled (more refusals than the runner's 60 tries)."""
+
+    name = "stubborn"
+
+    async def sync_pass(self) -> None:
+        refused = 0
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                refused += 1
+                if refused > 70:
+                    raise
+
+
+def make_stubborn(seed: int) -> Stubborn:
+    return Stubborn(seed)

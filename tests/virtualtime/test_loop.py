@@ -473,3 +473,17 @@ def test_a_tripped_time_limit_allows_the_configured_span_again_and_no_more() -> 
             loop.run_until_complete(asyncio.sleep(1000))
     finally:
         loop.close()
+
+
+def test_a_time_limit_set_after_the_loop_was_made_trips_the_same_way() -> None:
+    from virtualtime.loop import VirtualTimeError
+
+    loop = new_virtual_loop()
+    loop.max_elapsed_ns = 10_000_000_000
+    try:
+        loop.run_until_complete(asyncio.sleep(5))
+        with pytest.raises(VirtualTimeError, match=r"limit \(max_virtual_s=10 s\)"):
+            loop.run_until_complete(asyncio.sleep(1000))
+        assert loop.max_elapsed_ns == 15_000_000_000  # the span again, from the trip at 5 s
+    finally:
+        loop.close()

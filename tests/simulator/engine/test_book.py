@@ -79,3 +79,14 @@ def test_the_day_rolls_moves_and_trades_older_than_24_hours_drop_out(engine: Eng
     clock.advance_ms(HOUR)  # the window now opens after the move to 2900
     day = engine.day("ETHUSDT")
     assert (day.open, day.high, day.low) == (D(2900), D(2900), D(2900))
+
+
+def test_a_move_at_the_listing_instant_keeps_the_listing_price_when_an_order_rests(engine: Engine,
+                                                                                  account: Account) -> None:
+    # The sell rested at 61000 while 60000 stood; the jump to 62000 fills it at its own price, so
+    # 60000 and 61000 both belong in the candle (the listing price was not a price that never stood).
+    engine.place_order(account.account_id, limit("BTCUSDT", Side.SELL, "0.01", "61000.0"))
+    engine.set_price("BTCUSDT", "62000.0")
+    [candle] = engine.tape("BTCUSDT").query(60_000, now_ms=engine.now_ms(), start_ms=None, end_ms=None, limit=1)
+    assert (candle.open, candle.high, candle.low, candle.close, candle.volume) == \
+        (D("60000.0"), D("62000.0"), D("60000.0"), D("62000.0"), D("0.01"))
