@@ -394,7 +394,8 @@ class _Run:
         engine, account = self.venue.engine, self.venue.account.account_id
         now = final.at_ms
         wallet = engine.wallet(account)
-        issued = {str(o.order_id) for o in engine.orders.all_orders()}
+        issued = {str(o.order_id) for o in engine.orders.all_orders()} | {  # funding rows carry order ids too
+            str(e.order_id) for e in engine.orders.executions_for(account)}
         opens = self.opens
         return (checks.ledger(engine.orders.executions_for(account), self.scenario.balance, wallet.balance, now)
                 + checks.unknown_lookups(self.sim.trace.records, issued, self.scenario.venue)

@@ -32,6 +32,8 @@ def _describe(record: Record) -> str | None:
     if record.actor in VENUES:
         if record.kind == "execution":
             e = fields["execution"]
+            if e.get("exec_type", "Trade") != "Trade":  # a funding payment: money moved, nothing traded
+                return f"{e['exec_type'].lower()}  {e['side']} {e['qty']} {e['symbol']} @ {e['price']}  paid={e['fee']}"
             return (f"fill  {e['side']} {e['qty']} {e['symbol']} @ {e['price']}  order={e['order_id']}"
                     f" link={e.get('client_order_id') or '-'}")
         if record.kind == "fault":

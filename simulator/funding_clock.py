@@ -17,7 +17,8 @@ IDLE_S = 3600.0  # with nothing listed, look again this often
 async def settle_on_time(engine: Engine, on_internal_error: Callable[[str], None]) -> None:
     while True:
         due = engine.funding.next_due_ms()
-        await asyncio.sleep(IDLE_S if due is None else max(due - engine.now_ms(), 0) / 1000)
+        # From the clock's nanoseconds: a venue started part-way through a millisecond still wakes on the instant.
+        await asyncio.sleep(IDLE_S if due is None else max(due * 1_000_000 - engine.clock.time_ns(), 0) / 1e9)
         try:
             engine.funding.settle_due()
         except Exception:  # noqa: BLE001 - a supervisor: a simulator bug is recorded, and funding goes on

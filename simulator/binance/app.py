@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,6 +27,7 @@ from simulator.binance.routing import KEY, PUBLIC, Call, Route
 from simulator.binance.streams import MarketStreams, UserStreams
 from simulator.control import Control
 from simulator.engine.accounts import Account
+from simulator.engine.events import EngineEvent, Executed
 from simulator.engine.rejections import Rejection
 from simulator.engine.venue import Engine
 from simulator.faults.plan import FaultPlan
@@ -60,6 +62,7 @@ class BinanceVenue:
         trace_venue(engine, trace, ACTOR)
         self.faults = FaultPlan.for_engine(engine, trace, ACTOR)
         self.ids = NumericIds(engine.ids.child())
+        engine.subscribe(self._number_trades)
         self.listen_keys = ListenKeys(engine.ids.child())
         router = FrameRouter(self.faults, trace, ACTOR)
         self.streams = UserStreams(engine, self.ids, self.listen_keys, on_internal_error=self.record_internal_error, trace=trace,
@@ -108,6 +111,13 @@ class BinanceVenue:
         lapsed = [key for account in self.engine.accounts()
                   if (key := self.streams.lapse(account.account_id)) is not None]
         return web.json_response({"lapsed": len(lapsed)})
+
+    def _number_trades(self, batch: Sequence[EngineEvent]) -> None:
+        # Binance numbers a symbol's trades in the order they happen (public trades list by them);
+        # issuing on first sight would number them in the order a client happened to ask.
+        for event in batch:
+            if isinstance(event, Executed) and event.execution.is_trade:
+                self.ids.trade(event.execution.exec_id)
 
     def record_internal_error(self, where: str) -> None:
         detail = traceback.format_exc()

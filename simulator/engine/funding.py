@@ -5,6 +5,8 @@ Instants lie on the interval's grid from the epoch (00:00, 08:00 and 16:00 UTC f
 hours, as both venues settle). A long pays a positive rate and a short receives it. Each payment
 is an execution of type ``Funding`` (Bybit lists and pushes them among executions; Binance reports
 them as FUNDING_FEE income): it changes the wallet and the position's realised PnL, never its size.
+Its fee rate is signed as Bybit shows it, the fee over the value: the rate for a long, its negative
+for a short.
 Nothing settles at the listing instant itself.
 
 The engine keeps no timers: the venue's server calls ``settle_due`` at each instant (a timer on the
@@ -60,8 +62,10 @@ class Funding:
         now = self._engine.now_ms()
         due = sorted((at, symbol) for symbol in self._settled_ms for at in self._instants(symbol, now))
         for at, symbol in due:
-            self._settle(symbol, at)
+            # Marked before it is paid: an instant is settled at most once, even if a listener raises
+            # while it is paid (the caller records that; a retry would charge it twice).
             self._settled_ms[symbol] = at
+            self._settle(symbol, at)
 
     def _interval_ms(self, symbol: Symbol) -> int:
         return self._engine.instrument(symbol).funding_interval_min * 60_000
@@ -89,7 +93,7 @@ class Funding:
                     exec_id=engine.ids.exec_id(), account_id=position.account_id, order_id=engine.ids.order_id(),
                     client_order_id=None, symbol=symbol, side=position.side, order_type=OrderType.MARKET,
                     stop_order_type=StopOrderType.NONE, create_type=CreateType.BY_USER, price=mark,
-                    qty=position.qty, fee=fee, fee_rate=rate, is_maker=False, order_price=ZERO, order_qty=ZERO,
+                    qty=position.qty, fee=fee, fee_rate=rate * position.side.sign, is_maker=False, order_price=ZERO, order_qty=ZERO,
                     leaves_qty=ZERO, closed_qty=ZERO, realised_pnl=ZERO, mark_price=mark, exec_ms=at_ms, seq=seq,
                     exec_type=FUNDING,
                 )

@@ -28,6 +28,17 @@ class Candle:
     taker_buy_turnover: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class TapeTrade:
+    """One fill as the market saw it (a public trade): who took, at what price."""
+
+    ms: int
+    qty: Decimal
+    price: Decimal
+    taker_buy: bool
+    exec_id: str
+
+
 class Tape:
     """What moved one instrument's market, in time order, from its listing at ``since_ms``."""
 
@@ -62,6 +73,12 @@ class Tape:
     def exec_ids(self, start_ms: int, end_ms: int) -> list[str]:
         """The executions that traded from ``start_ms`` up to but excluding ``end_ms``, in order."""
         return self._exec_ids[bisect.bisect_left(self._trade_ms, start_ms):bisect.bisect_left(self._trade_ms, end_ms)]
+
+    def trades(self, start_ms: int | None = None, end_ms: int | None = None) -> list[TapeTrade]:
+        """Fills from ``start_ms`` up to and including ``end_ms`` (either open), oldest first."""
+        lo = 0 if start_ms is None else bisect.bisect_left(self._trade_ms, start_ms)
+        hi = len(self._trade_ms) if end_ms is None else bisect.bisect_right(self._trade_ms, end_ms)
+        return [TapeTrade(self._trade_ms[i], *self._trades[i], self._exec_ids[i]) for i in range(lo, hi)]
 
     def last_trade_qty(self) -> Decimal | None:
         return self._trades[-1][0] if self._trades else None

@@ -1,5 +1,5 @@
 """Every Binance USD-M endpoint the simulator serves."""
 
-from simulator.binance.handlers import account, algo, market, trade
+from simulator.binance.handlers import account, algo, candles, market, public_trades, trade
 
-ROUTES = (*market.ROUTES, *trade.ROUTES, *algo.ROUTES, *account.ROUTES)
+ROUTES = (*market.ROUTES, *candles.ROUTES, *public_trades.ROUTES, *trade.ROUTES, *algo.ROUTES, *account.ROUTES)

@@ -1,4 +1,4 @@
-"""Public market data: exchange info, time, ping, prices, 24 h tickers, the book, klines."""
+"""Public market data: exchange info, time, ping, prices, 24 h tickers, the book, funding rates."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from simulator.binance.errors import BAD_SYMBOL, BinanceError, unsupported
+from simulator.binance.errors import BAD_SYMBOL, BinanceError
 from simulator.binance.render import EIGHT_PLACES, fixed, symbol_info
 from simulator.binance.routing import PUBLIC, Call, route
 from simulator.engine.instruments import Instrument
@@ -36,7 +36,7 @@ def ping(call: Call) -> dict[str, Any]:
     return {}
 
 
-def _instruments(call: Call) -> list[Instrument]:
+def asked_instruments(call: Call) -> list[Instrument]:
     symbol = call.params.text("symbol")
     if symbol is None:
         return call.engine.instruments()
@@ -49,18 +49,18 @@ def _instruments(call: Call) -> list[Instrument]:
 def ticker_price(call: Call) -> Any:
     # Prices as Binance writes them: on the symbol's tick ("64000.0" however the price was set).
     rows = [{"symbol": i.symbol, "price": fixed(call.engine.market(i.symbol).last_price, i.tick_size), "time": call.now_ms}
-            for i in _instruments(call)]
+            for i in asked_instruments(call)]
     return rows[0] if "symbol" in call.params else rows
 
 
 def premium_index(call: Call) -> Any:
     rows = []
-    for inst in _instruments(call):
+    for inst in asked_instruments(call):
         m = call.engine.market(inst.symbol)
         index = fixed(m.index_price, EIGHT_PLACES)
         rows.append({"symbol": inst.symbol, "markPrice": fixed(m.mark_price, EIGHT_PLACES),
                      "indexPrice": index, "estimatedSettlePrice": index,
-                     "lastFundingRate": str(m.funding_rate),
+                     "lastFundingRate": fixed(m.funding_rate, EIGHT_PLACES),
                      "interestRate": "0.00010000", "nextFundingTime": (call.now_ms // 28_800_000 + 1) * 28_800_000,
                      "time": call.now_ms})
     return rows[0] if "symbol" in call.params else rows
@@ -69,7 +69,7 @@ def premium_index(call: Call) -> Any:
 def ticker_24hr(call: Call) -> Any:
     """The rolling 24 hours up to now (``fetch_ticker``), from the instrument's own history."""
     rows = []
-    for inst in _instruments(call):
+    for inst in asked_instruments(call):
         sym, tick, step = inst.symbol, inst.tick_size, inst.qty_step
         last = call.engine.market(sym).last_price
         day = call.engine.day(sym)
@@ -94,7 +94,7 @@ def book_ticker(call: Call) -> Any:
     """The best bid and ask (``simulator/engine/book.py``: the one-tick spread with nominal depth,
     and any resting limit order at those prices)."""
     rows = []
-    for inst in _instruments(call):
+    for inst in asked_instruments(call):
         top = call.engine.book(inst.symbol, 1)
         (bid, bid_qty), (ask, ask_qty) = top.best_bid, top.best_ask
         rows.append({"symbol": inst.symbol, "bidPrice": fixed(bid, inst.tick_size),
@@ -119,7 +119,7 @@ def depth(call: Call) -> dict[str, Any]:
     limit = 500 if given is None else given
     if limit not in DEPTH_WEIGHTS:
         raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
-    [inst] = _instruments(call)
+    [inst] = asked_instruments(call)
     book = call.engine.book(inst.symbol, limit)
     tick, step = inst.tick_size, inst.qty_step
     return {"lastUpdateId": call.engine.book_seq(inst.symbol), "E": call.now_ms, "T": call.now_ms,
@@ -136,53 +136,12 @@ def funding_rate(call: Call) -> list[dict[str, Any]]:
     if not 1 <= limit <= 1000:
         raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
     start, end = params.integer("startTime"), params.integer("endTime")
-    rows = sorted((s for inst in _instruments(call) for s in call.engine.funding.history(inst.symbol)
+    rows = sorted((s for inst in asked_instruments(call) for s in call.engine.funding.history(inst.symbol)
                    if (start is None or s.at_ms >= start) and (end is None or s.at_ms <= end)),
                   key=lambda s: (s.at_ms, s.symbol))
     rows = rows[:limit] if start is not None else rows[-limit:]
     return [{"symbol": s.symbol, "fundingRate": fixed(s.rate, EIGHT_PLACES), "fundingTime": s.at_ms,
              "markPrice": fixed(s.mark_price, EIGHT_PLACES)} for s in rows]
-
-
-# Binance's kline intervals, in minutes (a week opens on Monday 00:00 UTC).
-KLINE_MINUTES = {"1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360,
-                 "8h": 480, "12h": 720, "1d": 1440, "3d": 4320, "1w": 10080}
-
-
-def _klines_weight(params: Mapping[str, str]) -> int:
-    text = params.get("limit") or "500"
-    limit = int(text) if text.isascii() and text.isdigit() else 500
-    return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
-
-
-def klines(call: Call) -> list[list[Any]]:
-    """Candles from the instrument's own price and trade history (``fetch_ohlcv``), oldest first.
-
-    With ``startTime``, the first ``limit`` candles opening from it; else the last ``limit`` up to
-    ``endTime`` or now, the current one included. Volume is what traded on this venue."""
-    params = call.params
-    params.need("symbol")  # mandatory, as on Binance, before the interval is read
-    interval = params.need("interval")
-    if interval == "1M":
-        raise unsupported("interval", "interval=1M (calendar months)")
-    minutes = KLINE_MINUTES.get(interval)
-    if minutes is None:
-        raise BinanceError(-1120, "Invalid interval.")
-    given = params.integer("limit")
-    limit = 500 if given is None else given
-    if not 1 <= limit <= 1500:
-        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
-    start, end = params.integer("startTime"), params.integer("endTime")
-    if start is not None and end is not None and start > end:
-        raise BinanceError(-1023, "Start time is greater than end time.")
-    [inst] = _instruments(call)
-    step = minutes * 60_000
-    candles = call.engine.tape(inst.symbol).query(step, now_ms=call.now_ms, start_ms=start, end_ms=end, limit=limit,
-                                              weekly=interval == "1w")
-    tick, qty = inst.tick_size, inst.qty_step
-    return [[c.open_ms, fixed(c.open, tick), fixed(c.high, tick), fixed(c.low, tick), fixed(c.close, tick),
-             fixed(c.volume, qty), c.open_ms + step - 1, fixed(c.turnover, EIGHT_PLACES), c.trades,
-             fixed(c.taker_buy_volume, qty), fixed(c.taker_buy_turnover, EIGHT_PLACES), "0"] for c in candles]
 
 
 ROUTES = (
@@ -196,5 +155,4 @@ ROUTES = (
     route("GET", "/fapi/v1/depth", depth, PUBLIC, weigh=_depth_weight),
     route("GET", "/fapi/v1/fundingRate", funding_rate, PUBLIC),
     route("GET", "/fapi/v1/premiumIndex", premium_index, PUBLIC, without_symbol=10),
-    route("GET", "/fapi/v1/klines", klines, PUBLIC, weigh=_klines_weight),
 )

@@ -13,6 +13,7 @@ from simulator.bybit.routing import Call, get
 from simulator.bybit.wire import plain
 from simulator.engine.instruments import Instrument
 from simulator.engine.margin import MAINTENANCE_RATE, RISK_LIMIT_VALUE
+from simulator.engine.tape import Candle
 
 
 def server_time(call: Call) -> Mapping[str, Any]:
@@ -66,13 +67,11 @@ KLINE_MINUTES = {"1": 1, "3": 3, "5": 5, "15": 15, "30": 30, "60": 60, "120": 12
                  "720": 720, "D": 1440, "W": 10080}
 
 
-def kline(call: Call) -> Mapping[str, Any]:
-    """Candles from the instrument's own price and trade history (``fetch_ohlcv``), newest first.
-
-    With ``start``, the first ``limit`` candles opening from it (up to ``end``); without, the last
-    ``limit`` up to ``end`` or now, the current one included. Volume is what traded on this venue."""
+def _candles(call: Call) -> tuple[Instrument, list[Candle]]:
+    """With ``start``, the first ``limit`` candles opening from the one it falls in (up to ``end``);
+    without, the last ``limit`` up to ``end`` or now, the current one included."""
     params = call.params
-    category = params.category(default="linear")  # Bybit: "linear by default"
+    params.category(default="linear")  # Bybit: "linear by default"
     symbol = params.text("symbol", required=True)
     interval = params.text("interval", required=True)
     assert symbol is not None and interval is not None
@@ -84,14 +83,43 @@ def kline(call: Call) -> Mapping[str, Any]:
     limit = params.limit(default=200, maximum=1000)
     start, end = params.integer("start"), params.integer("end")
     inst = _listed(call, symbol)
-    step = minutes * 60_000
     # Bybit's first candle is the one ``start`` falls in (ccxt's note on its issue 26736).
-    candles = call.engine.tape(symbol).query(step, now_ms=call.now_ms, start_ms=start, end_ms=end, limit=limit,
-                                              weekly=interval == "W", from_containing=True)
+    return inst, call.engine.tape(symbol).query(minutes * 60_000, now_ms=call.now_ms, start_ms=start, end_ms=end,
+                                                limit=limit, weekly=interval == "W", from_containing=True)
+
+
+def kline(call: Call) -> Mapping[str, Any]:
+    """Candles from the instrument's own price and trade history (``fetch_ohlcv``), newest first.
+    Volume is what traded on this venue."""
+    inst, candles = _candles(call)
     price = inst.format_price
-    return {"category": category, "symbol": symbol, "list": [
+    return {"category": "linear", "symbol": inst.symbol, "list": [
         [str(c.open_ms), price(c.open), price(c.high), price(c.low), price(c.close), plain(c.volume),
          plain(c.turnover)] for c in reversed(candles)]}
+
+
+def price_kline(call: Call) -> Mapping[str, Any]:
+    """Mark and index price candles (``fetch_mark_ohlcv``, ``fetch_index_ohlcv``): the engine's mark
+    and index prices are its last price, so the trade candles' prices, without volume."""
+    inst, candles = _candles(call)
+    price = inst.format_price
+    return {"category": "linear", "symbol": inst.symbol, "list": [
+        [str(c.open_ms), price(c.open), price(c.high), price(c.low), price(c.close)] for c in reversed(candles)]}
+
+
+def recent_trade(call: Call) -> Mapping[str, Any]:
+    """The market's latest fills (``fetch_trades``), newest first; the side is the taker's."""
+    params = call.params
+    category = params.category()
+    symbol = params.text("symbol", required=True)
+    assert symbol is not None
+    limit = params.limit(default=500, maximum=1000)
+    inst = _listed(call, symbol)
+    rows = call.engine.tape(symbol).trades()[-limit:]
+    return {"category": category, "list": [
+        {"execId": t.exec_id, "symbol": inst.symbol, "price": inst.format_price(t.price), "size": plain(t.qty),
+         "side": "Buy" if t.taker_buy else "Sell", "time": str(t.ms), "isBlockTrade": False, "isRPITrade": False}
+        for t in reversed(rows)]}
 
 
 def orderbook(call: Call) -> Mapping[str, Any]:
@@ -158,6 +186,9 @@ def risk_limit(call: Call) -> Mapping[str, Any]:
 ROUTES = (
     get("/v5/market/time", server_time),
     get("/v5/market/kline", kline),
+    get("/v5/market/mark-price-kline", price_kline),
+    get("/v5/market/index-price-kline", price_kline),
+    get("/v5/market/recent-trade", recent_trade),
     get("/v5/market/instruments-info", instruments_info),
     get("/v5/market/tickers", tickers),
     get("/v5/market/orderbook", orderbook),

@@ -86,3 +86,37 @@ async def test_what_a_bot_reads_at_startup_matches_the_engine(binance_venue: Run
     [tier] = tiers
     assert (tier["maintenanceMarginRate"], tier["maxLeverage"]) == (0.005, float(inst.max_leverage))
     assert multi == {"multiAssetsMargin": False}
+
+
+async def test_public_trades_are_the_venues_fills_numbered_in_order(binance_venue: RunningBinance) -> None:
+    rest = binance_venue.rest_client()
+    await rest.load_markets()
+    await rest.create_order(BTC, "market", "buy", 0.01)
+    await asyncio.sleep(1)
+    binance_venue.engine.set_price("BTCUSDT", "60100.0")
+    await rest.create_order(BTC, "market", "sell", 0.02)
+    mine = await rest.fetch_my_trades(BTC)
+
+    public = await rest.fetch_trades(BTC)
+    recent = await rest.fapiPublicGetTrades({"symbol": "BTCUSDT"})
+
+    assert [(t["side"], t["amount"], t["price"]) for t in public] == [("buy", 0.01, 60000.0), ("sell", 0.02, 60100.0)]
+    assert [t["id"] for t in public] == [t["id"] for t in mine]
+    assert int(public[0]["id"]) + 1 == int(public[1]["id"])  # numbered as they happened
+    assert [r["isBuyerMaker"] for r in recent] == [False, True] and recent[1]["quoteQty"] == "1202.00000000"
+    since = await rest.fetch_trades(BTC, params={"fromId": public[1]["id"]})
+    assert [t["id"] for t in since] == [public[1]["id"]]
+    with pytest.raises(ccxt.BadRequest, match="-1127"):
+        await rest.fapiPublicGetAggTrades({"symbol": "BTCUSDT", "startTime": 0, "endTime": 3_600_001})
+
+
+async def test_mark_and_index_candles_follow_the_price(binance_venue: RunningBinance) -> None:
+    rest = binance_venue.rest_client()
+    await rest.load_markets()
+    await asyncio.sleep(1)  # a move at the listing instant would replace the listing price
+    binance_venue.engine.set_price("BTCUSDT", "60100.0")
+    [mark] = await rest.fetch_mark_ohlcv(BTC, "1h", limit=1)
+    [index] = await rest.fetch_index_ohlcv(BTC, "1h", limit=1)
+    raw = await rest.fapiPublicGetIndexPriceKlines({"pair": "BTCUSDT", "interval": "1h", "limit": 1})
+    assert mark[1:5] == index[1:5] == [60000.0, 60100.0, 60000.0, 60100.0]
+    assert raw[0][1] == "60000.00000000" and raw[0][5] == "0"

@@ -177,3 +177,14 @@ async def test_order_book(bybit_rest: Any) -> None:
     assert len(ours["bids"]) == len(ours["asks"]) == 2
     real = bybit_rest.parse_order_book(real_answer["result"], BTC, int(real_answer["result"]["ts"]))
     assert_parsed_alike(ours, real, "order book")
+
+
+async def test_public_trades(bybit_rest: Any) -> None:
+    await bybit_rest.create_order(BTC, "market", "sell", 0.001)
+    [ours] = await bybit_rest.fetch_trades(BTC, limit=1)
+    real = _case("fetchTrades")["httpResponse"]["result"]["list"][0]
+    assert_same_shape(ours["info"], real, "public trade")
+    assert_parsed_alike(ours, bybit_rest.parse_trade(real), "public trade")
+    assert (ours["side"], ours["amount"], ours["price"]) == ("sell", 0.001, 60000.0)
+    [mine] = await bybit_rest.fetch_my_trades(BTC)
+    assert ours["id"] == mine["id"]  # the public trade carries the execution's own id, as on Bybit

@@ -45,3 +45,20 @@ async def test_a_held_long_pays_funding_listed_and_pushed_as_bybit_does(bybit_ve
     _, body = await rawhttp.get(bybit_venue, "/v5/market/funding/history",
                                 {"category": "linear", "symbol": "ETHUSDT", "startTime": "1"}, signed=False)
     assert body["retCode"] == 10001  # startTime alone is refused
+
+
+async def test_a_venue_started_mid_millisecond_settles_on_the_instant(simulation: Any) -> None:
+    from simulator.engine import Side
+    from tests.simulator.engine.helpers import market
+
+    await asyncio.sleep(0.0007)  # the world starts on an instant; the venue comes up 0.7 ms later
+    async with simulation.serve_bybit() as venue:
+        engine, account = venue.engine, venue.account.account_id
+        instant = (engine.now_ms() // (EIGHT_HOURS_S * 1000) + 1) * EIGHT_HOURS_S * 1000
+        await asyncio.sleep((instant * 1_000_000 - simulation.clock.time_ns()) / 1e9 + 0.0003)  # 0.3 ms after it
+        engine.place_order(account, market("ETHUSDT", Side.SELL, "2"))  # a short opened after the instant
+        await asyncio.sleep(0.002)
+        assert [e for e in engine.orders.executions_for(account) if not e.is_trade] == []
+        _, body = await rawhttp.get(venue, "/v5/market/funding/history", {"category": "linear", "symbol": "ETHUSDT"},
+                                    signed=False)
+        assert [row["fundingRateTimestamp"] for row in body["result"]["list"]] == [str(instant)]

@@ -162,3 +162,16 @@ async def test_ccxt_sweeps_every_risk_limit_page_once(simulation: Any) -> None:
     assert len(tiers) == 20 and all(len(t) == 1 for t in tiers.values())
     assert (len(first["result"]["list"]), len(second["result"]["list"])) == (15, 5)
     assert second["result"]["nextPageCursor"] == ""
+
+
+async def test_mark_and_index_candles_follow_the_price_without_volume(bybit_venue: RunningVenue,
+                                                                      bybit_rest: Any) -> None:
+    await asyncio.sleep(60 - bybit_venue.engine.now_ms() % 60_000 / 1000)
+    bybit_venue.engine.set_price("ETHUSDT", "3050.00")
+    await bybit_rest.create_order("ETH/USDT:USDT", "market", "buy", 1)
+    mark = await bybit_rest.fetch_mark_ohlcv("ETH/USDT:USDT", "1m", limit=2)
+    index = await bybit_rest.fetch_index_ohlcv("ETH/USDT:USDT", "1m", limit=2)
+    trades = await bybit_rest.fetch_ohlcv("ETH/USDT:USDT", "1m", limit=2)
+    assert [c[:5] for c in mark] == [c[:5] for c in index] == [c[:5] for c in trades]
+    assert mark[-1][1:5] == [3050.0, 3050.0, 3050.0, 3050.0] and trades[-1][5] == 1.0
+    assert all(c[5] is None for c in mark)  # no volume in a price candle

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import pytest
+
+from scenarios import timeline
 from scenarios.checks import ledger
 from simulator.clock import ManualClock
 from simulator.engine import Account, Engine, Executed, PositionChanged, Side, WalletChanged
+from simulator.tracing import record_engine
 from tests.simulator.engine.helpers import market
+from virtualtime.trace import Trace
 
 HOUR = 3_600_000
 
@@ -55,3 +60,42 @@ def test_instants_missed_settle_in_order_at_the_rate_set(engine: Engine, account
     assert {p.fee for p in payments} == {D("0.1") * D(60000) * D("0.0003")}
     assert engine.market("BTCUSDT").funding_rate == D("-0.0003")
     assert engine.funding.next_due_ms() == engine.now_ms() + 8 * HOUR
+
+
+def test_an_instant_is_paid_at_most_once_even_when_a_listener_raises(engine: Engine, account: Account,
+                                                                     clock: ManualClock) -> None:
+    engine.place_order(account.account_id, market("ETHUSDT", Side.BUY, "2"))
+    broken = [True]
+
+    def listener(batch: object) -> None:
+        if broken:
+            broken.clear()
+            raise RuntimeError("a stream's renderer bug")
+
+    engine.subscribe(listener)
+    clock.advance_ms(8 * HOUR)
+    with pytest.raises(RuntimeError):
+        engine.funding.settle_due()  # what the venue's timer records as an internal error
+    engine.funding.settle_due()  # and then asks again
+    assert len([e for e in engine.orders.executions_for(account.account_id) if not e.is_trade]) == 1
+
+
+def test_a_shorts_fee_rate_is_signed_so_the_fee_is_the_value_times_it(engine: Engine, account: Account,
+                                                                       clock: ManualClock) -> None:
+    engine.place_order(account.account_id, market("ETHUSDT", Side.SELL, "2"))
+    clock.advance_ms(8 * HOUR)
+    engine.funding.settle_due()
+    [paid] = [e for e in engine.orders.executions_for(account.account_id) if not e.is_trade]
+    assert (paid.fee_rate, paid.fee) == (D("-0.0001"), paid.value * D("-0.0001"))  # Bybit: Sell shows -rate
+
+
+def test_the_timeline_tells_a_payment_from_a_fill(engine: Engine, account: Account, clock: ManualClock) -> None:
+    trace = Trace(clock)
+    record_engine(engine, trace, "bybit")
+    start = engine.now_ms()
+    engine.place_order(account.account_id, market("ETHUSDT", Side.BUY, "2"))
+    clock.advance_ms(8 * HOUR)
+    engine.funding.settle_due()
+    shown = [line.split("bybit", 1)[1].strip() for line in timeline.lines(trace.records, start)]
+    assert [line.split()[0] for line in shown] == ["fill", "funding"]
+    assert shown[1] == "funding  Buy 2 ETHUSDT @ 3000.00  paid=0.600000"
