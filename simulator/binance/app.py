@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 ACTOR = "binance"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 TRACED_HEADERS = ("X-MBX-APIKEY",)
-ORDER_PATHS = frozenset({"/fapi/v1/order", "/fapi/v1/algoOrder"})
+ORDER_PATHS = frozenset({"/fapi/v1/order", "/fapi/v1/algoOrder", "/fapi/v1/batchOrders"})
+# What a placement counts against the 10-second and minute order limits (Binance: a batch is 5 and 1).
+_ORDER_COUNTS = {"/fapi/v1/batchOrders": (5, 1)}
 # The authenticated account, kept on the request for the order-count headers.
 _ACCOUNT: web.RequestKey[Account | None] = web.RequestKey("binance.account", object)  # type: ignore[arg-type]
 
@@ -113,11 +115,12 @@ class BinanceVenue:
         return web.json_response({"lapsed": len(lapsed)})
 
     def _number_trades(self, batch: Sequence[EngineEvent]) -> None:
-        # Binance numbers a symbol's trades in the order they happen (public trades list by them);
-        # issuing on first sight would number them in the order a client happened to ask.
+        # Binance numbers a symbol's trades (and its aggregate trades) in the order they happen; issuing
+        # on first sight would number them in the order a client happened to ask.
         for event in batch:
             if isinstance(event, Executed) and event.execution.is_trade:
-                self.ids.trade(event.execution.exec_id)
+                self.ids.trade(event.execution.exec_id, event.execution.symbol)
+                self.ids.agg(event.execution.exec_id, event.execution.symbol)
 
     def record_internal_error(self, where: str) -> None:
         detail = traceback.format_exc()
@@ -167,7 +170,8 @@ class BinanceVenue:
                                          ids=self.ids, listen_keys=self.listen_keys, limits=self.limiter.limits))
         if placing:
             assert account is not None
-            self.limiter.placed(str(account.account_id), now)
+            per_10s, per_minute = _ORDER_COUNTS.get(request.path, (1, 1))
+            self.limiter.placed(str(account.account_id), now, per_10s=per_10s, per_minute=per_minute)
         return web.json_response(result)
 
 

@@ -20,8 +20,9 @@ class NumericIds:
         self._algo: dict[VenueOrderId, int] = {}
         self.algo_types: dict[VenueOrderId, str] = {}  # STOP_MARKET, TAKE_PROFIT_MARKET, ...
         self._by_number: dict[int, VenueOrderId] = {}
-        self._next_trade = 200_000_000 + ids.uid() % 100_000_000
-        self._trade: dict[str, int] = {}
+        # Binance numbers each symbol's trades, and its aggregate trades apart from them, from its own start.
+        self._trade = _PerSymbol(ids, 200_000_000)
+        self._agg = _PerSymbol(ids, 20_000_000)
         self._next_tran = 9_000_000_000 + ids.uid() % 1_000_000_000
         self._tran: dict[str, int] = {}
 
@@ -43,11 +44,13 @@ class NumericIds:
         """A client id for an order sent without one, as Binance makes them up (22 characters)."""
         return self._source.uuid().replace("-", "")[:22]
 
-    def trade(self, exec_id: str) -> int:
-        if exec_id not in self._trade:
-            self._next_trade += 1
-            self._trade[exec_id] = self._next_trade
-        return self._trade[exec_id]
+    def trade(self, exec_id: str, symbol: str) -> int:
+        """A fill's trade id: its symbol's next when first asked (the venue asks as each fill happens)."""
+        return self._trade.number(exec_id, symbol)
+
+    def agg(self, exec_id: str, symbol: str) -> int:
+        """A fill's aggregate trade id (each fill is an aggregate of its own here), numbered as ``trade``."""
+        return self._agg.number(exec_id, symbol)
 
     def transaction(self, key: str) -> int:
         """An income row's ``tranId``, issued in order the first time the row is shown."""
@@ -61,3 +64,20 @@ class NumericIds:
 
     def is_algo(self, engine_id: VenueOrderId) -> bool:
         return engine_id in self._algo
+
+
+class _PerSymbol:
+    """Numbers issued in order within each symbol, from a start drawn from the seed."""
+
+    def __init__(self, ids: IdSource, floor: int) -> None:
+        self._source, self._floor = ids, floor
+        self._next: dict[str, int] = {}
+        self._numbers: dict[str, int] = {}
+
+    def number(self, key: str, symbol: str) -> int:
+        if key not in self._numbers:
+            if symbol not in self._next:
+                self._next[symbol] = self._floor + self._source.uid() % self._floor
+            self._next[symbol] += 1
+            self._numbers[key] = self._next[symbol]
+        return self._numbers[key]

@@ -92,10 +92,11 @@ class Limiter:
                 raise BinanceError(-1015, f"Too many new orders; current limit is {limit} orders per {interval}.",
                                    status=429)
 
-    def placed(self, account: str, now_ms: int) -> None:
+    def placed(self, account: str, now_ms: int, *, per_10s: int = 1, per_minute: int = 1) -> None:
+        """Count a placement: one order, or what Binance counts for a batch (5 and 1)."""
         counts = self._order_counts(account, now_ms)
-        counts.per_10s += 1
-        counts.per_minute += 1
+        counts.per_10s += per_10s
+        counts.per_minute += per_minute
 
     def used_weight(self, ip: str, now_ms: int) -> int:
         state = self._ips.get(ip)

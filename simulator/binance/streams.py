@@ -255,7 +255,7 @@ class UserStreams:
             "X": ORDER_STATUS[o.status], "i": self._ids.order(o.order_id),
             "l": fixed(fill.qty if fill else ZERO, inst.qty_step), "z": fixed(o.filled_qty, inst.qty_step),
             "L": fixed(fill.price if fill else ZERO, inst.tick_size), "N": "USDT", "n": str(fill.fee if fill else 0),
-            "T": now, "t": self._ids.trade(fill.exec_id) if fill else 0, "b": "0", "a": "0",
+            "T": now, "t": self._ids.trade(fill.exec_id, fill.symbol) if fill else 0, "b": "0", "a": "0",
             "m": bool(fill and fill.is_maker), "R": o.reduce_only, "wt": "CONTRACT_PRICE", "ot": "MARKET"
             if o.order_type is OrderType.MARKET else "LIMIT", "ps": "BOTH", "cp": False, "rp": str(
                 fill.realised_pnl if fill else 0), "pP": False, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE",

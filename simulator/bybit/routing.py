@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.bybit.params import Params
+from simulator.bybit.wire import WithExtInfo
 from simulator.engine.accounts import Account
 from simulator.engine.values import AccountId
 from simulator.engine.venue import Engine
@@ -29,7 +30,7 @@ class Call:
         return self.account.account_id
 
 
-Handler = Callable[[Call], Mapping[str, Any]]
+Handler = Callable[[Call], Mapping[str, Any] | WithExtInfo]
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import decimal
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -45,12 +46,26 @@ def dumps(payload: Mapping[str, Any]) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def envelope(result: Mapping[str, Any], *, now_ms: int, ret_code: int = 0, ret_msg: str = "OK") -> dict[str, Any]:
-    return {"retCode": ret_code, "retMsg": ret_msg, "result": dict(result), "retExtInfo": {}, "time": now_ms}
+@dataclass(frozen=True, slots=True)
+class WithExtInfo:
+    """A result whose per-item outcomes go in ``retExtInfo`` (Bybit's batch endpoints)."""
+
+    result: Mapping[str, Any]
+    ext_info: Mapping[str, Any]
 
 
-def reply(result: Mapping[str, Any], *, now_ms: int) -> web.Response:
-    return web.Response(text=dumps(envelope(result, now_ms=now_ms)), content_type="application/json")
+def envelope(result: Mapping[str, Any], *, now_ms: int, ret_code: int = 0, ret_msg: str = "OK",
+             ext_info: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    return {"retCode": ret_code, "retMsg": ret_msg, "result": dict(result), "retExtInfo": dict(ext_info or {}),
+            "time": now_ms}
+
+
+def reply(result: Mapping[str, Any] | WithExtInfo, *, now_ms: int) -> web.Response:
+    if isinstance(result, WithExtInfo):
+        body = envelope(result.result, now_ms=now_ms, ext_info=result.ext_info)
+    else:
+        body = envelope(result, now_ms=now_ms)
+    return web.Response(text=dumps(body), content_type="application/json")
 
 
 def error_reply(ret_code: int, ret_msg: str, *, now_ms: int, status: int = 200) -> web.Response:

@@ -70,15 +70,18 @@ class Tape:
         self._trades.append((qty, price, taker_buy))
         self._exec_ids.append(exec_id)
 
-    def exec_ids(self, start_ms: int, end_ms: int) -> list[str]:
-        """The executions that traded from ``start_ms`` up to but excluding ``end_ms``, in order."""
-        return self._exec_ids[bisect.bisect_left(self._trade_ms, start_ms):bisect.bisect_left(self._trade_ms, end_ms)]
-
-    def trades(self, start_ms: int | None = None, end_ms: int | None = None) -> list[TapeTrade]:
-        """Fills from ``start_ms`` up to and including ``end_ms`` (either open), oldest first."""
+    def trade_span(self, start_ms: int | None = None, end_ms: int | None = None) -> range:
+        """The indexes of the fills from ``start_ms`` up to and including ``end_ms`` (either open), in
+        time order: slice it before ``trades`` builds anything (a run may hold many fills)."""
         lo = 0 if start_ms is None else bisect.bisect_left(self._trade_ms, start_ms)
         hi = len(self._trade_ms) if end_ms is None else bisect.bisect_right(self._trade_ms, end_ms)
-        return [TapeTrade(self._trade_ms[i], *self._trades[i], self._exec_ids[i]) for i in range(lo, hi)]
+        return range(lo, hi)
+
+    def trades(self, indexes: range) -> list[TapeTrade]:
+        return [TapeTrade(self._trade_ms[i], *self._trades[i], self._exec_ids[i]) for i in indexes]
+
+    def exec_id_at(self, index: int) -> str:
+        return self._exec_ids[index]
 
     def last_trade_qty(self) -> Decimal | None:
         return self._trades[-1][0] if self._trades else None

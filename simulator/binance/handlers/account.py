@@ -172,7 +172,7 @@ def income(call: Call) -> list[dict[str, Any]]:
     for e in sorted(call.engine.orders.executions_for(call.account_id), key=lambda e: e.seq):
         if not start <= e.exec_ms <= end or (symbol is not None and e.symbol != symbol):
             continue
-        trade = "" if not e.is_trade else str(call.ids.trade(e.exec_id))
+        trade = "" if not e.is_trade else str(call.ids.trade(e.exec_id, e.symbol))
         entries = [("FUNDING_FEE", -e.fee)] if not e.is_trade else \
             ([("REALIZED_PNL", e.realised_pnl)] if e.realised_pnl else []) + [("COMMISSION", -e.fee)]
         rows.extend({"symbol": e.symbol, "incomeType": kind, "income": f"{amount:.8f}", "asset": "USDT",

@@ -74,7 +74,7 @@ def ticker_24hr(call: Call) -> Any:
         last = call.engine.market(sym).last_price
         day = call.engine.day(sym)
         tape = call.engine.tape(sym)
-        traded = tape.exec_ids(call.now_ms - DAY_MS, call.now_ms + 1)
+        traded = tape.trade_span(call.now_ms - DAY_MS, call.now_ms)
         last_qty = tape.last_trade_qty()
         rows.append({
             "symbol": sym, "priceChange": fixed(last - day.open, tick),
@@ -84,8 +84,8 @@ def ticker_24hr(call: Call) -> Any:
             "openPrice": fixed(day.open, tick), "highPrice": fixed(day.high, tick), "lowPrice": fixed(day.low, tick),
             "volume": fixed(day.volume, step), "quoteVolume": fixed(day.turnover, EIGHT_PLACES),
             "openTime": call.now_ms - DAY_MS, "closeTime": call.now_ms,
-            "firstId": call.ids.trade(traded[0]) if traded else -1,
-            "lastId": call.ids.trade(traded[-1]) if traded else -1, "count": len(traded),
+            "firstId": call.ids.trade(tape.exec_id_at(traded[0]), sym) if traded else -1,
+            "lastId": call.ids.trade(tape.exec_id_at(traded[-1]), sym) if traded else -1, "count": len(traded),
         })
     return rows[0] if "symbol" in call.params else rows
 

@@ -210,7 +210,7 @@ def user_trades(call: Call) -> list[dict[str, Any]]:
     executions = [e for e in reversed(call.engine.orders.executions_for(call.account_id))
                   if e.is_trade and e.symbol == symbol and (start is None or e.exec_ms >= start) and (end is None or e.exec_ms <= end)]
     inst = call.engine.instrument(symbol)
-    return [render_trade(e, inst, call.ids, call.ids.trade(e.exec_id)) for e in executions[-limit:]]
+    return [render_trade(e, inst, call.ids, call.ids.trade(e.exec_id, e.symbol)) for e in executions[-limit:]]
 
 
 ROUTES = (

@@ -115,7 +115,8 @@ def recent_trade(call: Call) -> Mapping[str, Any]:
     assert symbol is not None
     limit = params.limit(default=500, maximum=1000)
     inst = _listed(call, symbol)
-    rows = call.engine.tape(symbol).trades()[-limit:]
+    tape = call.engine.tape(symbol)
+    rows = tape.trades(tape.trade_span()[-limit:])
     return {"category": category, "list": [
         {"execId": t.exec_id, "symbol": inst.symbol, "price": inst.format_price(t.price), "size": plain(t.qty),
          "side": "Buy" if t.taker_buy else "Sell", "time": str(t.ms), "isBlockTrade": False, "isRPITrade": False}

@@ -65,7 +65,7 @@ def _client_id(params: Params) -> ClientOrderId | None:
     return ClientOrderId(link)
 
 
-def _order_request(params: Params) -> OrderRequest:
+def order_request(params: Params) -> OrderRequest:
     symbol = params.text("symbol", required=True)
     side = params.choice("side", SIDES, required=True)
     order_type = params.choice("orderType", ORDER_TYPES, required=True)
@@ -109,7 +109,7 @@ def _order_request(params: Params) -> OrderRequest:
 
 def create_order(call: Call) -> Mapping[str, Any]:
     call.params.category()
-    order = call.engine.place_order(call.account_id, _order_request(call.params))
+    order = call.engine.place_order(call.account_id, order_request(call.params))
     return ack(order)
 
 

@@ -88,24 +88,30 @@ async def test_what_a_bot_reads_at_startup_matches_the_engine(binance_venue: Run
     assert multi == {"multiAssetsMargin": False}
 
 
-async def test_public_trades_are_the_venues_fills_numbered_in_order(binance_venue: RunningBinance) -> None:
+async def test_public_trades_are_the_venues_fills_numbered_in_order_per_symbol(binance_venue: RunningBinance) -> None:
     rest = binance_venue.rest_client()
     await rest.load_markets()
     await rest.create_order(BTC, "market", "buy", 0.01)
+    await rest.create_order("ETH/USDT:USDT", "market", "buy", 1)  # another symbol's trade in between
     await asyncio.sleep(1)
     binance_venue.engine.set_price("BTCUSDT", "60100.0")
     await rest.create_order(BTC, "market", "sell", 0.02)
     mine = await rest.fetch_my_trades(BTC)
 
-    public = await rest.fetch_trades(BTC)
+    public = await rest.fetch_trades(BTC)  # ccxt reads aggTrades: ids are the aggregate ids
+    agg = await rest.fapiPublicGetAggTrades({"symbol": "BTCUSDT"})
     recent = await rest.fapiPublicGetTrades({"symbol": "BTCUSDT"})
+    day = await rest.fapiPublicGetTicker24hr({"symbol": "BTCUSDT"})
 
     assert [(t["side"], t["amount"], t["price"]) for t in public] == [("buy", 0.01, 60000.0), ("sell", 0.02, 60100.0)]
-    assert [t["id"] for t in public] == [t["id"] for t in mine]
-    assert int(public[0]["id"]) + 1 == int(public[1]["id"])  # numbered as they happened
+    assert [r["id"] for r in recent] == [int(t["id"]) for t in mine] == [a["f"] for a in agg] == [a["l"] for a in agg]
+    assert recent[1]["id"] == recent[0]["id"] + 1 and agg[1]["a"] == agg[0]["a"] + 1  # each symbol counts its own
+    assert {a["a"] for a in agg}.isdisjoint(r["id"] for r in recent)  # two sequences, as on Binance
+    assert (day["count"], day["lastId"] - day["firstId"] + 1) == (2, 2)
     assert [r["isBuyerMaker"] for r in recent] == [False, True] and recent[1]["quoteQty"] == "1202.00000000"
-    since = await rest.fetch_trades(BTC, params={"fromId": public[1]["id"]})
-    assert [t["id"] for t in since] == [public[1]["id"]]
+    since = await rest.fetch_trades(BTC, params={"fromId": agg[1]["a"]})
+    assert [t["id"] for t in since] == [str(agg[1]["a"])]
+    assert await rest.fapiPublicGetAggTrades({"symbol": "BTCUSDT", "fromId": agg[1]["a"] + 1}) == []
     with pytest.raises(ccxt.BadRequest, match="-1127"):
         await rest.fapiPublicGetAggTrades({"symbol": "BTCUSDT", "startTime": 0, "endTime": 3_600_001})
 

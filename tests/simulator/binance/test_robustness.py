@@ -65,6 +65,8 @@ TEMPLATES = (
                                   "timeInForce": "GTC", "newClientOrderId": "bent-1", "positionSide": "BOTH"}),
     _t("GET", "/fapi/v1/klines", {**BTC, "interval": "1m", "limit": "5", "startTime": "1767225600000"}),
     _t("GET", "/fapi/v1/commissionRate", BTC),
+    _t("POST", "/fapi/v1/batchOrders", {"batchOrders": '[{"symbol":"BTCUSDT","side":"BUY","type":"LIMIT",'
+                                        '"quantity":"0.01","price":"58000","timeInForce":"GTC"}]'}),
     _t("GET", "/fapi/v1/order", {**BTC, "orderId": ORDER_ID}),
     _t("DELETE", "/fapi/v1/order", {**BTC, "origClientOrderId": "keep-1"}),
     _t("PUT", "/fapi/v1/order", {**BTC, "orderId": ORDER_ID, "side": "BUY", "quantity": "0.02", "price": "58500"}),

@@ -63,6 +63,9 @@ TEMPLATES = (
     Template("POST", "/v5/order/create", {**LINEAR, "side": "Sell", "orderType": "Market", "qty": "0.01",
                                           "triggerPrice": "55000", "triggerDirection": 2, "reduceOnly": True,
                                           "closeOnTrigger": True}),
+    Template("POST", "/v5/order/create-batch", {"category": "linear", "request": [
+        {"symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.01", "price": "58000", "orderLinkId": "b-1"},
+        {"symbol": "BTCUSDT", "side": "Sell", "orderType": "Market", "qty": "0.01", "reduceOnly": True}]}),
     Template("POST", "/v5/order/cancel", {**LINEAR, "orderId": ORDER_ID}),
     Template("POST", "/v5/order/cancel", {**LINEAR, "orderLinkId": LINK_ID}),
     Template("POST", "/v5/order/cancel-all", {**LINEAR, "orderFilter": "StopOrder"}),

@@ -75,3 +75,14 @@ def test_the_listing_price_is_replaced_only_before_anything_traded_and_only_once
 
     assert (a.open, a.high, a.low, a.close) == (D(100), D(120), D(100), D(120))  # the fill at 100 stays inside
     assert (b.open, b.high, b.low, b.close) == (D(120), D(120), D(110), D(110))
+
+
+def test_trades_are_sliced_by_index_before_anything_is_built() -> None:
+    tape = Tape(since_ms=0, price=D(100))
+    for n in range(5):
+        tape.traded(n * 1000, D(n + 1), D(100), taker_buy=n % 2 == 0, exec_id=f"e{n}")
+    span = tape.trade_span(1000, 3000)
+    assert span == range(1, 4) and tape.trade_span() == range(0, 5)
+    assert [t.exec_id for t in tape.trades(span[-2:])] == ["e2", "e3"]
+    assert [(t.ms, t.qty, t.taker_buy) for t in tape.trades(tape.trade_span(4000))] == [(4000, D(5), True)]
+    assert tape.exec_id_at(0) == "e0" and tape.trade_span(5000) == range(5, 5)
