@@ -8,6 +8,7 @@ never silently drops part of a scenario. Adding a scenario needs no code.
 
 from __future__ import annotations
 
+import datetime
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from simulator.faults import Fault, FaultSpecError, fault_from_table
 from simulator.faults.spec import KEYS as FAULT_KEYS
 
 LIBRARY = Path(__file__).parent / "library"
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 VENUES = ("bybit", "binance")
 # What the subject is told (open, close, sync, restart) and what happens to the venue around it:
 # a price move, a fault planned or cleared, its private streams dropped, a venue restart, or
@@ -74,6 +76,7 @@ class Scenario:
     path: Path
     ends_holding: tuple[tuple[str, str, Decimal], ...] | None = None  # what a correct subject ends with
     closed_order_window: int | None = None  # recently closed orders real-time queries serve (venue default)
+    start_ms: int | None = None  # when the world's clock starts (Unix ms); None: the simulation's default
 
     def expectation(self, subject: str) -> Expectation:
         for expectation in self.expectations:
@@ -83,7 +86,7 @@ class Scenario:
 
 
 _TOP = {"id", "title", "story", "venue", "balance", "duration_ms", "convergence_ms", "start_price", "price",
-        "fault", "action", "expect", "ends_holding", "closed_order_window"}
+        "fault", "action", "expect", "ends_holding", "closed_order_window", "starts_at"}
 _TABLES = {
     "start_price": {"symbol", "price"},
     "price": {"symbol", "price", "at_ms", "on_fill"},
@@ -144,7 +147,15 @@ def parse(raw: Mapping[str, Any], path: Path) -> Scenario:
         path=path,
         ends_holding=_holdings(raw["ends_holding"], f"{where} ends_holding") if "ends_holding" in raw else None,
         closed_order_window=_int(raw, "closed_order_window", where) if "closed_order_window" in raw else None,
+        start_ms=_instant(raw["starts_at"], f"{where} starts_at") if "starts_at" in raw else None,
     )
+
+
+def _instant(value: object, where: str) -> int:
+    """A TOML offset date-time (``starts_at = 2026-01-01T07:59:00Z``) as Unix milliseconds."""
+    if not isinstance(value, datetime.datetime) or value.tzinfo is None:
+        raise ScenarioError(f"{where}: {value!r} is not a date-time with an offset; write e.g. 2026-01-01T07:59:00Z")
+    return (value - EPOCH) // datetime.timedelta(milliseconds=1)
 
 
 def step(table: Mapping[str, Any], where: str = "[[action]]") -> Step:

@@ -102,7 +102,8 @@ class Verdict:
 def replay(scenario: Scenario, subject: str, seed: int = 0) -> Verdict:
     """A fresh world, the scenario run in it, the verdict with the run's wall time and trace hash."""
     started = time.perf_counter()
-    with simulation(seed=seed) as sim, scratch_dir(f"{scenario.id}-") as workdir:
+    start = {} if scenario.start_ms is None else {"start_ms": scenario.start_ms}
+    with simulation(seed=seed, **start) as sim, scratch_dir(f"{scenario.id}-") as workdir:
         session = Session(sim, scenario, subject, Path(workdir))
         try:
             session.begin()

@@ -119,3 +119,11 @@ def test_the_closed_order_window_is_a_scenario_key(tmp_path: Path) -> None:
     assert load(write(tmp_path, GOOD)).closed_order_window is None
     with pytest.raises(ScenarioError, match="closed_order_window must be a whole number"):
         load(write(tmp_path, "closed_order_window = -1\n" + GOOD))
+
+
+def test_a_scenario_may_start_its_world_at_a_given_instant(tmp_path: Path) -> None:
+    assert load(write(tmp_path, "starts_at = 2026-01-01T07:58:00Z\n" + GOOD)).start_ms == 1_767_254_280_000
+    assert load(write(tmp_path, "starts_at = 2026-01-01T09:58:00+02:00\n" + GOOD)).start_ms == 1_767_254_280_000
+    assert load(write(tmp_path, GOOD)).start_ms is None
+    with pytest.raises(ScenarioError, match="not a date-time with an offset"):
+        load(write(tmp_path, "starts_at = 2026-01-01T07:58:00\n" + GOOD))  # a local time says no instant
