@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from simulator.binance.auth import api_key_account, authenticate
+from simulator.binance.auth import INVALID_KEY, api_key_account, authenticate
 from simulator.binance.errors import NOT_FOUND, SYSTEM_ERROR, BinanceError, from_rejection
 from simulator.binance.handlers import ROUTES
 from simulator.binance.ids import NumericIds
@@ -160,6 +160,8 @@ class BinanceVenue:
             account = api_key_account(self.engine, request.headers)
         elif route.auth != PUBLIC:
             account = authenticate(self.engine, request.headers, query + body, values, now_ms=now)
+            if account.read_only and request.method != "GET":  # a key without trading permission may only read
+                raise INVALID_KEY
         request[_ACCOUNT] = account
         # A modify (PUT) counts against the order-count limits as a new order does (Binance's docs).
         placing = account is not None and request.method in ("POST", "PUT") and request.path in ORDER_PATHS

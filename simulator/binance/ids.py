@@ -6,6 +6,8 @@ mapping is this venue's own, deterministic from the seed, and two-way.
 
 from __future__ import annotations
 
+import hashlib
+
 from simulator.engine.ids import IdSource
 from simulator.engine.values import VenueOrderId
 
@@ -67,17 +69,19 @@ class NumericIds:
 
 
 class _PerSymbol:
-    """Numbers issued in order within each symbol, from a start drawn from the seed."""
+    """Numbers issued in order within each symbol, from a start of its own: the seed's and the symbol's,
+    whatever other symbols did before."""
 
     def __init__(self, ids: IdSource, floor: int) -> None:
-        self._source, self._floor = ids, floor
+        self._salt, self._floor = ids.uid(), floor
         self._next: dict[str, int] = {}
         self._numbers: dict[str, int] = {}
 
     def number(self, key: str, symbol: str) -> int:
         if key not in self._numbers:
             if symbol not in self._next:
-                self._next[symbol] = self._floor + self._source.uid() % self._floor
+                digest = hashlib.sha256(f"{self._salt}:{symbol}".encode()).digest()
+                self._next[symbol] = self._floor + int.from_bytes(digest[:8], "big") % self._floor
             self._next[symbol] += 1
             self._numbers[key] = self._next[symbol]
         return self._numbers[key]

@@ -27,9 +27,7 @@ def batch_orders(call: Call) -> list[dict[str, Any]]:
     if not isinstance(items, list) or not items:
         raise BinanceError(-1130, "Data sent for parameter 'batchOrders' is not valid.")
     if len(items) > BATCH_MAX:
-        # Binance's code for this is unverified; its "not valid" for the parameter is what a client can act on.
-        raise BinanceError(-1130, f"Data sent for parameter 'batchOrders' is not valid. (at most {BATCH_MAX} orders,"
-                           f" {len(items)} sent)")
+        raise BinanceError(-4082, f"Invalid number of batch place orders: {len(items)}")
     answers: list[dict[str, Any]] = []
     for item in items:
         if not isinstance(item, dict):
