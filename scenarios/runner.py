@@ -207,7 +207,9 @@ class _Run:
     subject: Subject
     subject_name: str
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    failures: list[tuple[str, int]] = field(default_factory=list)  # (symbol, when the subject said it failed)
+    # (symbol, when the subject said it failed, which open it was)
+    failures: list[tuple[str, int, int]] = field(default_factory=list)
+    open_calls: list[tuple[str, asyncio.Task[Any]]] = field(default_factory=list)  # every open told, in order
     opens: int = 0  # opens the subject was told to make
 
     def begin(self) -> None:
@@ -280,7 +282,9 @@ class _Run:
         elif step.do == "open":
             assert step.symbol and step.side and step.qty is not None
             self.opens += 1
-            self.tasks.append(asyncio.ensure_future(self._open(step.symbol, step.side, step.qty)))
+            task = asyncio.ensure_future(self._open(step.symbol, step.side, step.qty, len(self.open_calls)))
+            self.open_calls.append((step.symbol, task))
+            self.tasks.append(task)
         elif step.do == "close":
             assert step.symbol
             self.tasks.append(asyncio.ensure_future(self._report("close", self.subject.close_position(step.symbol))))
@@ -310,9 +314,9 @@ class _Run:
             else:
                 await venue.venue.streams.drop_private()
 
-    async def _open(self, symbol: str, side: str, qty: Decimal) -> None:
+    async def _open(self, symbol: str, side: str, qty: Decimal, index: int) -> None:
         if not await self._report("open", self.subject.open(symbol, side, qty)):
-            self.failures.append((symbol, self.sim.now_ms()))
+            self.failures.append((symbol, self.sim.now_ms(), index))
 
     async def _report(self, what: str, call: Any) -> Any:
         try:
@@ -382,9 +386,18 @@ class _Run:
 
     def _judge_failures(self, snapshot: Snapshot, watch: Watch, *, final: bool) -> None:
         """An open reported failed must leave no exposure its database does not hold, one window later."""
-        due = [(s, at) for s, at in self.failures if final or snapshot.at_ms - at >= self.scenario.convergence_ms]
-        for symbol, at in due:
-            self.failures.remove((symbol, at))
+        due = [f for f in self.failures if final or snapshot.at_ms - f[1] >= self.scenario.convergence_ms]
+        for failure in due:
+            symbol, at, index = failure
+            # A later open of the symbol still unresolved (in flight, or cancelled in flight) may hold the
+            # exposure seen now: it is not this failure's. Wait for it; at the end, leave the exposure to the
+            # end checks (the venue and the database must agree) rather than blame the wrong open.
+            later = [task for s, task in self.open_calls[index + 1:] if s == symbol]
+            if any(not task.done() or task.cancelled() for task in later):
+                if final:
+                    self.failures.remove(failure)
+                continue
+            self.failures.remove(failure)
             stray = [h for h in snapshot.venue if h[0] == symbol and h not in snapshot.database]
             if stray:
                 _, side, size = stray[0]
