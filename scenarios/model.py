@@ -155,6 +155,8 @@ def _instant(value: object, where: str) -> int:
     """A TOML offset date-time (``starts_at = 2026-01-01T07:59:00Z``) as Unix milliseconds."""
     if not isinstance(value, datetime.datetime) or value.tzinfo is None:
         raise ScenarioError(f"{where}: {value!r} is not a date-time with an offset; write e.g. 2026-01-01T07:59:00Z")
+    if value < EPOCH:
+        raise ScenarioError(f"{where}: {value.isoformat()} is before 1970: the venues' clocks count from the epoch")
     return (value - EPOCH) // datetime.timedelta(milliseconds=1)
 
 

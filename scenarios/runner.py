@@ -389,13 +389,10 @@ class _Run:
         due = [f for f in self.failures if final or snapshot.at_ms - f[1] >= self.scenario.convergence_ms]
         for failure in due:
             symbol, at, index = failure
-            # A later open of the symbol still unresolved (in flight, or cancelled in flight) may hold the
-            # exposure seen now: it is not this failure's. Wait for it; at the end, leave the exposure to the
-            # end checks (the venue and the database must agree) rather than blame the wrong open.
+            # A later open of the symbol still in flight may hold the exposure seen now: it is not this
+            # failure's yet. Wait for it to be told; one cancelled (a restart, the end) is judged as it stands.
             later = [task for s, task in self.open_calls[index + 1:] if s == symbol]
-            if any(not task.done() or task.cancelled() for task in later):
-                if final:
-                    self.failures.remove(failure)
+            if not final and any(not task.done() for task in later):
                 continue
             self.failures.remove(failure)
             stray = [h for h in snapshot.venue if h[0] == symbol and h not in snapshot.database]

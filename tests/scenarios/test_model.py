@@ -127,3 +127,8 @@ def test_a_scenario_may_start_its_world_at_a_given_instant(tmp_path: Path) -> No
     assert load(write(tmp_path, GOOD)).start_ms is None
     with pytest.raises(ScenarioError, match="not a date-time with an offset"):
         load(write(tmp_path, "starts_at = 2026-01-01T07:58:00\n" + GOOD))  # a local time says no instant
+
+
+def test_a_start_before_the_epoch_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="before 1970"):
+        load(write(tmp_path, "starts_at = 1969-12-31T23:58:00Z\n" + GOOD))

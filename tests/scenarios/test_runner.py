@@ -149,3 +149,47 @@ def test_cancel_all_asks_again_a_task_that_swallowed_its_cancellation() -> None:
         return "no error"
 
     assert run(main).startswith(f"1 task(s) still running after {CANCEL_TRIES} cancellations")
+
+
+def test_a_failed_opens_exposure_is_still_judged_when_a_later_open_was_cancelled() -> None:
+    # The known-bad flow leaves the first open's long unrecorded; a second open adds to it and is cut
+    # short by a restart. Each form of the phantom lasts under the grace (its size changes), so only
+    # the failure check sees it: a cancelled later open must not excuse it (only one in flight may).
+    verdict = replay(scenario("""
+[[action]]
+at_ms = 0
+do = "open"
+symbol = "GIGA/USDT:USDT"
+side = "long"
+qty = "920"
+
+[[action]]
+at_ms = 30_000
+do = "open"
+symbol = "GIGA/USDT:USDT"
+side = "long"
+qty = "920"
+
+[[action]]
+at_ms = 31_000
+do = "restart"
+
+[[action]]
+at_ms = 80_000
+do = "sync"
+
+[[action]]
+at_ms = 85_000
+do = "close"
+symbol = "GIGA/USDT:USDT"
+"""), "seed-flow")
+    assert "reported failure left exposure" in {v.invariant for v in verdict.violations}
+
+
+def test_the_funding_scenarios_start_where_funding_settles_inside_the_run() -> None:
+    from scenarios.model import library
+
+    for name in ("held-through-funding", "held-through-funding-binance"):
+        verdict = replay(library()[name], "bot")
+        assert verdict.passed, verdict.violations
+        assert any(" funding " in line for line in verdict.timeline), name  # the payment happened in the run
