@@ -1,5 +1,6 @@
 """Bybit's WebSocket streams: ``/v5/private`` (order, execution, position, wallet) and
-``/v5/public/linear`` (tickers), fed by the engine's event batches.
+``/v5/public/linear`` (tickers here; orderbook, publicTrade and kline in ``public_topics.py``), fed
+by the engine's event batches.
 
 Every state change the engine reports becomes a push, in the order it happened.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.bybit.auth import WsAuthError, authenticate_ws
+from simulator.bybit.public_topics import PublicTopics
 from simulator.bybit.render.market import ticker_now
 from simulator.bybit.render.orders import order_push
 from simulator.bybit.render.trading import execution_push, position_push, wallet_account
@@ -67,6 +69,7 @@ class Streams:
         self._tasks: set[asyncio.Task[None]] = set()
         self._cross_seq = 0
         self._subscribed = asyncio.Condition()
+        self._topics = PublicTopics(engine)
         self._unsubscribe = engine.subscribe(self._on_batch)
 
     def is_subscribed(self, topic: str) -> bool:
@@ -170,13 +173,16 @@ class Streams:
         elif op in ("subscribe", "unsubscribe"):
             added = self._subscription(conn, frame, self._known_public_topic)
             for topic in added:
-                conn.send(self._ticker_message(conn, topic.removeprefix("tickers."), snapshot=True))
+                if topic.startswith("tickers."):
+                    conn.send(self._ticker_message(conn, topic.removeprefix("tickers."), snapshot=True))
+                elif (first := self._topics.on_subscribe(topic, conn.last_sent.setdefault(topic, {}))) is not None:
+                    conn.send(first)
         else:
             self._answer(conn, frame, success=False, ret_msg="error:invalid op")
 
     def _known_public_topic(self, topic: str) -> bool:
         if not topic.startswith("tickers."):
-            return False
+            return self._topics.known(topic)
         return topic.removeprefix("tickers.") in {i.symbol for i in self._engine.instruments()}
 
     def _subscription(self, conn: Connection, frame: dict[str, Any], known: Any) -> list[str]:
@@ -219,6 +225,10 @@ class Streams:
             self._push_private(*self._private_item(event))
         for symbol in books:
             self._push_public(f"tickers.{symbol}", symbol, only_changes=True)
+        for conn in self._public:
+            for topic in sorted(t for t in conn.topics if not t.startswith("tickers.")):  # a set: sorted, deterministic
+                for message in self._topics.pushes(topic, batch, conn.last_sent.setdefault(topic, {})):
+                    conn.send(message)
         # Bybit: "every time you create/amend/cancel an order, the position topic will generate
         # a new message (regardless if there's any actual change)".
         for account_id, symbol in touched:

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from simulator.bybit.auth import sign
 from simulator.bybit.handlers import ROUTES
+from simulator.bybit.ws_connection import MAX_FRAME_BYTES
 from simulator.server import RunningVenue
 from simulator.simulation import simulation
 from tests.simulator import junk
@@ -176,6 +177,9 @@ FRAMES = (
     Template("WS", "/v5/private", {"op": "ping", "req_id": "p1"}),
     Template("WS", "/v5/public/linear", {"op": "subscribe", "req_id": "s2", "args": ["tickers.BTCUSDT"]}),
     Template("WS", "/v5/public/linear", {"op": "unsubscribe", "req_id": "u2", "args": ["tickers.BTCUSDT"]}),
+    Template("WS", "/v5/public/linear", {"op": "subscribe", "req_id": "s3", "args": [
+        "orderbook.50.BTCUSDT", "publicTrade.BTCUSDT", "kline.1.BTCUSDT"]}),
+    Template("WS", "/v5/public/linear", {"op": "subscribe", "req_id": "s4", "args": ["orderbook.1.ETHUSDT", "kline.D.ETHUSDT"]}),
     Template("WS", "/v5/public/linear", {"op": "ping", "req_id": "p2"}),
 )
 frames = junk.bent(FRAMES, ("op", "req_id", "args"), junk.json_values)
@@ -195,7 +199,13 @@ def test_bent_frames_get_answers_and_the_connection_serves_on(bent: list[junk.Be
                             "signature": sign(venue.api_secret, f"GET/realtime{expires}")}
                     for frame in bent:
                         ws = sockets[frame.template.path]
-                        await ws.send_str(json.dumps(frame.params(fill)))
+                        text = json.dumps(frame.params(fill))
+                        await ws.send_str(text)
+                        if len(text.encode()) > MAX_FRAME_BYTES:  # past the frame limit: closed as too big
+                            closed = await ws.receive(timeout=5)
+                            assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 1009), (len(text), closed)
+                            sockets[frame.template.path] = await _stream(session, venue, frame.template.path)
+                            continue  # ... and a new connection is served
                         for reply in await _until_pong(ws):
                             assert isinstance(reply, dict), (frame, reply)
                             if "success" in reply:

@@ -209,3 +209,48 @@ async def test_an_unencodable_topic_is_echoed_safely_on_the_public_stream(bybit_
         await ws.send_json({"req_id": 2, "op": "ping"})
         assert (await _soon(ws.receive_json()))["ret_msg"] == "pong"
     assert bybit_venue.venue.internal_errors == []
+
+
+async def test_watch_order_book_trades_and_ohlcv_follow_the_venue(bybit_venue: RunningVenue, bybit_rest: Any,
+                                                                   bybit_pro: Any) -> None:
+    nominal = float(bybit_venue.engine.instrument("BTCUSDT").max_market_qty)
+    book = await _soon(bybit_pro.watch_order_book(BTC, 50))  # the snapshot
+    assert (book["bids"][0], book["asks"][0], len(book["bids"])) == ([59999.9, nominal], [60000.0, nominal], 50)
+    trades = asyncio.ensure_future(bybit_pro.watch_trades(BTC))
+    candles = asyncio.ensure_future(bybit_pro.watch_ohlcv(BTC, "1m"))
+    await bybit_venue.venue.streams.wait_subscribed(f"kline.1.{BTC.split('/')[0]}USDT")
+
+    await bybit_rest.create_order(BTC, "limit", "buy", 0.5, 59999.9)
+    book = await _soon(bybit_pro.watch_order_book(BTC, 50))  # a delta: the resting buy joins its level
+    assert book["bids"][0] == [59999.9, nominal + 0.5] and book["asks"][0] == [60000.0, nominal]
+    await asyncio.sleep(1)
+    moved = asyncio.ensure_future(bybit_pro.watch_order_book(BTC, 50))
+    await asyncio.sleep(0)
+    bybit_venue.engine.set_price("BTCUSDT", "60010.0")
+    book = await _soon(moved)
+    await bybit_rest.create_order(BTC, "market", "buy", 0.01)
+
+    assert [(t["side"], t["amount"], t["price"]) for t in await _soon(trades)] == [("buy", 0.01, 60010.0)]
+    [candle] = await _soon(candles)
+    assert candle[1:] == [60000.0, 60010.0, 60000.0, 60010.0, 0.01]
+    assert book["asks"][0] == [60010.0, nominal] and book["bids"][0] == [60009.9, nominal]
+    assert len(book["bids"]) == 50 and book["bids"][-1] == [60005.0, nominal]  # levels past the depth: deleted
+    assert [59999.9, nominal + 0.5] not in book["bids"]  # the resting buy is 100 ticks down now
+
+
+async def test_a_closed_candle_is_sent_again_confirmed(bybit_venue: RunningVenue) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(bybit_venue.base_url.replace("http", "ws") + "/v5/public/linear")
+        await ws.send_json({"op": "subscribe", "req_id": "k", "args": ["kline.1.ETHUSDT", "orderbook.1.ETHUSDT"]})
+        assert (await _soon(ws.receive_json()))["success"] is True
+        first = {m["topic"]: m for m in [await _soon(ws.receive_json()), await _soon(ws.receive_json())]}
+        assert first["orderbook.1.ETHUSDT"]["type"] == "snapshot"
+        assert first["kline.1.ETHUSDT"]["data"][0]["confirm"] is False
+        await asyncio.sleep(61)
+        bybit_venue.engine.set_price("ETHUSDT", "3010")
+        pushed = [await _soon(ws.receive_json()) for _ in range(3)]
+        klines = [m["data"][0] for m in pushed if m["topic"] == "kline.1.ETHUSDT"]
+        assert [(k["confirm"], k["close"]) for k in klines] == [(True, "3000.00"), (False, "3010.00")]
+        assert klines[1]["start"] == klines[0]["end"] + 1 + 60_000 * (klines[1]["start"] - klines[0]["start"] > 60_000)
+        [top] = [m for m in pushed if m["topic"] == "orderbook.1.ETHUSDT"]
+        assert top["type"] == "snapshot" and top["data"]["a"] == [["3010.00", "724.00"]]
