@@ -40,22 +40,26 @@ class Violation:
                 f" to T+{self.until_ms - start_ms} ms")
 
 
-def phantoms(snapshot: Snapshot) -> list[str]:
+# A check names, per symbol, what is wrong with it now: (symbol, evidence).
+Finding = tuple[str, str]
+
+
+def phantoms(snapshot: Snapshot) -> list[Finding]:
     """Venue exposure the database neither holds (by symbol, side and size) nor records as being entered."""
     held = set(snapshot.database)
-    return [f"venue {side} {size} {symbol} not in the database" for symbol, side, size in snapshot.venue
+    return [(symbol, f"venue {side} {size} {symbol} not in the database") for symbol, side, size in snapshot.venue
             if (symbol, side, size) not in held and symbol not in snapshot.pending]
 
 
-def unprotected(snapshot: Snapshot) -> list[str]:
-    return [f"venue {side} {size} {symbol} has no stop" for symbol, side, size in snapshot.venue
+def unprotected(snapshot: Snapshot) -> list[Finding]:
+    return [(symbol, f"venue {side} {size} {symbol} has no stop") for symbol, side, size in snapshot.venue
             if symbol not in snapshot.protected]
 
 
-def ghosts(snapshot: Snapshot) -> list[str]:
+def ghosts(snapshot: Snapshot) -> list[Finding]:
     """Database positions the venue does not hold."""
     venue = set(snapshot.venue)
-    return [f"database {side} {size} {symbol} not on the venue" for symbol, side, size in snapshot.database
+    return [(symbol, f"database {side} {size} {symbol} not on the venue") for symbol, side, size in snapshot.database
             if (symbol, side, size) not in venue]
 
 
@@ -69,7 +73,7 @@ def protection_removed(before: Snapshot, after: Snapshot) -> list[str]:
     return removed
 
 
-Check = Callable[[Snapshot], list[str]]
+Check = Callable[[Snapshot], list[Finding]]
 CHECKS: Mapping[str, Check] = {
     "phantom position": phantoms, "unprotected position": unprotected, "database ahead of venue": ghosts,
 }
@@ -79,13 +83,16 @@ CHECKS: Mapping[str, Check] = {
 class Watch:
     """Conditions seen across snapshots; one lasting longer than ``grace_ms`` is a violation.
 
+    A condition is an invariant broken on a symbol, however its evidence changes meanwhile (a phantom
+    that grows is the same phantom: its clock does not start again); the evidence shown is the latest.
     Removing a held position's stop is a violation at once: no grace makes that right.
     """
 
     grace_ms: int
     checks: Mapping[str, Check] = field(default_factory=lambda: CHECKS)
-    open_since: dict[tuple[str, str], int] = field(default_factory=dict)
+    open_since: dict[tuple[str, str], int] = field(default_factory=dict)  # (invariant, symbol) -> first seen
     last_seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    evidence: dict[tuple[str, str], str] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
     previous: Snapshot | None = None
 
@@ -94,17 +101,18 @@ class Watch:
             for detail in protection_removed(self.previous, snapshot):
                 self.violations.append(Violation("protection removed", snapshot.at_ms, snapshot.at_ms, detail))
         self.previous = snapshot
-        seen = {(name, detail) for name, check in self.checks.items() for detail in check(snapshot)}
-        for key in seen:
+        seen = {(name, symbol): detail for name, check in self.checks.items() for symbol, detail in check(snapshot)}
+        for key, detail in seen.items():
             self.open_since.setdefault(key, snapshot.at_ms)
             self.last_seen[key] = snapshot.at_ms
+            self.evidence[key] = detail
         for key in [k for k in self.open_since if k not in seen]:
             self._close(key)
 
     def overdue(self) -> list[Violation]:
         """Conditions still open and, as of the last observation, already longer than the grace."""
-        return [Violation(name, since, self.last_seen[(name, detail)], detail)
-                for (name, detail), since in self.open_since.items() if self.last_seen[(name, detail)] - since > self.grace_ms]
+        return [Violation(key[0], since, self.last_seen[key], self.evidence[key])
+                for key, since in self.open_since.items() if self.last_seen[key] - since > self.grace_ms]
 
     def finish(self) -> list[Violation]:
         for key in list(self.open_since):
@@ -112,9 +120,9 @@ class Watch:
         return sorted(self.violations, key=lambda v: (v.since_ms, v.invariant))
 
     def _close(self, key: tuple[str, str]) -> None:
-        since, until = self.open_since.pop(key), self.last_seen.pop(key)
+        since, until, detail = self.open_since.pop(key), self.last_seen.pop(key), self.evidence.pop(key)
         if until - since > self.grace_ms:
-            self.violations.append(Violation(key[0], since, until, key[1]))
+            self.violations.append(Violation(key[0], since, until, detail))
 
 
 def first(violations: Iterable[Violation], invariant: str) -> Violation | None:
