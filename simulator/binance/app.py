@@ -22,9 +22,10 @@ from simulator.binance.handlers import ROUTES
 from simulator.binance.ids import NumericIds
 from simulator.binance.limits import Limiter, RateLimits
 from simulator.binance.listen_keys import ListenKeys
+from simulator.binance.market_streams import MarketStreams
 from simulator.binance.params import Params
 from simulator.binance.routing import KEY, PUBLIC, Call, Route
-from simulator.binance.streams import MarketStreams, UserStreams
+from simulator.binance.streams import UserStreams
 from simulator.control import Control
 from simulator.engine.accounts import Account
 from simulator.engine.events import EngineEvent, Executed
@@ -69,8 +70,8 @@ class BinanceVenue:
         router = FrameRouter(self.faults, trace, ACTOR)
         self.streams = UserStreams(engine, self.ids, self.listen_keys, on_internal_error=self.record_internal_error, trace=trace,
                                    router=router)
-        self.market_streams = MarketStreams(engine, on_internal_error=self.record_internal_error, trace=trace,
-                                            router=router)
+        self.market_streams = MarketStreams(engine, self.ids, on_internal_error=self.record_internal_error,
+                                            trace=trace, router=router)
         self.internal_errors: list[str] = []
         self._routes: dict[tuple[str, str], Route] = {(r.method, r.path): r for r in ROUTES}
 

@@ -17,9 +17,9 @@ from aiohttp import web
 
 from simulator.binance.ids import NumericIds
 from simulator.binance.listen_keys import NO_SUCH_KEY, ListenKey, ListenKeys
-from simulator.binance.render import EIGHT_PLACES, ORDER_STATUS, fixed, side
+from simulator.binance.render import ORDER_STATUS, fixed, side
 from simulator.bybit.ws_connection import Connection, InternalError, closing, serve_frames
-from simulator.engine.events import EngineEvent, Executed, OrderChanged, PositionChanged, TickerChanged, WalletChanged
+from simulator.engine.events import EngineEvent, Executed, OrderChanged, PositionChanged, WalletChanged
 from simulator.engine.fills import Execution
 from simulator.engine.orders import Order
 from simulator.engine.values import AccountId, OrderStatus, OrderType, Side, TriggerDirection, VenueOrderId
@@ -298,79 +298,3 @@ def _algo_type(o: Order) -> str:
     stop = falls == (o.side is Side.SELL)
     market = o.order_type is OrderType.MARKET
     return ("STOP" if stop else "TAKE_PROFIT") + ("_MARKET" if market else "")
-
-
-class MarketStreams:
-    """``/market/ws/<n>`` and ``/public/ws/<n>``: SUBSCRIBE to ``<symbol>@miniTicker``, pushed on each price move."""
-
-    def __init__(self, engine: Engine, *, on_internal_error: InternalError, trace: Recorder = NO_TRACE,
-                 router: FrameRouter | None = None) -> None:
-        self._engine = engine
-        self._wire_ids = engine.ids.child()
-        self._on_internal_error = on_internal_error
-        self._trace = trace
-        self.router = router
-        self._connections: dict[Connection, None] = {}
-        self._unsubscribe = engine.subscribe(self._on_batch)
-
-    async def handler(self, request: web.Request) -> web.StreamResponse:
-        return await serve_frames(
-            request, self._wire_ids.uuid(), self._on_message, self._bad_frame,
-            on_open=lambda conn: self._connections.setdefault(conn, None), on_close=self._closed,
-            on_internal_error=self._on_internal_error, trace=self._trace, router=self.router, actor=ACTOR, heartbeat_s=PING_EVERY_S,
-        )
-
-    def _closed(self, conn: Connection) -> None:
-        self._connections.pop(conn, None)
-
-    def is_subscribed(self, stream: str) -> bool:
-        """Whether any connection holds ``stream`` (``btcusdt@miniTicker``)."""
-        return any(stream in conn.topics for conn in self._connections)
-
-    def _bad_frame(self, conn: Connection, data: str) -> None:
-        conn.send({"error": {"code": 3, "msg": f"Invalid JSON: {data[:80]}"}})
-
-    def _on_message(self, conn: Connection, frame: dict[str, Any]) -> None:
-        method, params, request_id = frame.get("method"), frame.get("params"), frame.get("id")
-        if method not in ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS") or (
-                method != "LIST_SUBSCRIPTIONS" and not isinstance(params, list)):
-            conn.send({"error": {"code": 2, "msg": f"Invalid request: unknown method {method!r} or params"},
-                       "id": request_id})
-            return
-        if method == "LIST_SUBSCRIPTIONS":
-            conn.send({"result": sorted(conn.topics), "id": request_id})
-            return
-        assert isinstance(params, list)
-        unknown = [p for p in params if not self._known(str(p))]
-        if unknown:
-            conn.send({"error": {"code": 2, "msg": f"Invalid request: this simulator doesn't (yet) support stream"
-                                 f" {unknown[0]!r}; <symbol>@miniTicker only"}, "id": request_id})
-            return
-        if method == "SUBSCRIBE":
-            conn.topics.update(str(p) for p in params)
-        else:
-            conn.topics.difference_update(str(p) for p in params)
-        conn.send({"result": None, "id": request_id})
-
-    def _known(self, stream: str) -> bool:
-        symbol, _, kind = stream.partition("@")
-        return kind == "miniTicker" and any(i.symbol.lower() == symbol for i in self._engine.instruments())
-
-    def _on_batch(self, batch: Sequence[EngineEvent]) -> None:
-        for event in batch:
-            if isinstance(event, TickerChanged):
-                m = event.market
-                topic = f"{str(m.symbol).lower()}@miniTicker"
-                inst = self._engine.instrument(m.symbol)
-                tick, day = inst.tick_size, self._engine.day(m.symbol)
-                message = {"e": "24hrMiniTicker", "E": self._engine.now_ms(), "s": m.symbol,
-                           "c": fixed(m.last_price, tick), "o": fixed(day.open, tick),
-                           "h": fixed(day.high, tick), "l": fixed(day.low, tick),
-                           "v": fixed(day.volume, inst.qty_step), "q": fixed(day.turnover, EIGHT_PLACES)}
-                for conn in self._connections:
-                    if topic in conn.topics:
-                        conn.send(message)
-
-    async def close_all(self, _app: web.Application | None = None) -> None:
-        self._unsubscribe()
-        await closing(list(self._connections))

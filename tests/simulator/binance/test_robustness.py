@@ -27,6 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simulator.binance.handlers import ROUTES
+from simulator.bybit.ws_connection import MAX_FRAME_BYTES
 from simulator.server import RunningBinance
 from simulator.simulation import simulation
 from tests.simulator import junk
@@ -196,6 +197,9 @@ FRAMES = (
     Template("WS", "/market/ws", {"method": "SUBSCRIBE", "params": ["btcusdt@miniTicker"], "id": 1}),
     Template("WS", "/market/ws", {"method": "UNSUBSCRIBE", "params": ["btcusdt@miniTicker"], "id": 2}),
     Template("WS", "/market/ws", {"method": "LIST_SUBSCRIPTIONS", "id": 3}),
+    Template("WS", "/market/ws", {"method": "SUBSCRIBE", "params": [
+        "btcusdt@depth", "btcusdt@depth10@100ms", "btcusdt@aggTrade", "btcusdt@trade", "btcusdt@kline_1m",
+        "btcusdt@bookTicker"], "id": 4}),
 )
 frames = junk.bent(FRAMES, ("method", "params", "id"), junk.json_values)
 
@@ -210,7 +214,13 @@ def test_bent_frames_get_answers_and_the_connection_serves_on(bent: list[junk.Be
                 async with aiohttp.ClientSession() as session:
                     ws = await session.ws_connect(venue.base_url.replace("http", "ws") + "/market/ws")
                     for frame in bent:
-                        await ws.send_str(json.dumps(frame.params({})))
+                        text = json.dumps(frame.params({}))
+                        await ws.send_str(text)
+                        if len(text.encode()) > MAX_FRAME_BYTES:  # past the frame limit: closed as too big
+                            closed = await ws.receive(timeout=5)
+                            assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 1009), (len(text), closed)
+                            ws = await session.ws_connect(venue.base_url.replace("http", "ws") + "/market/ws")
+                            continue  # ... and a new connection is served
                         # Binance answers every request with its id and a result or an error.
                         await ws.send_json({"method": "LIST_SUBSCRIPTIONS", "id": "alive"})
                         while (reply := await ws.receive_json(timeout=5)).get("id") != "alive":

@@ -276,3 +276,72 @@ async def test_faults_on_every_frame_leave_protocol_pongs_alone(binance_venue: R
         await asyncio.wait_for(first, 10)
     told = [r.fields["told"] for r in binance_venue.venue.trace.records if r.kind == "fault"]
     assert told == ["the connection closed (1001)"]
+
+
+async def _subscribed(venue: RunningBinance, *streams: str) -> None:
+    for _ in range(100):  # until the subscriptions are in place: wait on the condition, not on time
+        if all(venue.venue.market_streams.is_subscribed(s) for s in streams):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never subscribed: {streams}")
+
+
+async def test_watch_order_book_follows_the_diff_stream_from_the_rest_snapshot(binance_venue: RunningBinance) -> None:
+    rest, pro = binance_venue.rest_client(), binance_venue.pro_client()
+    await rest.load_markets()
+    nominal = float(binance_venue.engine.instrument("BTCUSDT").max_market_qty)
+    book = await asyncio.wait_for(pro.watch_order_book(BTC), 10)  # REST depth, then the diff stream
+    assert (book["bids"][0], book["asks"][0]) == ([59999.9, nominal], [60000.0, nominal])
+
+    changed = asyncio.ensure_future(pro.watch_order_book(BTC))
+    await rest.create_order(BTC, "limit", "buy", 0.5, 59999.8)
+    book = await asyncio.wait_for(changed, 10)
+    assert book["bids"][1] == [59999.8, nominal + 0.5]
+    moved = asyncio.ensure_future(pro.watch_order_book(BTC))
+    await asyncio.sleep(0)
+    binance_venue.engine.set_price("BTCUSDT", "60000.5")
+    book = await asyncio.wait_for(moved, 10)  # every level shifted: the deltas keep ccxt's copy exact
+    truth = binance_venue.engine.book("BTCUSDT", 1000)
+    assert book["bids"][:1000] == [[float(p), float(q)] for p, q in truth.bids]
+    assert book["asks"][:1000] == [[float(p), float(q)] for p, q in truth.asks]
+    assert book["nonce"] == binance_venue.engine.book_seq("BTCUSDT")
+
+
+async def test_trades_candles_and_the_best_bid_and_ask_are_pushed(binance_venue: RunningBinance) -> None:
+    rest, pro = binance_venue.rest_client(), binance_venue.pro_client()
+    await rest.load_markets()
+    trades = asyncio.ensure_future(pro.watch_trades(BTC))
+    candles = asyncio.ensure_future(pro.watch_ohlcv(BTC, "1m"))
+    tops = asyncio.ensure_future(pro.watch_bids_asks([BTC]))
+    await _subscribed(binance_venue, "btcusdt@trade", "btcusdt@kline_1m", "btcusdt@bookTicker")
+    await asyncio.sleep(1)
+    binance_venue.engine.set_price("BTCUSDT", "60010.0")
+    await rest.create_order(BTC, "market", "buy", 0.01)
+    [mine] = await rest.fetch_my_trades(BTC)
+
+    [trade] = await asyncio.wait_for(trades, 10)
+    assert (trade["id"], trade["side"], trade["amount"], trade["price"]) == (mine["id"], "buy", 0.01, 60010.0)
+    top = (await asyncio.wait_for(tops, 10))[BTC]
+    assert (top["bid"], top["ask"]) == (60009.9, 60010.0)
+    [candle] = await asyncio.wait_for(candles, 10)
+    assert candle[1:5] == [60000.0, 60010.0, 60000.0, 60010.0]
+
+
+async def test_a_closed_kline_is_sent_again_closed_and_unknown_streams_are_refused(
+        binance_venue: RunningBinance) -> None:
+    url = binance_venue.base_url.replace("http", "ws", 1) + "/market/ws/1"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.send_json({"method": "SUBSCRIBE", "params": ["ethusdt@kline_1m", "ethusdt@depth5@100ms"], "id": 1})
+        assert json.loads((await asyncio.wait_for(ws.receive(), 5)).data) == {"result": None, "id": 1}
+        await ws.send_json({"method": "SUBSCRIBE", "params": ["ethusdt@markPrice@1s"], "id": 2})
+        refused = json.loads((await asyncio.wait_for(ws.receive(), 5)).data)
+        assert refused["error"]["code"] == 2 and "markPrice" in refused["error"]["msg"]
+        binance_venue.engine.set_price("ETHUSDT", "3010.00")
+        first = [json.loads((await asyncio.wait_for(ws.receive(), 5)).data) for _ in range(2)]
+        await asyncio.sleep(61)
+        binance_venue.engine.set_price("ETHUSDT", "3020.00")
+        later = [json.loads((await asyncio.wait_for(ws.receive(), 5)).data) for _ in range(3)]
+    klines = [m["k"] for m in first + later if m["e"] == "kline"]
+    assert [(k["x"], k["c"]) for k in klines] == [(False, "3010.00"), (True, "3010.00"), (False, "3020.00")]
+    depth = [m for m in later if m["e"] == "depthUpdate"][0]
+    assert len(depth["b"]) == len(depth["a"]) == 5 and depth["a"][0][0] == "3020.00"
