@@ -99,6 +99,7 @@ def reconcile(
     flat_readings: Mapping[str, Sequence[int]] | None = None,
     venue_closes: Mapping[str, VenueClose] | None = None,
     stops_filled: Mapping[PositionId, OrderReport] | None = None,
+    closes_filled: Mapping[PositionId, OrderReport] | None = None,
 ) -> list[Action]:
     """Actions in the order they must run: database fixes, new stops, then stop cancels.
 
@@ -115,10 +116,12 @@ def reconcile(
     that report. Such a position is closed out on one flat reading (the fill proves it gone, the list
     agrees), or when the list shows it no bigger than the fill and last changed before it (the list
     lags: the stop took all of that). The fill is noted like a close of the bot's.
+    ``closes_filled``: the same for a close order of the bot's whose outcome it never recorded.
     """
     flat_readings = flat_readings or {}
     venue_closes = venue_closes or {}
     stops_filled = stops_filled or {}
+    closes_filled = closes_filled or {}
     held = {p.symbol: p for p in venue_positions if p.size > 0}
     mine = {p.symbol: p for p in local if p.is_open}
     stops: dict[str, list[OrderReport]] = {}
@@ -137,14 +140,16 @@ def reconcile(
             continue
         readings = flat_readings.get(symbol, ()) if venue_pos is None else None
         stop_price = None
-        if local_pos is not None and local_pos.position_id in stops_filled:
-            fill = stops_filled[local_pos.position_id]
+        if local_pos is not None and (local_pos.position_id in stops_filled or local_pos.position_id in closes_filled):
+            by_stop = local_pos.position_id in stops_filled
+            fill = stops_filled[local_pos.position_id] if by_stop else closes_filled[local_pos.position_id]
             # A list lagging behind the fill shows what the stop took, or (further behind) the symbol
             # as it was before the bot's own close there, whatever the side.
             if venue_pos is None or _taken_by(venue_pos, local_pos, fill) \
                     or _predates(venue_pos, venue_closes.get(symbol), now_ms - rules.lag_ms):
-                shown = "nothing" if venue_pos is None else f"the {venue_pos.side.value} as it was before its stop filled"
-                fixes.append(CloseOut(local_pos.position_id, f"its stop filled; the venue shows {shown} on {symbol}",
+                what = "its stop" if by_stop else "its close"
+                shown = "nothing" if venue_pos is None else f"the {venue_pos.side.value} as it was before {what} filled"
+                fixes.append(CloseOut(local_pos.position_id, f"{what} filled; the venue shows {shown} on {symbol}",
                                       _filled_at(fill, now_ms)))
                 continue  # its stops and any adoption wait for a pass that reads the symbol afresh
         if local_pos is not None and venue_pos is not None and not _agrees(venue_pos, local_pos) \

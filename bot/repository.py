@@ -292,6 +292,13 @@ class Repository:
             n += 1
         return ClientOrderId(f"{base}{n}")
 
+    def sent_closes(self, symbol: str, since_ms: int) -> list[ClientOrderId]:
+        """Client ids of the close orders sent on ``symbol`` since ``since_ms``, oldest first."""
+        rows = self._db.execute(
+            "SELECT client_order_id FROM orders WHERE role = ? AND symbol = ? AND status = 'sent' AND updated_ms >= ?"
+            " AND client_order_id IS NOT NULL ORDER BY rowid", (Role.CLOSE.value, symbol, since_ms))
+        return [ClientOrderId(r[0]) for r in rows]
+
     def order_by_venue_id(self, venue_order_id: VenueOrderId) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM orders WHERE venue_order_id = ?", (venue_order_id,)).fetchone()
         return None if row is None else dict(row)
