@@ -31,6 +31,7 @@ from simulator.faults.ws import FrameRouter
 from virtualtime.trace import NO_TRACE, Recorder
 
 DIFF_DEPTH = 1000  # levels a side the diff stream follows (ccxt's snapshot asks for 1,000)
+MISSED_CANDLES = 500  # closed candles sent at most with one push after a quiet spell
 _STREAM = re.compile(r"(?P<symbol>[a-z0-9]+)@(?P<kind>miniTicker|bookTicker|aggTrade|trade|kline_(?P<interval>\w+)"
                      r"|depth(?P<levels>5|10|20)?)(@(100|250|500)ms)?")
 
@@ -84,10 +85,24 @@ class MarketStreams:
                                  f" @depth, @depth<5|10|20>"}, "id": request_id})
             return
         if method == "SUBSCRIBE":
+            for stream in (str(p) for p in params):
+                match = self._parse(stream)
+                if match is not None and match["kind"] == "depth" and not self._depth_held(match["symbol"]):
+                    # The diff stream starts from the book as it is now (what the subscriber's REST
+                    # snapshot will show, or a diff after it will cover), not from the last diff sent
+                    # before nobody listened: that one is stale.
+                    symbol = match["symbol"].upper()
+                    book = self._engine.book(symbol, DIFF_DEPTH)
+                    self._books[symbol] = (self._engine.book_seq(symbol), dict(book.bids), dict(book.asks))
             conn.topics.update(str(p) for p in params)
         else:
             conn.topics.difference_update(str(p) for p in params)
         conn.send({"result": None, "id": request_id})
+
+    def _depth_held(self, symbol: str) -> bool:
+        """Whether a connection already follows ``symbol``'s diff stream (its chain must not be reset)."""
+        return any((m := self._parse(t)) is not None and m["kind"] == "depth" and m["symbol"] == symbol
+                   for conn in self._connections for t in conn.topics)
 
     def _parse(self, stream: str) -> re.Match[str] | None:
         match = _STREAM.fullmatch(stream)
@@ -132,7 +147,7 @@ class MarketStreams:
         if kind == "bookTicker":
             return [self._book_ticker(conn, stream, symbol)] if self._top_changed(conn, stream, symbol) else []
         if match["levels"] is not None:
-            return [self._partial_depth(symbol, int(match["levels"]))]
+            return [self._partial_depth(conn, stream, symbol, int(match["levels"]))]
         if symbol not in diffs:
             diffs[symbol] = self._diff(symbol)
         diff = diffs[symbol]
@@ -176,9 +191,12 @@ class MarketStreams:
                 "b": fixed(bid, inst.tick_size), "B": fixed(bid_qty, inst.qty_step),
                 "a": fixed(ask, inst.tick_size), "A": fixed(ask_qty, inst.qty_step), "T": now, "E": now}
 
-    def _partial_depth(self, symbol: str, levels: int) -> dict[str, Any]:
+    def _partial_depth(self, conn: Connection, stream: str, symbol: str, levels: int) -> dict[str, Any]:
         book, seq = self._engine.book(symbol, levels), self._engine.book_seq(symbol)
-        return self._depth_update(symbol, seq, seq, seq - 1, dict(book.bids), dict(book.asks))
+        state = conn.last_sent.setdefault(stream, {})
+        previous = state.get("u", seq - 1)  # pu: the u of the last message on this stream
+        state["u"] = seq
+        return self._depth_update(symbol, previous + 1, seq, previous, dict(book.bids), dict(book.asks))
 
     def _diff(self, symbol: str) -> dict[str, Any] | None:
         """The diff since the last one of ``symbol`` (shared by every subscriber, as Binance's update ids are)."""
@@ -186,8 +204,7 @@ class MarketStreams:
         bids, asks = dict(book.bids), dict(book.asks)
         last = self._books.get(symbol)
         self._books[symbol] = (seq, bids, asks)
-        if last is None:  # the first change seen: everything is new
-            return self._depth_update(symbol, 1, seq, 0, bids, asks)
+        assert last is not None, "a subscription to the diff stream starts its state"
         last_u, last_bids, last_asks = last
         changed_bids, changed_asks = _changed(last_bids, bids), _changed(last_asks, asks)
         if not changed_bids and not changed_asks:
@@ -213,8 +230,11 @@ class MarketStreams:
         messages = []
         state = conn.last_sent.setdefault(stream, {})
         if state.get("open_ms") is not None and state["open_ms"] < current.open_ms:
-            [closed] = tape.candles(step, first_open_ms=state["open_ms"], last_open_ms=state["open_ms"])
-            messages.append(self._kline(symbol, interval, step, closed, closed=True))
+            # Every candle that closed since (Binance pushes each as it closes; the venue, keeping no
+            # timers, sends them with the next push), the quiet ones included, at most MISSED_CANDLES.
+            first = max(state["open_ms"], current.open_ms - MISSED_CANDLES * step)
+            for closed in tape.candles(step, first_open_ms=first, last_open_ms=current.open_ms - step):
+                messages.append(self._kline(symbol, interval, step, closed, closed=True))
         state["open_ms"] = current.open_ms
         messages.append(self._kline(symbol, interval, step, current, closed=False))
         return messages
@@ -222,8 +242,12 @@ class MarketStreams:
     def _kline(self, symbol: str, interval: str, step: int, c: Candle, *, closed: bool) -> dict[str, Any]:
         inst, now = self._engine.instrument(symbol), self._engine.now_ms()
         tick, qty = inst.tick_size, inst.qty_step
+        tape = self._engine.tape(symbol)
+        span = tape.trade_span(c.open_ms, c.open_ms + step - 1)
+        first, last = ((self._ids.trade(tape.exec_id_at(span[0]), symbol), self._ids.trade(tape.exec_id_at(span[-1]),
+                        symbol)) if span else (-1, -1))
         return {"e": "kline", "E": now, "s": symbol, "k": {
-            "t": c.open_ms, "T": c.open_ms + step - 1, "s": symbol, "i": interval, "f": -1, "L": -1,
+            "t": c.open_ms, "T": c.open_ms + step - 1, "s": symbol, "i": interval, "f": first, "L": last,
             "o": fixed(c.open, tick), "c": fixed(c.close, tick), "h": fixed(c.high, tick), "l": fixed(c.low, tick),
             "v": fixed(c.volume, qty), "n": c.trades, "x": closed, "q": fixed(c.turnover, EIGHT_PLACES),
             "V": fixed(c.taker_buy_volume, qty), "Q": fixed(c.taker_buy_turnover, EIGHT_PLACES), "B": "0"}}

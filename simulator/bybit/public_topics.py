@@ -23,14 +23,23 @@ from simulator.engine.tape import Candle
 from simulator.engine.venue import Engine
 
 BOOK_DEPTHS = frozenset({1, 50, 200, 500, 1000})
+MISSED_CANDLES = 500  # closed candles sent at most with one push after a quiet spell
 _TICKS = {1: "PlusTick", -1: "MinusTick"}
 
 
 class PublicTopics:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._seq = 0
         self._last_trade: dict[str, tuple[Decimal, str]] = {}  # symbol -> (price, tick direction)
+        self._ticks: dict[str, str] = {}  # the current batch's fills: exec id -> tick direction
+
+    def observe(self, batch: Sequence[EngineEvent]) -> None:
+        """Once a batch, before any push: the tick direction of every fill, whoever listens (one
+        market, one sequence of trades; a subscriber's count must not change it)."""
+        self._ticks = {}
+        for e in batch:
+            if isinstance(e, Executed) and e.execution.is_trade:
+                self._ticks[e.execution.exec_id] = self._tick(str(e.execution.symbol), e.execution.price)
 
     def known(self, topic: str) -> bool:
         parts = topic.split(".")
@@ -82,7 +91,9 @@ class PublicTopics:
         if depth == 1 and not snapshot and (bids, asks) == (state.get("bids"), state.get("asks")):
             return None
         state["bids"], state["asks"] = bids, asks
-        self._seq += 1
+        # u: this topic's update id, from the book's at the snapshot and one more each message after (in
+        # sequence, as Bybit's); seq: the book's version, the same for every subscriber of one state.
+        state["u"] = engine.book_seq(symbol) if kind == "snapshot" and depth != 1 else state.get("u", 0) + 1
         now = engine.now_ms()
 
         def levels(side: dict[Decimal, Decimal], best_first: bool) -> list[list[str]]:
@@ -90,7 +101,7 @@ class PublicTopics:
 
         return {"topic": topic, "type": kind, "ts": now,
                 "data": {"s": symbol, "b": levels(sent_bids, True), "a": levels(sent_asks, False),
-                         "u": engine.book_seq(symbol), "seq": self._seq}, "cts": now}
+                         "u": state["u"], "seq": engine.book_seq(symbol)}, "cts": now}
 
     # ------------------------------------------------------------------ trades
 
@@ -100,7 +111,7 @@ class PublicTopics:
         for fill in fills:
             taker_buy = (fill.side.sign > 0) != fill.is_maker
             rows.append({"T": fill.exec_ms, "s": symbol, "S": "Buy" if taker_buy else "Sell", "v": plain(fill.qty),
-                         "p": inst.format_price(fill.price), "L": self._tick(symbol, fill.price), "i": fill.exec_id,
+                         "p": inst.format_price(fill.price), "L": self._ticks[fill.exec_id], "i": fill.exec_id,
                          "BT": False, "RPI": False, "seq": fill.seq})
         return {"topic": topic, "type": "snapshot", "ts": self._engine.now_ms(), "data": rows}
 
@@ -128,9 +139,12 @@ class PublicTopics:
         [current] = tape.query(step, now_ms=now, start_ms=None, end_ms=None, limit=1, weekly=interval == "W")
         messages = []
         last_open = state.get("open_ms")
-        if last_open is not None and last_open < current.open_ms:  # the candle last sent has closed since
-            [closed] = tape.candles(step, first_open_ms=last_open, last_open_ms=last_open)
-            messages.append(self._kline(topic, interval, symbol, closed, step, confirm=True))
+        if last_open is not None and last_open < current.open_ms:
+            # Every candle that closed since (Bybit confirms each as it closes; the venue, keeping no
+            # timers, sends them with the next push), the quiet ones included, at most MISSED_CANDLES.
+            first = max(last_open, current.open_ms - MISSED_CANDLES * step)
+            for closed in tape.candles(step, first_open_ms=first, last_open_ms=current.open_ms - step):
+                messages.append(self._kline(topic, interval, symbol, closed, step, confirm=True))
         state["open_ms"] = current.open_ms
         messages.append(self._kline(topic, interval, symbol, current, step, confirm=False))
         return messages

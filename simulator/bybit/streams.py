@@ -225,6 +225,7 @@ class Streams:
             self._push_private(*self._private_item(event))
         for symbol in books:
             self._push_public(f"tickers.{symbol}", symbol, only_changes=True)
+        self._topics.observe(batch)
         for conn in self._public:
             for topic in sorted(t for t in conn.topics if not t.startswith("tickers.")):  # a set: sorted, deterministic
                 for message in self._topics.pushes(topic, batch, conn.last_sent.setdefault(topic, {})):

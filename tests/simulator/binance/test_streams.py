@@ -345,3 +345,29 @@ async def test_a_closed_kline_is_sent_again_closed_and_unknown_streams_are_refus
     assert [(k["x"], k["c"]) for k in klines] == [(False, "3010.00"), (True, "3010.00"), (False, "3020.00")]
     depth = [m for m in later if m["e"] == "depthUpdate"][0]
     assert len(depth["b"]) == len(depth["a"]) == 5 and depth["a"][0][0] == "3020.00"
+
+
+async def test_the_first_diff_may_move_every_level_and_a_late_subscriber_starts_clean(
+        binance_venue: RunningBinance) -> None:
+    rest = binance_venue.rest_client()
+    await rest.load_markets()
+
+    async def exact(pro: object, change: object) -> None:
+        moved = asyncio.ensure_future(pro.watch_order_book(BTC))  # type: ignore[attr-defined]
+        await asyncio.sleep(0)
+        change()  # type: ignore[operator]
+        book = await asyncio.wait_for(moved, 10)
+        truth = binance_venue.engine.book("BTCUSDT", 1000)
+        assert book["bids"][:1000] == [[float(p), float(q)] for p, q in truth.bids]
+        assert book["asks"][:1000] == [[float(p), float(q)] for p, q in truth.asks]
+
+    first = binance_venue.pro_client()
+    await asyncio.wait_for(first.watch_order_book(BTC), 10)
+    await exact(first, lambda: binance_venue.engine.set_price("BTCUSDT", "60000.5"))  # the very first diff
+    await first.close()
+    await asyncio.sleep(1)
+    binance_venue.engine.set_price("BTCUSDT", "61000.0")  # nobody follows the diff stream now
+    late = binance_venue.pro_client()
+    await asyncio.wait_for(late.watch_order_book(BTC), 10)
+    await exact(late, lambda: binance_venue.engine.set_price("BTCUSDT", "60000.5"))  # back where the last diff was
+    await late.close()

@@ -254,3 +254,39 @@ async def test_a_closed_candle_is_sent_again_confirmed(bybit_venue: RunningVenue
         assert klines[1]["start"] == klines[0]["end"] + 1 + 60_000 * (klines[1]["start"] - klines[0]["start"] > 60_000)
         [top] = [m for m in pushed if m["topic"] == "orderbook.1.ETHUSDT"]
         assert top["type"] == "snapshot" and top["data"]["a"] == [["3010.00", "724.00"]]
+
+
+async def test_two_subscribers_hear_one_market(bybit_venue: RunningVenue, bybit_rest: Any) -> None:
+    async with aiohttp.ClientSession() as session:
+        url = bybit_venue.base_url.replace("http", "ws") + "/v5/public/linear"
+        sockets = [await session.ws_connect(url) for _ in range(2)]
+        snapshots = []
+        for n, ws in enumerate(sockets):
+            await ws.send_json({"op": "subscribe", "req_id": f"t{n}", "args": ["publicTrade.BTCUSDT",
+                                                                                "orderbook.50.BTCUSDT"]})
+            assert (await _soon(ws.receive_json()))["success"] is True
+            snapshots.append(await _soon(ws.receive_json()))
+            assert snapshots[-1]["type"] == "snapshot"
+        await bybit_rest.create_order(BTC, "limit", "buy", 0.01, 50000)  # outside the 50 levels: no message
+        await bybit_rest.create_order(BTC, "market", "buy", 0.01)
+        bybit_venue.engine.set_price("BTCUSDT", "60010.0")
+        await bybit_rest.create_order(BTC, "market", "buy", 0.01)
+        heard = [[await _soon(ws.receive_json()) for _ in range(3)] for ws in sockets]  # a trade, the move, a trade
+    ticks = [[row["L"] for m in got if m["topic"].startswith("publicTrade") for row in m["data"]] for got in heard]
+    assert ticks[0] == ticks[1] == ["ZeroPlusTick", "PlusTick"]
+    books = [[m["data"] for m in got if m["topic"].startswith("orderbook")] for got in heard]
+    assert [d["seq"] for d in books[0]] == [d["seq"] for d in books[1]]  # one book state, one version
+    assert len(books[0]) == 1 and books[0][0]["u"] == snapshots[0]["data"]["u"] + 1  # in sequence, no gap
+
+
+async def test_every_candle_closed_in_a_quiet_spell_is_sent_confirmed(bybit_venue: RunningVenue) -> None:
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(bybit_venue.base_url.replace("http", "ws") + "/v5/public/linear")
+        await ws.send_json({"op": "subscribe", "req_id": "k", "args": ["kline.1.ETHUSDT"]})
+        assert (await _soon(ws.receive_json()))["success"] is True
+        opened = (await _soon(ws.receive_json()))["data"][0]["start"]
+        await asyncio.sleep(5 * 60)
+        bybit_venue.engine.set_price("ETHUSDT", "3010")
+        pushed = [(await _soon(ws.receive_json()))["data"][0] for _ in range(6)]
+    assert [(k["start"] - opened) // 60_000 for k in pushed] == [0, 1, 2, 3, 4, 5]
+    assert [k["confirm"] for k in pushed] == [True] * 5 + [False]
