@@ -32,6 +32,7 @@ class PublicTopics:
         self._engine = engine
         self._last_trade: dict[str, tuple[Decimal, str]] = {}  # symbol -> (price, tick direction)
         self._ticks: dict[str, str] = {}  # the current batch's fills: exec id -> tick direction
+        self._books: dict[tuple[str, int], tuple[int, Any]] = {}  # (symbol, depth) -> (book_seq, book): one per state
 
     def observe(self, batch: Sequence[EngineEvent]) -> None:
         """Once a batch, before any push: the tick direction of every fill, whoever listens (one
@@ -79,7 +80,11 @@ class PublicTopics:
     def _book_message(self, topic: str, depth: int, symbol: str, state: dict[str, Any], *,
                       snapshot: bool) -> dict[str, Any] | None:
         engine, inst = self._engine, self._engine.instrument(symbol)
-        book = engine.book(symbol, depth)
+        seq = engine.book_seq(symbol)
+        cached = self._books.get((symbol, depth))
+        if cached is None or cached[0] != seq:  # built once per book state, however many subscribe
+            cached = self._books[(symbol, depth)] = (seq, engine.book(symbol, depth))
+        book = cached[1]
         bids, asks = dict(book.bids), dict(book.asks)
         if snapshot or depth == 1:
             kind, sent_bids, sent_asks = "snapshot", bids, asks
