@@ -242,14 +242,17 @@ class PositionOpener:
 
     # ------------------------------------------------------------------ closing
 
+    def close_base(self, position: PositionRecord) -> str:
+        """What the client ids of this position's closes (and no other order's) start with."""
+        return f"{position.intent_id or f'{self.prefix}p{position.position_id}'}-x"
+
     async def close(self, position_id: PositionId, *, reason: str = "requested") -> PositionRecord:
         """Close an open position on the venue (reduce-only, verified flat), then in the database."""
         position = self.repo.position(position_id)
         if not position.is_open:
             return position
-        base = position.intent_id or f"{self.prefix}p{position.position_id}"
         flat = await flatten(self.venue, self.repo, symbol=position.symbol, side=position.side,
-                             client_id_for=lambda: self.repo.unused_client_id(f"{base}-x"),
+                             client_id_for=lambda: self.repo.unused_client_id(self.close_base(position)),
                              intent_id=position.intent_id, policy=self.policy, clock=self.clock,
                              known_qty=position.qty)
         if not flat:

@@ -292,11 +292,12 @@ class Repository:
             n += 1
         return ClientOrderId(f"{base}{n}")
 
-    def sent_closes(self, symbol: str, since_ms: int) -> list[ClientOrderId]:
-        """Client ids of the close orders sent on ``symbol`` since ``since_ms``, oldest first."""
+    def closes_named(self, base: str) -> list[ClientOrderId]:
+        """Client ids of the close orders named ``base``..., sent or being sent (an answer a restart cut
+        short leaves one 'sending'), oldest first."""
         rows = self._db.execute(
-            "SELECT client_order_id FROM orders WHERE role = ? AND symbol = ? AND status = 'sent' AND updated_ms >= ?"
-            " AND client_order_id IS NOT NULL ORDER BY rowid", (Role.CLOSE.value, symbol, since_ms))
+            "SELECT client_order_id FROM orders WHERE role = ? AND substr(client_order_id, 1, ?) = ?"
+            " AND status IN ('sending', 'sent') ORDER BY rowid", (Role.CLOSE.value, len(base), base))
         return [ClientOrderId(r[0]) for r in rows]
 
     def order_by_venue_id(self, venue_order_id: VenueOrderId) -> dict[str, Any] | None:

@@ -97,14 +97,15 @@ class Synchronizer:
                          self.repo.venue_closes(), filled, closed)
 
     async def _close_evidence(self, local: list[PositionRecord]) -> dict[PositionId, OrderReport]:
-        """The positions the list shows flat that a close of ours, sent since they opened, filled for
-        their whole size: a close whose outcome the bot never recorded (a restart cut the close short;
-        found by the fuzzer, Binance seed 110). One flat reading then closes the position out, as a
-        stop's fill does, instead of two an interval apart. A close found done without filling it is
-        not asked about again; a failed query leaves the position to the readings."""
+        """The positions the list shows flat that a close of theirs (named by the position: no other
+        position's close can count) filled for their whole size: a close whose outcome the bot never
+        recorded (a restart cut the close short; found by the fuzzer, Binance seed 110). One flat
+        reading then closes the position out, as a stop's fill does, instead of two an interval apart.
+        A close found done without filling it is not asked about again; a failed query ends the asking
+        (the venue is unwell or limiting our rate): the readings decide, as before."""
         found: dict[PositionId, OrderReport] = {}
         for position in local:
-            for client_id in self.repo.sent_closes(position.symbol, position.opened_ms):
+            for client_id in self.repo.closes_named(self.opener.close_base(position)):
                 if client_id in self._closes_settled:
                     continue
                 try:
@@ -113,7 +114,7 @@ class Synchronizer:
                 except Halt:
                     raise
                 except BotError:
-                    break  # the venue is unwell: the readings decide, as before
+                    return found
                 if report is not None and report.status.is_final:
                     self._closes_settled.add(client_id)
                 if took_all(report, position):
