@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from simulator.bybit.errors import BybitError
+from simulator.bybit.errors import BybitError, invalid
 from simulator.bybit.render.trading import wallet_account
-from simulator.bybit.routing import Call, get
+from simulator.bybit.routing import Call, get, post
 
 _PERMISSIONS_RW = {
     "ContractTrade": ["Order", "Position"], "Spot": [], "Wallet": ["AccountTransfer"], "Options": [],
@@ -104,7 +104,22 @@ def fee_rate(call: Call) -> Mapping[str, Any]:
                      for i in listed]}
 
 
+MARGIN_MODES = frozenset({"ISOLATED_MARGIN", "REGULAR_MARGIN", "PORTFOLIO_MARGIN"})
+
+
+def set_margin_mode(call: Call) -> Mapping[str, Any]:
+    """``set_margin_mode``: the account is in cross margin (REGULAR_MARGIN), and stays so."""
+    mode = call.params.text("setMarginMode", required=True)
+    if mode not in MARGIN_MODES:
+        raise invalid("setMarginMode")
+    if mode != "REGULAR_MARGIN":
+        raise BybitError(10001, f"this simulator doesn't (yet) support setMarginMode={mode}; the account trades"
+                                " in cross margin (REGULAR_MARGIN)")
+    return {"reasons": []}
+
+
 ROUTES = (
+    post("/v5/account/set-margin-mode", set_margin_mode),
     get("/v5/user/query-api", query_api, private=True),
     get("/v5/account/fee-rate", fee_rate, private=True),
     get("/v5/account/info", account_info, private=True),

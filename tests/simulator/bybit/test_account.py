@@ -123,3 +123,13 @@ async def test_fee_rates_are_the_instruments_own_for_one_symbol_or_all(bybit_res
     await bybit_rest.create_order("BTC/USDT:USDT", "market", "buy", 0.01)
     [trade] = await bybit_rest.fetch_my_trades("BTC/USDT:USDT")
     assert trade["fee"]["cost"] == pytest.approx(0.01 * 60000 * one["taker"])
+
+
+async def test_cross_margin_is_set_and_isolated_is_refused_by_name(bybit_rest: Any) -> None:
+    import ccxt
+
+    answer = await bybit_rest.set_margin_mode("cross")
+    assert answer["retCode"] == 0 and answer["result"] == {"reasons": []}
+    assert (await bybit_rest.fetch_margin_mode("BTC/USDT:USDT"))["marginMode"] == "cross"
+    with pytest.raises(ccxt.BadRequest, match="doesn't \\(yet\\) support setMarginMode=ISOLATED_MARGIN"):
+        await bybit_rest.set_margin_mode("isolated")

@@ -55,6 +55,7 @@ TEMPLATES = (
     Template("GET", "/v5/account/info", {}),
     Template("GET", "/v5/account/fee-rate", LINEAR),
     Template("GET", "/v5/account/wallet-balance", {"accountType": "UNIFIED", "coin": "USDT"}),
+    Template("POST", "/v5/account/set-margin-mode", {"setMarginMode": "REGULAR_MARGIN"}),
     Template("GET", "/v5/asset/coin/query-info", {"coin": "USDT"}),
     Template("POST", "/v5/order/create", {**LINEAR, "side": "Sell", "orderType": "Market", "qty": "0.01",
                                           "reduceOnly": True}),
