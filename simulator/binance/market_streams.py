@@ -23,6 +23,7 @@ from simulator.binance.ids import NumericIds
 from simulator.binance.render import EIGHT_PLACES, fixed
 from simulator.binance.streams import ACTOR, PING_EVERY_S
 from simulator.bybit.ws_connection import Connection, InternalError, closing, serve_frames
+from simulator.engine.book import changed_levels
 from simulator.engine.events import EngineEvent, Executed, OrderChanged, TickerChanged
 from simulator.engine.fills import Execution
 from simulator.engine.tape import Candle
@@ -31,7 +32,6 @@ from simulator.faults.ws import FrameRouter
 from virtualtime.trace import NO_TRACE, Recorder
 
 DIFF_DEPTH = 1000  # levels a side the diff stream follows (ccxt's snapshot asks for 1,000)
-MISSED_CANDLES = 500  # closed candles sent at most with one push after a quiet spell
 _STREAM = re.compile(r"(?P<symbol>[a-z0-9]+)@(?P<kind>miniTicker|bookTicker|aggTrade|trade|kline_(?P<interval>\w+)"
                      r"|depth(?P<levels>5|10|20)?)(@(100|250|500)ms)?")
 
@@ -145,7 +145,7 @@ class MarketStreams:
         if symbol not in booked:
             return []
         if kind == "bookTicker":
-            return [self._book_ticker(conn, stream, symbol)] if self._top_changed(conn, stream, symbol) else []
+            return self._book_ticker(conn, stream, symbol)
         if match["levels"] is not None:
             return [self._partial_depth(conn, stream, symbol, int(match["levels"]))]
         if symbol not in diffs:
@@ -175,21 +175,18 @@ class MarketStreams:
                 "t": self._ids.trade(fill.exec_id, symbol), "p": fixed(fill.price, inst.tick_size),
                 "q": fixed(fill.qty, inst.qty_step), "X": "MARKET", "m": not taker_buy}
 
-    def _top_changed(self, conn: Connection, stream: str, symbol: str) -> bool:
+    def _book_ticker(self, conn: Connection, stream: str, symbol: str) -> list[dict[str, Any]]:
+        """The best bid and ask, when they differ from what this stream last sent."""
         top = self._engine.book(symbol, 1)
         current = {"b": [str(x) for x in top.best_bid], "a": [str(x) for x in top.best_ask]}
         if conn.last_sent.get(stream) == current:
-            return False
+            return []
         conn.last_sent[stream] = current
-        return True
-
-    def _book_ticker(self, conn: Connection, stream: str, symbol: str) -> dict[str, Any]:
         inst, now = self._engine.instrument(symbol), self._engine.now_ms()
-        top = self._engine.book(symbol, 1)
         (bid, bid_qty), (ask, ask_qty) = top.best_bid, top.best_ask
-        return {"e": "bookTicker", "u": self._engine.book_seq(symbol), "s": symbol,
-                "b": fixed(bid, inst.tick_size), "B": fixed(bid_qty, inst.qty_step),
-                "a": fixed(ask, inst.tick_size), "A": fixed(ask_qty, inst.qty_step), "T": now, "E": now}
+        return [{"e": "bookTicker", "u": self._engine.book_seq(symbol), "s": symbol,
+                 "b": fixed(bid, inst.tick_size), "B": fixed(bid_qty, inst.qty_step),
+                 "a": fixed(ask, inst.tick_size), "A": fixed(ask_qty, inst.qty_step), "T": now, "E": now}]
 
     def _partial_depth(self, conn: Connection, stream: str, symbol: str, levels: int) -> dict[str, Any]:
         book, seq = self._engine.book(symbol, levels), self._engine.book_seq(symbol)
@@ -206,7 +203,7 @@ class MarketStreams:
         self._books[symbol] = (seq, bids, asks)
         assert last is not None, "a subscription to the diff stream starts its state"
         last_u, last_bids, last_asks = last
-        changed_bids, changed_asks = _changed(last_bids, bids), _changed(last_asks, asks)
+        changed_bids, changed_asks = changed_levels(last_bids, bids), changed_levels(last_asks, asks)
         if not changed_bids and not changed_asks:
             self._books[symbol] = last  # nothing to tell: the next diff continues from the last one sent
             return None
@@ -224,20 +221,12 @@ class MarketStreams:
 
     def _klines(self, conn: Connection, stream: str, symbol: str, interval: str) -> list[dict[str, Any]]:
         step = KLINE_MINUTES[interval] * 60_000
-        tape = self._engine.tape(symbol)
-        [current] = tape.query(step, now_ms=self._engine.now_ms(), start_ms=None, end_ms=None, limit=1,
-                               weekly=interval == "1w")
-        messages = []
         state = conn.last_sent.setdefault(stream, {})
-        if state.get("open_ms") is not None and state["open_ms"] < current.open_ms:
-            # Every candle that closed since (Binance pushes each as it closes; the venue, keeping no
-            # timers, sends them with the next push), the quiet ones included, at most MISSED_CANDLES.
-            first = max(state["open_ms"], current.open_ms - MISSED_CANDLES * step)
-            for closed in tape.candles(step, first_open_ms=first, last_open_ms=current.open_ms - step):
-                messages.append(self._kline(symbol, interval, step, closed, closed=True))
+        closed, current = self._engine.tape(symbol).since(step, now_ms=self._engine.now_ms(),
+                                                          last_open_ms=state.get("open_ms"), weekly=interval == "1w")
         state["open_ms"] = current.open_ms
-        messages.append(self._kline(symbol, interval, step, current, closed=False))
-        return messages
+        return [*(self._kline(symbol, interval, step, c, closed=True) for c in closed),
+                self._kline(symbol, interval, step, current, closed=False)]
 
     def _kline(self, symbol: str, interval: str, step: int, c: Candle, *, closed: bool) -> dict[str, Any]:
         inst, now = self._engine.instrument(symbol), self._engine.now_ms()
@@ -256,8 +245,3 @@ class MarketStreams:
         self._unsubscribe()
         await closing(list(self._connections))
 
-
-def _changed(before: dict[Decimal, Decimal], after: dict[Decimal, Decimal]) -> dict[Decimal, Decimal]:
-    changed = {p: q for p, q in after.items() if before.get(p) != q}
-    changed.update({p: Decimal(0) for p in before if p not in after})
-    return changed

@@ -18,12 +18,12 @@ from typing import Any
 
 from simulator.bybit.handlers.market import KLINE_MINUTES
 from simulator.bybit.wire import plain
+from simulator.engine.book import changed_levels
 from simulator.engine.events import EngineEvent, Executed, OrderChanged, TickerChanged
 from simulator.engine.tape import Candle
 from simulator.engine.venue import Engine
 
 BOOK_DEPTHS = frozenset({1, 50, 200, 500, 1000})
-MISSED_CANDLES = 500  # closed candles sent at most with one push after a quiet spell
 _TICKS = {1: "PlusTick", -1: "MinusTick"}
 
 
@@ -89,7 +89,7 @@ class PublicTopics:
         if snapshot or depth == 1:
             kind, sent_bids, sent_asks = "snapshot", bids, asks
         else:
-            sent_bids, sent_asks = _changed(state["bids"], bids), _changed(state["asks"], asks)
+            sent_bids, sent_asks = changed_levels(state["bids"], bids), changed_levels(state["asks"], asks)
             if not sent_bids and not sent_asks:
                 return None
             kind = "delta"
@@ -137,22 +137,12 @@ class PublicTopics:
                         moved: bool) -> list[dict[str, Any]]:
         if not moved:
             return []
-        engine = self._engine
         step = KLINE_MINUTES[interval] * 60_000
-        now = engine.now_ms()
-        tape = engine.tape(symbol)
-        [current] = tape.query(step, now_ms=now, start_ms=None, end_ms=None, limit=1, weekly=interval == "W")
-        messages = []
-        last_open = state.get("open_ms")
-        if last_open is not None and last_open < current.open_ms:
-            # Every candle that closed since (Bybit confirms each as it closes; the venue, keeping no
-            # timers, sends them with the next push), the quiet ones included, at most MISSED_CANDLES.
-            first = max(last_open, current.open_ms - MISSED_CANDLES * step)
-            for closed in tape.candles(step, first_open_ms=first, last_open_ms=current.open_ms - step):
-                messages.append(self._kline(topic, interval, symbol, closed, step, confirm=True))
+        closed, current = self._engine.tape(symbol).since(step, now_ms=self._engine.now_ms(),
+                                                          last_open_ms=state.get("open_ms"), weekly=interval == "W")
         state["open_ms"] = current.open_ms
-        messages.append(self._kline(topic, interval, symbol, current, step, confirm=False))
-        return messages
+        return [*(self._kline(topic, interval, symbol, c, step, confirm=True) for c in closed),
+                self._kline(topic, interval, symbol, current, step, confirm=False)]
 
     def _kline(self, topic: str, interval: str, symbol: str, c: Candle, step: int, *, confirm: bool) -> dict[str, Any]:
         price = self._engine.instrument(symbol).format_price
@@ -162,10 +152,4 @@ class PublicTopics:
             "close": price(c.close), "high": price(c.high), "low": price(c.low), "volume": plain(c.volume),
             "turnover": plain(c.turnover), "confirm": confirm, "timestamp": now}]}
 
-
-def _changed(before: dict[Decimal, Decimal], after: dict[Decimal, Decimal]) -> dict[Decimal, Decimal]:
-    """The levels a delta carries: new or changed quantities, and 0 for a level gone."""
-    changed = {p: q for p, q in after.items() if before.get(p) != q}
-    changed.update({p: Decimal(0) for p in before if p not in after})
-    return changed
 

@@ -263,22 +263,23 @@ class Streams:
         return {"id": self._ids.uuid(), "topic": topic, "creationTime": self._engine.now_ms(), "data": [item]}
 
     def _push_public(self, topic: str, symbol: str, *, only_changes: bool = False) -> None:
-        current: dict[str, Any] | None = None
-        for conn in self._public:
-            if topic not in conn.topics:
-                continue
+        listening = [conn for conn in self._public if topic in conn.topics]
+        if not listening:
+            return
+        ticker = ticker_now(self._engine, self._engine.instrument(symbol))  # once, whoever listens
+        for conn in listening:
             if only_changes:  # an order change: push only if the ticker it shows moved (its best bid or ask)
-                current = current or ticker_now(self._engine, self._engine.instrument(symbol))
                 previous = conn.last_sent.get(symbol)
-                if previous is not None and all(previous.get(k) == v for k, v in current.items() if k != "symbol"):
+                if previous is not None and all(previous.get(k) == v for k, v in ticker.items() if k != "symbol"):
                     continue
-            conn.send(self._ticker_message(conn, symbol, snapshot=False))
+            conn.send(self._ticker_message(conn, symbol, snapshot=False, ticker=ticker))
 
-    def _ticker_message(self, conn: Connection, symbol: str, *, snapshot: bool) -> dict[str, Any]:
+    def _ticker_message(self, conn: Connection, symbol: str, *, snapshot: bool,
+                        ticker: dict[str, Any] | None = None) -> dict[str, Any]:
         """A snapshot, or a delta of what changed since this connection's last ticker message."""
         engine = self._engine
         now = engine.now_ms()
-        current = ticker_now(engine, engine.instrument(symbol))
+        current = dict(ticker if ticker is not None else ticker_now(engine, engine.instrument(symbol)))
         current.pop("symbol")
         previous = conn.last_sent.get(symbol)
         current["tickDirection"] = _tick_direction(previous, current)

@@ -38,6 +38,13 @@ class Book:
         return self.asks[0]
 
 
+def changed_levels(before: dict[Decimal, Decimal], after: dict[Decimal, Decimal]) -> dict[Decimal, Decimal]:
+    """What a book delta carries for one side: new or changed quantities, and 0 for a level gone."""
+    changed = {p: q for p, q in after.items() if before.get(p) != q}
+    changed.update({p: Decimal(0) for p in before if p not in after})
+    return changed
+
+
 def book(inst: Instrument, last: Decimal, resting: Iterable[Order], *, depth: int) -> Book:
     """The ``depth`` best levels of each side (fewer near the minimum and maximum prices)."""
     if depth < 1:

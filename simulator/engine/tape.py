@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 WEEK_OFFSET_MS = 4 * 86_400_000  # 1970-01-05, the first Monday after the epoch
+MISSED_CANDLES = 500  # closed candles a stream sends at most with one push after a quiet spell
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,17 @@ class Tape:
         else:
             first = last - (limit - 1) * interval_ms
         return self.candles(interval_ms, first_open_ms=first, last_open_ms=last) if first <= last else []
+
+    def since(self, interval_ms: int, *, now_ms: int, last_open_ms: int | None,
+              weekly: bool = False) -> tuple[list[Candle], Candle]:
+        """For a candle stream: the candles that closed since the one opening at ``last_open_ms`` (it
+        included, the quiet ones too, at most ``MISSED_CANDLES``) and the current one. The venues push
+        each closed candle as it closes; with no timers of their own, they send them with the next push."""
+        [current] = self.query(interval_ms, now_ms=now_ms, start_ms=None, end_ms=None, limit=1, weekly=weekly)
+        if last_open_ms is None or last_open_ms >= current.open_ms:
+            return [], current
+        first = max(last_open_ms, current.open_ms - MISSED_CANDLES * interval_ms)
+        return self.candles(interval_ms, first_open_ms=first, last_open_ms=current.open_ms - interval_ms), current
 
     def candles(self, interval_ms: int, *, first_open_ms: int, last_open_ms: int) -> list[Candle]:
         """Candles of ``interval_ms`` opening from ``first_open_ms`` to ``last_open_ms`` (both on the
