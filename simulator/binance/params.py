@@ -54,6 +54,14 @@ class Params:
                                " '^[0-9]{1,20}$'.")
         return int(text)
 
+    def limit(self, *, default: int, maximum: int) -> int:
+        """A list call's ``limit``: ``default`` when absent, else 1 to ``maximum`` (-1130 outside)."""
+        given = self.integer("limit")
+        limit = default if given is None else given
+        if not 1 <= limit <= maximum:
+            raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+        return limit
+
     def boolean(self, name: str) -> bool:
         text = self.text(name)
         if text is None:

@@ -161,7 +161,7 @@ def income(call: Call) -> list[dict[str, Any]]:
     wanted = params.text("incomeType")
     if wanted is not None and wanted not in INCOME_TYPES:
         raise BinanceError(-1100, "Illegal characters found in parameter 'incomeType'.")
-    given, page = params.integer("limit"), params.integer("page")
+    given, page = params.integer("limit"), params.integer("page")  # both read before the limit is judged
     limit = 100 if given is None else given
     if not 1 <= limit <= 1000:
         raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")

@@ -38,10 +38,7 @@ def _candles(call: Call, *, symbol_param: str = "symbol") -> tuple[Instrument, i
     minutes = KLINE_MINUTES.get(interval)
     if minutes is None:
         raise BinanceError(-1120, "Invalid interval.")
-    given = params.integer("limit")
-    limit = 500 if given is None else given
-    if not 1 <= limit <= 1500:
-        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+    limit = params.limit(default=500, maximum=1500)
     start, end = params.integer("startTime"), params.integer("endTime")
     if start is not None and end is not None and start > end:
         raise BinanceError(-1023, "Start time is greater than end time.")

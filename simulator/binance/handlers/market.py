@@ -131,10 +131,7 @@ def funding_rate(call: Call) -> list[dict[str, Any]]:
     """``fetch_funding_rate_history``: every funding instant settled, oldest first; without a window
     the latest ``limit``."""
     params = call.params
-    given = params.integer("limit")
-    limit = 100 if given is None else given
-    if not 1 <= limit <= 1000:
-        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
+    limit = params.limit(default=100, maximum=1000)
     start, end = params.integer("startTime"), params.integer("endTime")
     rows = sorted((s for inst in asked_instruments(call) for s in call.engine.funding.history(inst.symbol)
                    if (start is None or s.at_ms >= start) and (end is None or s.at_ms <= end)),

@@ -19,14 +19,6 @@ from simulator.engine.instruments import Instrument
 HOUR_MS = 3_600_000
 
 
-def _limit(call: Call) -> int:
-    given = call.params.integer("limit")
-    limit = 500 if given is None else given
-    if not 1 <= limit <= 1000:
-        raise BinanceError(-1130, "Data sent for parameter 'limit' is not valid.")
-    return limit
-
-
 def _one(call: Call) -> Instrument:
     call.params.need("symbol")
     [inst] = asked_instruments(call)
@@ -36,7 +28,7 @@ def _one(call: Call) -> Instrument:
 def recent_trades(call: Call) -> list[dict[str, Any]]:
     """The latest ``limit``, oldest first."""
     inst = _one(call)
-    limit = _limit(call)
+    limit = call.params.limit(default=500, maximum=1000)
     tape = call.engine.tape(inst.symbol)
     return [{"id": call.ids.trade(t.exec_id, inst.symbol), "price": fixed(t.price, inst.tick_size),
              "qty": fixed(t.qty, inst.qty_step), "quoteQty": f"{t.qty * t.price:.8f}", "time": t.ms,
@@ -46,7 +38,7 @@ def recent_trades(call: Call) -> list[dict[str, Any]]:
 def agg_trades(call: Call) -> list[dict[str, Any]]:
     """From ``fromId``, or within ``startTime``..``endTime`` (an hour apart at most), else the latest ``limit``."""
     inst = _one(call)
-    limit = _limit(call)
+    limit = call.params.limit(default=500, maximum=1000)
     params = call.params
     from_id, start, end = params.integer("fromId"), params.integer("startTime"), params.integer("endTime")
     if start is not None and end is not None and end - start > HOUR_MS:
