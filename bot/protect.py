@@ -201,6 +201,11 @@ async def flatten(
     return False
 
 
+async def find_by_client_id(venue: Venue, symbol: str, client_id: ClientOrderId) -> OrderReport | None:
+    """An order of ours by its client id: the live view first, then the history."""
+    return await venue.order_realtime(symbol, client_id=client_id) or await venue.order_history(symbol, client_id=client_id)
+
+
 async def _close_filled(
     venue: Venue, repo: Repository, symbol: str, report: OrderReport | None, client_id: ClientOrderId
 ) -> Decimal | None:
@@ -208,8 +213,7 @@ async def _close_filled(
     A fill's venue time is kept: a position list showing the symbol as it was before then lags."""
     if report is None or not report.status.is_final:
         try:
-            report = await venue.order_realtime(symbol, client_id=client_id) or await venue.order_history(
-                symbol, client_id=client_id)
+            report = await find_by_client_id(venue, symbol, client_id)
         except RetryLater:
             return None
     if report is None or not report.status.is_final:

@@ -14,7 +14,7 @@ from bot.clock import Clock
 from bot.errors import BotError, Halt, ProtectionFailed, Rejected, RetryLater, Throttled
 from bot.opener import PositionOpener, token
 from bot.policy import Policy
-from bot.protect import ensure_stop
+from bot.protect import ensure_stop, find_by_client_id
 from bot.reconcile import (
     Action,
     Adopt,
@@ -109,8 +109,7 @@ class Synchronizer:
                 if client_id in self._closes_settled:
                     continue
                 try:
-                    report = await self.venue.order_realtime(position.symbol, client_id=client_id) \
-                        or await self.venue.order_history(position.symbol, client_id=client_id)
+                    report = await find_by_client_id(self.venue, position.symbol, client_id)
                 except Halt:
                     raise
                 except BotError:
